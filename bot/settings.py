@@ -1,0 +1,62 @@
+"""Configuration from the environment (and ``.env``); one typed object for the whole process."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+UK_NATIONS = ("ENG", "WLS", "SCT", "NIR")
+
+
+class Settings(BaseSettings):
+    """Every setting the bot reads. Each one is documented in README.md and app.json."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
+    database_url: str = Field(
+        default="sqlite+aiosqlite:///coregroup.db",
+        description="SQLAlchemy URL. SQLite file by default; postgresql://… for several instances.",
+    )
+    port: int = Field(default=3000, description="HTTP port for `coregroup serve`.")
+    host: str = Field(default="0.0.0.0", description="HTTP bind address.")  # noqa: S104
+
+    slack_bot_token: str | None = None
+    slack_signing_secret: str | None = None
+    slack_app_token: str | None = None
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = None
+    slack_api_url: str = "https://slack.com/api/"
+
+    microsoft_app_id: str | None = None
+    microsoft_app_password: str | None = None
+    microsoft_app_tenant_id: str | None = None
+    microsoft_app_type: str = "SingleTenant"
+    teams_allow_unauthenticated: bool = Field(
+        default=False,
+        description="Local development only: accept Teams activities without a JWT.",
+    )
+
+    coregroup_timezone: str = "Europe/London"
+    coregroup_holidays: str = "ENG"
+    coregroup_encryption_key: str | None = None
+    coregroup_sets_dir: Path | None = Field(
+        default=None, description="Folder of an organisation's own question sets (YAML)."
+    )
+    coregroup_max_answer_chars: int = 3000
+
+    @field_validator("coregroup_holidays")
+    @classmethod
+    def _known_nation(cls, value: str) -> str:
+        value = value.upper()
+        if value not in UK_NATIONS:
+            raise ValueError(f"COREGROUP_HOLIDAYS must be one of {', '.join(UK_NATIONS)}")
+        return value
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once."""
+    return Settings()

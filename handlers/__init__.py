@@ -1,0 +1,1 @@
+"""Platform-neutral use cases. Handlers take neutral events and return neutral intents."""

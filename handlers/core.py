@@ -1,0 +1,24 @@
+"""What every handler is given: the database, the question sets, the clock and the limits."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from prompts.loader import Catalogue
+from storage.db import Database
+from storage.types import utcnow
+
+
+@dataclass
+class Core:
+    db: Database
+    sets: Catalogue
+    clock: Callable[[], datetime] = field(default=utcnow)
+    max_answer_chars: int = 3000
+    session_hours: int = 72  # how long a session stays open for answers by default
+    child_names_allowed: bool = False
+
+    def now(self) -> datetime:
+        return self.clock()

@@ -1,0 +1,1 @@
+"""Persistence: SQLModel tables, the async database wrapper, queries and Alembic migrations."""
