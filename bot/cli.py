@@ -1,0 +1,36 @@
+"""The ``coregroup`` command. Each sub-command lives in a module of ``bot.commands``.
+
+A module there exposes ``register(app: typer.Typer) -> None``; it is found automatically, so
+adding a command never means editing this file.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+import typer
+
+import bot.commands
+
+app = typer.Typer(
+    name="coregroup",
+    help="Core group supervision / reflection bot for Slack and Microsoft Teams.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def _register_commands() -> None:
+    for info in sorted(pkgutil.iter_modules(bot.commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"bot.commands.{info.name}")
+        register = getattr(module, "register", None)
+        if register is not None:
+            register(app)
+
+
+_register_commands()
+
+
+def main() -> None:
+    app()
