@@ -17,6 +17,7 @@ from handlers.messages import (
     Direct,
     Forget,
     Form,
+    Home,
     Intent,
     Message,
     OpenForm,
@@ -65,6 +66,8 @@ class Transport(Protocol):
     async def reply(self, ctx: ReplyContext, message: Message) -> None: ...
 
     async def open_form(self, ctx: ReplyContext, form: Form) -> None: ...
+
+    async def publish_home(self, org: str, user_id: str, message: Message) -> None: ...
 
     async def upload(
         self,
@@ -143,6 +146,8 @@ class Deliverer:
             )
         elif isinstance(intent, Forget):
             await self.forget(intent.key)
+        elif isinstance(intent, Home):
+            await t.publish_home(org, intent.user_id, intent.message)
 
     async def remember(self, key: str, ref: PlatformRef) -> None:
         platform = self.transport.platform

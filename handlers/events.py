@@ -66,4 +66,11 @@ class Joined:
     channel_id: str | None = None
 
 
-Event = Command | Press | FormSubmit | TypedText | Joined
+@dataclass(frozen=True)
+class HomeOpened:
+    """The person opened the bot's home (Slack App Home; Teams personal tab/"home" command)."""
+
+    actor: Actor
+
+
+Event = Command | Press | FormSubmit | TypedText | Joined | HomeOpened

@@ -195,7 +195,15 @@ class Forget:
     key: str
 
 
-Intent = Post | Direct | Update | Reply | OpenForm | Upload | Forget
+@dataclass(frozen=True)
+class Home:
+    """Show a person their home view (Slack App Home). Platforms without one send it as a DM."""
+
+    user_id: str
+    message: Message
+
+
+Intent = Post | Direct | Update | Reply | OpenForm | Upload | Forget | Home
 
 
 @dataclass
