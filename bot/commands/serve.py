@@ -1,0 +1,85 @@
+"""``coregroup serve``: the HTTP server (Slack, Teams, /healthz) in one asyncio process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+from typing import Annotated
+
+import typer
+from aiohttp import web
+
+from bot.runtime import Runtime
+from bot.settings import Settings, get_settings
+from handlers.core import Core
+from prompts.loader import load_catalogue
+from storage import crypto
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+
+def build_runtime(settings: Settings) -> Runtime:
+    """Settings -> database, question sets, handler core and the configured transports."""
+    from bot.platforms.slack.app import make_transport, slack_configured
+
+    crypto.configure(settings.coregroup_encryption_key)
+    db = Database(settings.database_url)
+    catalogue = load_catalogue(settings.coregroup_sets_dir)  # a broken set stops start-up here
+    core = Core(
+        db=db,
+        sets=catalogue,
+        max_answer_chars=settings.coregroup_max_answer_chars,
+        default_timezone=settings.coregroup_timezone,
+        default_nation=settings.coregroup_holidays,
+    )
+    runtime = Runtime(settings=settings, core=core)
+    if slack_configured(settings):
+        runtime.add_transport(make_transport(runtime))
+    return runtime
+
+
+async def run_server(settings: Settings, port: int | None = None) -> None:
+    from bot.server import SLACK_KEY, build_web_app
+
+    runtime = build_runtime(settings)
+    app = build_web_app(runtime)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, settings.host, port or settings.port)
+    await site.start()
+    log.info("serving", extra={"port": port or settings.port})
+
+    # scheduler starts here
+
+    socket_mode = None
+    if settings.slack_app_token and SLACK_KEY in app:
+        socket_mode = app[SLACK_KEY].socket_mode(settings.slack_app_token)
+        await socket_mode.connect_async()
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(NotImplementedError):  # Windows has no signal handlers
+            loop.add_signal_handler(sig, stop.set)
+    try:
+        await stop.wait()
+    finally:
+        if socket_mode is not None:
+            await socket_mode.close_async()
+        await runner.cleanup()
+        await runtime.core.db.dispose()
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def serve(
+        port: Annotated[
+            int | None, typer.Option("--port", help="HTTP port (default: PORT or 3000).")
+        ] = None,
+    ) -> None:
+        """Run the bot: Slack and Teams endpoints and /healthz on one HTTP server."""
+        logging.basicConfig(level=logging.INFO)
+        asyncio.run(run_server(get_settings(), port))

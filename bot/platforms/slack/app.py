@@ -1,0 +1,237 @@
+"""slack_bolt wiring: verify, acknowledge within Slack's 3 s, dedupe, then dispatch.
+
+Every delivery is acknowledged first; the neutral event is then handled in a background task so
+a slow database never makes Slack retry. A delivery key (event id, action, view id + hash) is
+inserted into ``inbound_seen`` before handling: a retry or a replayed click finds it there and
+changes nothing, whichever instance it lands on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from typing import Any
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
+from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
+from slack_sdk.signature import SignatureVerifier
+from sqlalchemy.exc import IntegrityError
+
+from bot.platforms.slack.inbound import Inbound, MalformedPayload, parse_body, translate
+from bot.platforms.slack.transport import (
+    InstalledTokens,
+    SingleToken,
+    SlackTransport,
+    make_client,
+)
+from bot.runtime import Runtime
+from bot.settings import Settings
+from bot.transport import DeliveryFailed, ReplyContext
+from handlers.errors import CoreGroupError
+from handlers.messages import plain
+from storage.models import InboundSeen
+
+log = logging.getLogger(__name__)
+
+# Least privilege: what the manifest asks for, and what OAuth installs request.
+BOT_SCOPES = (
+    "commands",
+    "chat:write",
+    "im:write",
+    "im:history",
+    "users:read",
+    "files:write",
+    "channels:read",
+    "groups:read",
+)
+EVENTS_PATH = "/slack/events"
+INSTALL_PATH = "/slack/install"
+REDIRECT_PATH = "/slack/oauth_redirect"
+
+
+def slack_configured(settings: Settings) -> bool:
+    """Slack is on when there is a signing secret and either a bot token or OAuth credentials."""
+    return bool(settings.slack_signing_secret) and (
+        bool(settings.slack_bot_token) or multi_workspace(settings)
+    )
+
+
+def multi_workspace(settings: Settings) -> bool:
+    return bool(settings.slack_client_id and settings.slack_client_secret)
+
+
+def make_transport(runtime: Runtime, *, pace_seconds: float = 1.0) -> SlackTransport:
+    """The transport for this configuration (one token, or tokens from installations)."""
+    settings = runtime.settings
+    if multi_workspace(settings):
+        from storage.slack_install import DbInstallationStore
+
+        tokens: Any = InstalledTokens(DbInstallationStore(runtime.core.db))
+    elif settings.slack_bot_token:
+        tokens = SingleToken(settings.slack_bot_token)
+    else:
+        raise ValueError("Slack is not configured: set SLACK_BOT_TOKEN or SLACK_CLIENT_ID/SECRET")
+    return SlackTransport(
+        runtime.core.db, tokens, base_url=settings.slack_api_url, pace_seconds=pace_seconds
+    )
+
+
+class SlackAdapter:
+    """The Slack half of the server: routes, the bolt app and the background dispatches."""
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        settings = runtime.settings
+        if "slack" not in runtime.transports:
+            runtime.add_transport(make_transport(runtime))
+        self.signing_secret = settings.slack_signing_secret or ""
+        self.verifier = SignatureVerifier(self.signing_secret)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.oauth_flow: AsyncOAuthFlow | None = None
+        if multi_workspace(settings):
+            from storage.slack_install import DbInstallationStore, DbOAuthStateStore
+
+            store = DbInstallationStore(runtime.core.db)
+            self.oauth_flow = AsyncOAuthFlow(
+                client=make_client(settings.slack_api_url),
+                settings=AsyncOAuthSettings(
+                    client_id=settings.slack_client_id,
+                    client_secret=settings.slack_client_secret,
+                    scopes=list(BOT_SCOPES),
+                    installation_store=store,
+                    installation_store_bot_only=True,
+                    state_store=DbOAuthStateStore(runtime.core.db),
+                    install_path=INSTALL_PATH,
+                    redirect_uri_path=REDIRECT_PATH,
+                ),
+            )
+            self.bolt = AsyncApp(
+                signing_secret=self.signing_secret,
+                client=make_client(settings.slack_api_url),
+                installation_store=store,
+                installation_store_bot_only=True,
+                oauth_flow=self.oauth_flow,
+                request_verification_enabled=True,
+            )
+        else:
+            self.bolt = AsyncApp(
+                signing_secret=self.signing_secret,
+                client=make_client(settings.slack_api_url, settings.slack_bot_token),
+                request_verification_enabled=True,
+            )
+        self._listen()
+
+    # ---- bolt listeners -----------------------------------------------------------------------
+
+    def _listen(self) -> None:
+        anything = re.compile(".*")
+        app = self.bolt
+        app.command(anything)(self._on_delivery)
+        app.action(anything)(self._on_delivery)
+        app.view(anything)(self._on_delivery)
+        app.view_closed(anything)(self._on_delivery)
+        for event_type in ("message", "app_home_opened", "member_joined_channel"):
+            app.event(event_type)(self._on_delivery)
+
+    async def _on_delivery(self, ack: Any, body: dict[str, Any], context: Any) -> None:
+        await ack()
+        try:
+            inbound = translate(body, bot_user_id=getattr(context, "bot_user_id", None))
+        except MalformedPayload as exc:
+            log.warning("slack payload refused", extra={"reason": str(exc)})
+            return
+        self._spawn(self.handle(inbound))
+
+    def _spawn(self, work: Any) -> None:
+        task: asyncio.Task[None] = asyncio.ensure_future(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def drain(self) -> None:
+        """Wait until every acknowledged delivery has been handled (tests, graceful shutdown)."""
+        while self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    # ---- handling -----------------------------------------------------------------------------
+
+    async def first_time(self, key: str) -> bool:
+        """Claim a delivery key; ``False`` when some instance already handled it."""
+        try:
+            async with self.runtime.core.db.write() as s:
+                s.add(InboundSeen(key=key[:200]))
+        except IntegrityError:
+            return False
+        return True
+
+    async def handle(self, inbound: Inbound) -> None:
+        event = inbound.event
+        if event is None:
+            return
+        if inbound.dedupe_key and not await self.first_time(inbound.dedupe_key):
+            return
+        ctx = ReplyContext(
+            org=event.actor.org,
+            user_id=event.actor.user_id,
+            channel_id=inbound.channel_id,
+            data=dict(inbound.data or {}),
+        )
+        try:
+            await self.runtime.dispatch(event, ctx)
+        except CoreGroupError as exc:
+            await self._sorry(ctx, exc.user_message)
+        except Exception as exc:
+            # Type only: exception text can carry what someone typed.
+            log.error(
+                "slack dispatch failed",
+                extra={"event": type(event).__name__, "error": type(exc).__name__},
+            )
+            await self._sorry(ctx, CoreGroupError.user_message)
+
+    async def _sorry(self, ctx: ReplyContext, text: str) -> None:
+        try:
+            await self.runtime.transports["slack"].reply(ctx, plain(text))
+        except DeliveryFailed as exc:
+            log.warning("slack apology not delivered", extra={"reason": exc.reason})
+
+    # ---- HTTP ---------------------------------------------------------------------------------
+
+    def routes(self, app: web.Application) -> None:
+        app.router.add_post(EVENTS_PATH, self.events)
+        if self.oauth_flow is not None:
+            app.router.add_get(INSTALL_PATH, self.install)
+            app.router.add_get(REDIRECT_PATH, self.oauth_redirect)
+
+    async def events(self, request: web.Request) -> web.Response:
+        raw = await request.text()
+        if not self.verifier.is_valid_request(raw, dict(request.headers)):
+            return web.json_response({"ok": False, "error": "invalid signature"}, status=401)
+        try:
+            translate(parse_body(raw, request.content_type or ""))
+        except MalformedPayload:
+            return web.json_response({"ok": False, "error": "malformed payload"}, status=400)
+        bolt_response = await self.bolt.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(bolt_response)
+
+    async def install(self, request: web.Request) -> web.Response:
+        assert self.oauth_flow is not None
+        return await to_aiohttp_response(
+            await self.oauth_flow.handle_installation(await to_bolt_request(request))
+        )
+
+    async def oauth_redirect(self, request: web.Request) -> web.Response:
+        assert self.oauth_flow is not None
+        return await to_aiohttp_response(
+            await self.oauth_flow.handle_callback(await to_bolt_request(request))
+        )
+
+    # ---- Socket Mode --------------------------------------------------------------------------
+
+    def socket_mode(self, app_token: str) -> Any:
+        """A Socket Mode handler for this app (no public URL needed; events over a websocket)."""
+        from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
+
+        return AsyncSocketModeHandler(self.bolt, app_token)

@@ -1,0 +1,323 @@
+"""A fake Slack Web API: a real aiohttp server on 127.0.0.1, port 0.
+
+It records every call (method, parsed body, headers), answers the methods the bot uses with the
+shapes Slack documents, can be scripted to fail (429 + Retry-After, 500, ``ok: false``) a number of
+times per method, refuses payloads over Slack's limits like Slack does (``invalid_blocks``), and
+records a *violation* whenever mrkdwn or fallback text could ping or link: an unescaped ``<!…>``,
+``<#…>``, ``<http…>``, ``<@…>`` for an id the test did not allow, or a bare @channel/@here.
+Tests assert ``fake.violations == []``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qs
+
+from aiohttp import web
+
+_MENTION = re.compile(r"<@([A-Z0-9]+)>")
+_BARE_BROADCAST = re.compile(r"(?<![\w\u2060])@(channel|here|everyone)\b", re.IGNORECASE)
+_MESSAGE_METHODS = {"chat.postMessage", "chat.update", "chat.postEphemeral", "response_url"}
+
+
+@dataclass
+class Call:
+    method: str
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+
+@dataclass
+class Scripted:
+    status: int = 200
+    body: dict[str, Any] | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+class FakeSlack:
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.violations: list[str] = []
+        self.allowed_mentions: set[str] = set()
+        self.users: dict[str, str] = {}  # user id -> display name for users.info
+        self.bot_user_id = "UBOTUSER"
+        self.team_id = "T0001"
+        self._scripts: dict[str, list[Scripted]] = {}
+        self._ts = itertools.count(1)
+        self._ids = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self.base = ""
+
+    # ---- lifecycle ----------------------------------------------------------------------------
+
+    async def start(self) -> FakeSlack:
+        app = web.Application()
+        app.router.add_post("/api/{method}", self._api)
+        app.router.add_post("/upload/{file_id}", self._upload)
+        app.router.add_post("/respond/{hook}", self._respond)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        server = site._server
+        assert server is not None
+        port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+        self.base = f"http://127.0.0.1:{port}"
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    @property
+    def api_url(self) -> str:
+        return f"{self.base}/api/"
+
+    def response_url(self, hook: str = "hook") -> str:
+        return f"{self.base}/respond/{hook}"
+
+    # ---- scripting and queries ----------------------------------------------------------------
+
+    def script(self, method: str, *responses: Scripted) -> None:
+        """Answer the next calls of ``method`` with these responses, in order."""
+        self._scripts.setdefault(method, []).extend(responses)
+
+    def fail(self, method: str, times: int = 1, *, status: int = 500, retry_after: int = 0) -> None:
+        headers = {"Retry-After": str(retry_after)} if status == 429 else {}
+        body = {"ok": False, "error": "ratelimited" if status == 429 else "internal_error"}
+        self.script(method, *[Scripted(status, body, headers) for _ in range(times)])
+
+    def error(self, method: str, error: str, times: int = 1) -> None:
+        self.script(method, *[Scripted(200, {"ok": False, "error": error}) for _ in range(times)])
+
+    def of(self, method: str) -> list[Call]:
+        return [c for c in self.calls if c.method == method]
+
+    def messages(self) -> list[Call]:
+        return [c for c in self.calls if c.method in ("chat.postMessage", "chat.update")]
+
+    def texts(self, method: str | None = None) -> list[str]:
+        """Every text and mrkdwn string the bot sent (for reading what a person saw)."""
+        out: list[str] = []
+        for c in self.calls:
+            if method is None or c.method == method:
+                out.extend(_all_texts(c.body))
+        return out
+
+    # ---- handlers -----------------------------------------------------------------------------
+
+    async def _parse(self, request: web.Request) -> dict[str, Any]:
+        raw = await request.read()
+        if request.content_type == "application/json":
+            body = json.loads(raw or b"{}")
+        else:
+            body = {k: v[0] for k, v in parse_qs(raw.decode(), keep_blank_values=True).items()}
+        for key in ("blocks", "view", "users", "files"):
+            if isinstance(body.get(key), str) and body[key][:1] in "[{":
+                body[key] = json.loads(body[key])
+        return dict(body)
+
+    async def _api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        body = await self._parse(request)
+        self.calls.append(Call(method, body, dict(request.headers)))
+        scripted = self._scripts.get(method)
+        if scripted:
+            answer = scripted.pop(0)
+            return web.json_response(
+                answer.body or {"ok": True}, status=answer.status, headers=answer.headers
+            )
+        if method != "oauth.v2.access" and not request.headers.get("Authorization", "").startswith(
+            "Bearer xox"
+        ):
+            return web.json_response({"ok": False, "error": "not_authed"})
+        problem = self._check(method, body)
+        if problem:
+            return web.json_response({"ok": False, "error": problem})
+        return web.json_response(self._answer(method, body))
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        data = await request.read()
+        self.calls.append(
+            Call(
+                "upload",
+                {"file_id": request.match_info["file_id"], "size": len(data)},
+                dict(request.headers),
+            )
+        )
+        return web.Response(text="OK - uploaded")
+
+    async def _respond(self, request: web.Request) -> web.Response:
+        body = await self._parse(request)
+        self.calls.append(Call("response_url", body, dict(request.headers)))
+        self._check("response_url", body)
+        return web.Response(text="ok")
+
+    def _next_ts(self) -> str:
+        return f"1700000000.{next(self._ts):06d}"
+
+    def _answer(self, method: str, body: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {
+                "ok": True,
+                "user_id": self.bot_user_id,
+                "bot_id": "B0001",
+                "team_id": self.team_id,
+                "team": "Test",
+                "url": "https://test.slack.com/",
+            }
+        if method == "chat.postMessage":
+            channel = str(body.get("channel"))
+            if channel.startswith("U"):
+                channel = "D" + channel
+            return {
+                "ok": True,
+                "channel": channel,
+                "ts": self._next_ts(),
+                "message": {"text": body.get("text", "")},
+            }
+        if method == "chat.update":
+            return {"ok": True, "channel": body.get("channel"), "ts": body.get("ts")}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": self._next_ts()}
+        if method == "conversations.open":
+            users = str(body.get("users", ""))
+            return {"ok": True, "channel": {"id": "D" + users.split(",")[0]}}
+        if method in ("views.open", "views.update", "views.publish", "views.push"):
+            view = dict(body.get("view") or {})
+            view.setdefault("id", body.get("view_id") or f"V{next(self._ids):05d}")
+            view["hash"] = f"h{next(self._ids)}"
+            return {"ok": True, "view": view}
+        if method == "files.getUploadURLExternal":
+            file_id = f"F{next(self._ids):05d}"
+            return {"ok": True, "upload_url": f"{self.base}/upload/{file_id}", "file_id": file_id}
+        if method == "files.completeUploadExternal":
+            files = body.get("files") or []
+            return {
+                "ok": True,
+                "files": [
+                    {"id": f.get("id"), "title": f.get("title")}
+                    for f in files
+                    if isinstance(f, dict)
+                ],
+            }
+        if method == "users.info":
+            user = str(body.get("user"))
+            return {
+                "ok": True,
+                "user": {
+                    "id": user,
+                    "name": self.users.get(user, user),
+                    "real_name": self.users.get(user, user),
+                },
+            }
+        if method == "oauth.v2.access":
+            return {
+                "ok": True,
+                "access_token": "xoxb-installed",
+                "token_type": "bot",
+                "scope": "commands,chat:write",
+                "bot_user_id": self.bot_user_id,
+                "app_id": "A0001",
+                "team": {"id": "T0002", "name": "Second"},
+                "enterprise": None,
+                "is_enterprise_install": False,
+                "authed_user": {"id": "U0INSTALL"},
+            }
+        return {"ok": True}
+
+    # ---- Slack's rules ------------------------------------------------------------------------
+
+    def _check(self, method: str, body: dict[str, Any]) -> str | None:
+        for text in _checked_texts(method, body):
+            self._check_text(method, text)
+        blocks = body.get("blocks")
+        view = body.get("view")
+        if isinstance(view, dict):
+            blocks = view.get("blocks")
+            title = (view.get("title") or {}).get("text", "")
+            if len(title) > 24 or len((view.get("submit") or {}).get("text", "")) > 24:
+                return "invalid_arguments"
+            if len(str(view.get("private_metadata", ""))) > 3000:
+                return "invalid_arguments"
+        if blocks is None:
+            return None
+        limit = 100 if isinstance(view, dict) else 50
+        if not isinstance(blocks, list) or len(blocks) > limit:
+            return "invalid_blocks"
+        for block in blocks:
+            if _block_problem(block):
+                return "invalid_blocks"
+        return None
+
+    def _check_text(self, method: str, text: str) -> None:
+        for m in re.finditer(r"<([^>]*)>?", text):
+            token = m.group(0)
+            mention = _MENTION.fullmatch(token)
+            if mention and mention.group(1) in self.allowed_mentions:
+                continue
+            self.violations.append(f"{method}: unescaped {token[:40]!r}")
+        if _BARE_BROADCAST.search(text):
+            self.violations.append(f"{method}: bare broadcast word")
+
+
+def _block_problem(block: Any) -> bool:
+    if not isinstance(block, dict):
+        return True
+    text = block.get("text")
+    if block.get("type") == "section" and isinstance(text, dict) and len(text["text"]) > 3000:
+        return True
+    if block.get("type") == "header" and isinstance(text, dict) and len(text["text"]) > 150:
+        return True
+    if len(block.get("fields", [])) > 10:
+        return True
+    ids: set[str] = set()
+    for el in block.get("elements", []):
+        if not isinstance(el, dict):
+            return True
+        if el.get("type") == "button":
+            if len(el["text"]["text"]) > 75 or len(el.get("value", "")) > 2000:
+                return True
+            if len(el.get("action_id", "")) > 255 or el.get("action_id") in ids:
+                return True
+            ids.add(el.get("action_id", ""))
+    return False
+
+
+def _checked_texts(method: str, body: dict[str, Any]) -> list[str]:
+    """Text Slack parses for mentions/links: message fallbacks and every mrkdwn object."""
+    out: list[str] = []
+    if method in _MESSAGE_METHODS and isinstance(body.get("text"), str):
+        out.append(body["text"])
+    _collect_mrkdwn(body.get("blocks"), out)
+    _collect_mrkdwn(body.get("view"), out)
+    return out
+
+
+def _collect_mrkdwn(node: Any, out: list[str]) -> None:
+    if isinstance(node, dict):
+        if node.get("type") == "mrkdwn" and isinstance(node.get("text"), str):
+            out.append(node["text"])
+        for value in node.values():
+            _collect_mrkdwn(value, out)
+    elif isinstance(node, list):
+        for item in node:
+            _collect_mrkdwn(item, out)
+
+
+def _all_texts(node: Any) -> list[str]:
+    out: list[str] = []
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "text" and isinstance(value, str):
+                out.append(value)
+            else:
+                out.extend(_all_texts(value))
+    elif isinstance(node, list):
+        for item in node:
+            out.extend(_all_texts(item))
+    return out
