@@ -1,0 +1,287 @@
+"""``POST /api/messages``: the Teams endpoint on the shared aiohttp server.
+
+JWT validation (the Agents SDK's ``jwt_authorization_decorator``) guards this route only, so
+Slack's routes on the same server keep their own signing checks. Without credentials the route
+answers 401, unless ``TEAMS_ALLOW_UNAUTHENTICATED`` is set for local development, which is
+logged loudly at start-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import warnings
+from typing import Any
+
+from aiohttp import web
+from microsoft_agents.hosting.aiohttp import jwt_authorization_decorator
+from microsoft_agents.hosting.core import AgentAuthConfiguration
+from microsoft_agents.hosting.core.authorization import AuthTypes
+from sqlalchemy.exc import IntegrityError
+
+from bot.platforms.teams import inbound
+from bot.platforms.teams.connector import (
+    BOT_FRAMEWORK_RESOURCE,
+    BOT_FRAMEWORK_SCOPE,
+    BotConnector,
+    TokenSource,
+)
+from bot.platforms.teams.inbound import MalformedActivity, Origin
+from bot.platforms.teams.refs import TENANT_TARGET, ReferenceStore
+from bot.platforms.teams.transport import TeamsTransport
+from bot.runtime import Runtime
+from bot.settings import Settings
+from bot.transport import DeliveryFailed, ReplyContext
+from handlers.errors import CoreGroupError
+from handlers.events import Event, Joined
+from handlers.messages import plain
+from storage.models import InboundSeen
+
+log = logging.getLogger(__name__)
+
+ROUTE = "/api/messages"
+ANSWER_WITHIN = 10.0  # Teams waits 10–15 s for the HTTP answer; slow work carries on after
+TEAMS_ADAPTER = web.AppKey("teams_adapter", object)
+_SDK_CONFIG_KEY = "agent_configuration"  # the key the SDK's decorator reads
+
+_LOUD = (
+    "\n" + "!" * 78 + "\n"
+    "!! TEAMS_ALLOW_UNAUTHENTICATED is on: /api/messages accepts activities WITHOUT a JWT.\n"
+    "!! Anyone who can reach this server can act as any Teams user. Local development ONLY.\n"
+    + "!"
+    * 78
+)
+
+
+def auth_configuration(settings: Settings) -> AgentAuthConfiguration | None:
+    """What the JWT check accepts; None means the route refuses everything (no credentials)."""
+    if settings.microsoft_app_id:
+        auth_type = (
+            AuthTypes.user_managed_identity
+            if settings.microsoft_app_type.lower() == "userassignedmsi"
+            else AuthTypes.client_secret
+        )
+        return AgentAuthConfiguration(
+            auth_type=auth_type,
+            client_id=settings.microsoft_app_id,
+            tenant_id=_token_tenant(settings),
+            client_secret=settings.microsoft_app_password,
+            anonymous_allowed=False,
+        )
+    if settings.teams_allow_unauthenticated:
+        log.warning(_LOUD)
+        return AgentAuthConfiguration(anonymous_allowed=True)
+    log.warning(
+        "Teams is not configured (no MICROSOFT_APP_ID): %s answers 401 to every request", ROUTE
+    )
+    return None
+
+
+def _token_tenant(settings: Settings) -> str:
+    if settings.microsoft_app_type.lower() == "multitenant":
+        return "botframework.com"
+    return settings.microsoft_app_tenant_id or "botframework.com"
+
+
+def token_source(config: AgentAuthConfiguration | None) -> TokenSource:
+    """Bearer tokens for the Bot Connector from the SDK's MSAL provider (none in local dev)."""
+    if config is None or not config.CLIENT_ID:
+
+        async def no_token() -> str | None:
+            return None
+
+        return no_token
+    from microsoft_agents.authentication.msal import MsalAuth
+
+    provider = MsalAuth(config)
+
+    async def token() -> str | None:
+        return await provider.get_access_token(BOT_FRAMEWORK_RESOURCE, [BOT_FRAMEWORK_SCOPE])
+
+    return token
+
+
+class TeamsAdapter:
+    """Turns each POSTed activity into one neutral event and dispatches it."""
+
+    def __init__(self, runtime: Runtime, transport: TeamsTransport) -> None:
+        self.runtime = runtime
+        self.transport = transport
+        self.refs = ReferenceStore(runtime.core.db)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._known: set[tuple[str, str, str]] = set()  # references already stored, this process
+
+    async def on_activity(self, request: web.Request) -> web.Response:
+        try:
+            payload = await request.json()
+        except (ValueError, UnicodeDecodeError):
+            return web.json_response({"error": "body is not JSON"}, status=400)
+        try:
+            activity = inbound.parse(payload)
+            where = inbound.origin(activity)
+        except MalformedActivity as exc:
+            return web.json_response({"error": str(exc)}, status=400)
+        invoke = activity.type == "invoke"
+        key = _seen_key(where) if where.activity_id else None
+        if key is not None and not await self._first_time(key):
+            return _ok(invoke)
+        try:
+            event = inbound.to_event(activity, where)
+            await self._remember(activity, where, event)
+        except Exception:
+            await self._unsee(key)
+            raise
+        if event is None:
+            return _ok(invoke)
+        task = asyncio.ensure_future(self._handle(event, where, key))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(_finished)
+        done, _ = await asyncio.wait({task}, timeout=ANSWER_WITHIN)
+        if done and task.exception() is not None:
+            return web.json_response({"error": "internal error"}, status=500)
+        return _ok(invoke)
+
+    async def _handle(self, event: Event, where: Origin, key: str | None) -> None:
+        ctx = ReplyContext(
+            org=where.tenant,
+            user_id=where.user_id,
+            channel_id=where.channel_id,
+            data=where.reply_data(),
+        )
+        try:
+            await self.runtime.dispatch(event, ctx)
+        except CoreGroupError as exc:
+            try:
+                await self.transport.reply(ctx, plain(exc.user_message))
+            except DeliveryFailed as failed:
+                log.warning("teams error reply failed", extra={"reason": failed.reason})
+        except Exception:
+            log.exception("teams activity failed", extra={"event": type(event).__name__})
+            await self._unsee(key)  # let Teams' retry try again
+            raise
+
+    async def drain(self, _app: web.Application | None = None) -> None:
+        """Let work still running finish before the server stops."""
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    # ---- dedupe ---------------------------------------------------------------------------------
+
+    async def _first_time(self, key: str) -> bool:
+        try:
+            async with self.runtime.core.db.write() as s:
+                s.add(InboundSeen(key=key))
+        except IntegrityError:
+            return False
+        return True
+
+    async def _unsee(self, key: str | None) -> None:
+        if key is None:
+            return
+        async with self.runtime.core.db.write() as s:
+            row = await s.get(InboundSeen, key)
+            if row is not None:
+                await s.delete(row)
+
+    # ---- conversation references ----------------------------------------------------------------
+
+    async def _remember(self, activity: Any, where: Origin, event: Event | None) -> None:
+        """Store how to reach this tenant, channel and person again, proactively."""
+        tenant = where.tenant
+        await self._store(
+            tenant, TENANT_TARGET, {"service_url": where.service_url, "bot_id": where.bot_id}
+        )
+        person: dict[str, Any] = {"teams_id": where.user_teams_id, "service_url": where.service_url}
+        if where.is_personal:
+            person["conversation_id"] = where.conversation_id
+        await self._store(tenant, where.user_id, person)
+        if where.channel_id:
+            channel = {
+                "service_url": where.service_url,
+                "conversation_type": where.conversation_type,
+                "team_id": where.extra.get("team_id"),
+            }
+            await self._store(tenant, where.channel_id, channel)
+        for user_id, teams_id, _name in inbound.added_members(activity, where):
+            await self._store(
+                tenant, user_id, {"teams_id": teams_id, "service_url": where.service_url}
+            )
+        if isinstance(event, Joined) and where.extra.get("team_id"):
+            await self._remember_team_members(where)
+
+    async def _remember_team_members(self, where: Origin) -> None:
+        # So a member can be sent a 1:1 message before they ever wrote to the bot.
+        try:
+            members = await self.transport.connector.members(
+                where.service_url, str(where.extra["team_id"])
+            )
+        except DeliveryFailed as exc:
+            log.info("teams member list unavailable", extra={"reason": exc.reason})
+            return
+        for m in members:
+            teams_id = m.get("id")
+            if isinstance(teams_id, str) and teams_id:
+                user_id = m.get("aadObjectId") or teams_id
+                data = {"teams_id": teams_id, "service_url": where.service_url}
+                await self._store(where.tenant, str(user_id), data)
+
+    async def _store(self, tenant: str, target: str, data: dict[str, Any]) -> None:
+        fingerprint = (tenant, target, repr(sorted(data.items())))
+        if fingerprint in self._known:
+            return
+        await self.refs.merge(tenant, target, data)
+        self._known.add(fingerprint)
+
+
+def _finished(task: asyncio.Task[None]) -> None:
+    if not task.cancelled():
+        task.exception()  # already logged in _handle; mark it retrieved
+
+
+def _seen_key(where: Origin) -> str:
+    digest = hashlib.sha256(
+        f"{where.tenant}|{where.conversation_id}|{where.activity_id}".encode()
+    ).hexdigest()
+    return f"teams:{digest}"
+
+
+def _ok(invoke: bool) -> web.Response:
+    if invoke:
+        # Action.Execute expects an invoke response; the card itself is updated separately.
+        return web.json_response(
+            {"statusCode": 200, "type": "application/vnd.microsoft.activity.message", "value": ""}
+        )
+    return web.Response(status=200)
+
+
+async def _refuse(_request: web.Request) -> web.Response:
+    return web.json_response({"error": "Teams is not configured on this server."}, status=401)
+
+
+def mount_teams(
+    app: web.Application, runtime: Runtime, *, connector: BotConnector | None = None
+) -> None:
+    """Add ``POST /api/messages`` to ``app`` and the Teams transport to ``runtime``."""
+    settings = runtime.settings
+    config = auth_configuration(settings)
+    connector = connector or BotConnector(token=token_source(config))
+    bot_id = f"28:{settings.microsoft_app_id}" if settings.microsoft_app_id else ""
+    transport = TeamsTransport(runtime.core.db, connector, bot_id=bot_id)
+    runtime.add_transport(transport)
+    adapter = TeamsAdapter(runtime, transport)
+    app[TEAMS_ADAPTER] = adapter
+    if config is None:
+        app.router.add_post(ROUTE, _refuse)
+    else:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the SDK reads a plain string key (NotAppKeyWarning)
+            app[_SDK_CONFIG_KEY] = config
+        app.router.add_post(ROUTE, jwt_authorization_decorator(adapter.on_activity))
+
+    async def _close(_app: web.Application) -> None:
+        await adapter.drain()
+        await connector.close()
+
+    app.on_cleanup.append(_close)

@@ -1,0 +1,148 @@
+"""Carrying out intents in Teams: proactive posts, 1:1 chats, in-place card updates.
+
+Everything goes through the Bot Connector with stored conversation references, so any instance
+can deliver after any restart. Platform refs handed back to the Deliverer are
+``{"service_url", "conversation_id", "activity_id"}``: ids only, never content.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.platforms.teams.cards import card_activity, form_card, message_activities
+from bot.platforms.teams.connector import BotConnector
+from bot.platforms.teams.refs import TENANT_TARGET, ReferenceStore
+from bot.transport import DeliveryFailed, PlatformRef, ReplyContext
+from handlers.messages import Form, Message, Paragraph, Quiet, Strong
+from storage.db import Database
+
+
+class TeamsTransport:
+    platform = "teams"
+
+    def __init__(self, db: Database, connector: BotConnector, *, bot_id: str = "") -> None:
+        self.refs = ReferenceStore(db)
+        self.connector = connector
+        self.bot_id = bot_id
+
+    # ---- Transport -------------------------------------------------------------------------------
+
+    async def post(
+        self, org: str, channel_id: str, message: Message, thread: PlatformRef | None
+    ) -> PlatformRef:
+        activities = message_activities(message)
+        if thread and thread.get("conversation_id") and thread.get("activity_id"):
+            service = thread.get("service_url") or await self._channel_service(org, channel_id)
+            conversation, root = str(thread["conversation_id"]), str(thread["activity_id"])
+            first = ""
+            for activity in activities:
+                sent = await self.connector.reply(service, conversation, root, activity)
+                first = first or sent
+            return _ref(service, conversation, first)
+        service = await self._channel_service(org, channel_id)
+        first = await self.connector.send(service, channel_id, activities[0])
+        for activity in activities[1:]:  # the rest of a long record goes in the thread
+            await self.connector.reply(service, channel_id, first, activity)
+        return _ref(service, channel_id, first)
+
+    async def direct(self, org: str, user_id: str, message: Message) -> PlatformRef:
+        service, conversation = await self._personal(org, user_id)
+        return await self._send_all(service, conversation, message_activities(message))
+
+    async def update(self, org: str, ref: PlatformRef, message: Message) -> None:
+        service, conversation = str(ref.get("service_url", "")), str(ref.get("conversation_id", ""))
+        activity_id = str(ref.get("activity_id", ""))
+        if not (service and conversation and activity_id):
+            raise DeliveryFailed("teams update without a message reference")
+        activities = message_activities(message)
+        await self.connector.update(service, conversation, activity_id, activities[0])
+        for activity in activities[1:]:
+            await self.connector.send(service, conversation, activity)
+
+    async def reply(self, ctx: ReplyContext, message: Message) -> None:
+        service, conversation = _where(ctx)
+        await self._send_all(service, conversation, message_activities(message))
+
+    async def open_form(self, ctx: ReplyContext, form: Form) -> None:
+        service, conversation = _where(ctx)
+        await self.connector.send(service, conversation, card_activity(form_card(form), form.title))
+
+    async def publish_home(self, org: str, user_id: str, message: Message) -> None:
+        # Teams has no App Home: the home view arrives as a personal message.
+        await self.direct(org, user_id, message)
+
+    async def upload(
+        self,
+        org: str,
+        channel_id: str,
+        filename: str,
+        content: bytes,
+        title: str,
+        thread: PlatformRef | None,
+    ) -> None:
+        # A bot cannot attach a file in a channel without Graph permissions; the record itself
+        # is already in the thread as a card. Say where the Word copy can be had.
+        notice = (
+            "The Word copy of this record can't be attached in Teams. "
+            "The facilitator can produce it with the coregroup export command."
+        )
+        message = Message(
+            text=f"{title}: {notice}",
+            blocks=(Paragraph((Strong(title),)), Paragraph((Quiet(notice),))),
+        )
+        await self.post(org, channel_id, message, thread)
+
+    # ---- addressing -----------------------------------------------------------------------------
+
+    async def _send_all(
+        self, service: str, conversation: str, activities: list[dict[str, Any]]
+    ) -> PlatformRef:
+        first = ""
+        for activity in activities:
+            sent = await self.connector.send(service, conversation, activity)
+            first = first or sent
+        return _ref(service, conversation, first)
+
+    async def _channel_service(self, org: str, channel_id: str) -> str:
+        ref = await self.refs.find(org, channel_id) or await self.refs.find(org, TENANT_TARGET)
+        service = (ref or {}).get("service_url")
+        if not service:
+            raise DeliveryFailed("teams channel unknown: the app is not installed there")
+        return str(service)
+
+    async def _personal(self, org: str, user_id: str) -> tuple[str, str]:
+        """The person's 1:1 conversation with the bot, created (and stored) when needed."""
+        person = await self.refs.find(org, user_id) or {}
+        if person.get("conversation_id") and person.get("service_url"):
+            return str(person["service_url"]), str(person["conversation_id"])
+        tenant = await self.refs.find(org, TENANT_TARGET) or {}
+        service = person.get("service_url") or tenant.get("service_url")
+        if not service:
+            raise DeliveryFailed("teams tenant unknown: the app is not installed there")
+        bot_id = tenant.get("bot_id") or self.bot_id
+        if not bot_id:
+            raise DeliveryFailed("teams bot id unknown")
+        params = {
+            "bot": {"id": bot_id},
+            "members": [{"id": person.get("teams_id") or user_id}],
+            "isGroup": False,
+            "tenantId": org,
+            "channelData": {"tenant": {"id": org}},
+        }
+        conversation = await self.connector.create_conversation(str(service), params)
+        await self.refs.merge(
+            org, user_id, {"conversation_id": conversation, "service_url": service}
+        )
+        return str(service), conversation
+
+
+def _where(ctx: ReplyContext) -> tuple[str, str]:
+    service = ctx.data.get("service_url")
+    conversation = ctx.data.get("conversation_id")
+    if not service or not conversation:
+        raise DeliveryFailed("teams reply without a conversation")
+    return str(service), str(conversation)
+
+
+def _ref(service: str, conversation: str, activity_id: str) -> PlatformRef:
+    return {"service_url": service, "conversation_id": conversation, "activity_id": activity_id}
