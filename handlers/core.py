@@ -19,6 +19,8 @@ class Core:
     max_answer_chars: int = 3000
     session_hours: int = 72  # how long a session stays open for answers by default
     child_names_allowed: bool = False
+    default_timezone: str = "Europe/London"
+    default_nation: str = "ENG"
 
     def now(self) -> datetime:
         return self.clock()

@@ -12,9 +12,11 @@ class CoreGroupError(Exception):
 
     user_message: str = "Something went wrong. Please try again in a moment."
 
-    def __init__(self, user_message: str | None = None) -> None:
+    def __init__(self, user_message: str | None = None, *, mention: str | None = None) -> None:
         if user_message is not None:
             self.user_message = user_message
+        # A person to point to ("The facilitator is @RO."), by platform user id.
+        self.mention = mention
         super().__init__(self.user_message)
 
 

@@ -1,12 +1,214 @@
-"""Entry point for every neutral event: routes it to the use case that handles it."""
+"""Entry point for every neutral event: routes it to the use case that handles it.
+
+A refusal (``CoreGroupError``) becomes a kind ``Reply`` to the person who acted and changes
+nothing else, because each use case does its writes in one transaction that the error rolls
+back. Anything unexpected is logged (ids only) and answered with a generic apology.
+"""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Awaitable, Callable
+
+from sqlmodel import select
+
+from handlers import closing, dialogue, groups, home, reflect
+from handlers.access import ensure_org, members_of
 from handlers.core import Core
-from handlers.events import Event
-from handlers.messages import Intent
+from handlers.errors import BadInput, CoreGroupError
+from handlers.events import Actor, Command, Event, FormSubmit, HomeOpened, Joined, Press, TypedText
+from handlers.messages import (
+    Direct,
+    Intent,
+    Mention,
+    Message,
+    OpenForm,
+    Paragraph,
+    Reply,
+    Span,
+)
+from storage.models import CoreGroup
+
+log = logging.getLogger(__name__)
+
+MAX_COMMAND_CHARS = 2000
+
+
+def refusal(error: CoreGroupError) -> Reply:
+    spans: list[Span] = [error.user_message]
+    if error.mention:
+        spans += [" The facilitator is ", Mention(error.mention), "."]
+    return Reply(Message(text=error.user_message, blocks=(Paragraph(tuple(spans)),)))
 
 
 async def handle(core: Core, event: Event) -> list[Intent]:
     """Handle one event. Refusals come back as a ``Reply`` with a kind message; nothing changes."""
-    raise NotImplementedError  # being written
+    try:
+        return await _route(core, event)
+    except CoreGroupError as error:
+        log.info("refused", extra={"event": type(event).__name__, "error": type(error).__name__})
+        return [refusal(error)]
+
+
+async def _route(core: Core, event: Event) -> list[Intent]:
+    if isinstance(event, Command):
+        return await _command(core, event)
+    if isinstance(event, Press):
+        return await _press(core, event)
+    if isinstance(event, FormSubmit):
+        return await _form(core, event)
+    if isinstance(event, TypedText):
+        return await _typed(core, event)
+    if isinstance(event, HomeOpened):
+        return await home.home_view(core, event.actor)
+    if isinstance(event, Joined):
+        return []
+    raise BadInput()
+
+
+async def _command(core: Core, event: Command) -> list[Intent]:
+    text = event.text.strip()
+    if len(text) > MAX_COMMAND_CHARS:
+        raise BadInput("That command is too long. Try `/reflect help`.")
+    word, _, rest = text.partition(" ")
+    word = word.lower()
+    actor, channel = event.actor, event.channel_id
+    if event.is_direct and word not in ("help", "sets", ""):
+        raise BadInput("Please use this in the core group's channel, not here.")
+    if word in ("", "start"):
+        if event.is_direct:
+            return [Reply(reflect.help_message())]
+        return await reflect.start(core, actor, channel, rest.strip())
+    if word == "help":
+        return [Reply(reflect.help_message())]
+    if word == "sets":
+        return [Reply(reflect.sets_message(core))]
+    if word == "setup":
+        if rest.strip():
+            return await groups.register(core, actor, channel, groups.parse_inline(rest))
+        return await _setup_form(core, actor, channel)
+    if word == "status":
+        return await reflect.status(core, actor, channel)
+    if word == "remind":
+        return await reflect.remind_outstanding(core, actor, channel_id=channel)
+    if word == "close":
+        return await closing.open_close_form(core, actor, channel_id=channel)
+    if word == "cancel":
+        return await reflect.cancel(core, actor, channel)
+    if word == "add":
+        return await groups.add_member(core, actor, channel, rest)
+    if word == "role":
+        return await groups.grant_role(core, actor, rest)
+    if core.sets.has(word):
+        return await reflect.start(core, actor, channel, word)
+    raise BadInput(f"I don't know `{word[:30]}`. Try `/reflect help`.")
+
+
+async def _setup_form(core: Core, actor: Actor, channel: str | None) -> list[Intent]:
+    if not channel:
+        raise BadInput("Run `/reflect setup` in the core group's channel.")
+    async with core.db.read() as s:
+        org = await ensure_org(s, core, actor)
+        existing = (
+            await s.exec(
+                select(CoreGroup).where(CoreGroup.org_id == org.id, CoreGroup.channel_id == channel)
+            )
+        ).first()
+        members = await members_of(s, existing.id or 0) if existing else []
+    return [OpenForm(groups.setup_form(channel, existing, members))]
+
+
+def _ids(value: str, parts: int) -> list[str]:
+    bits = value.split(":")
+    if len(bits) != parts or not bits[0].isdigit():
+        raise BadInput("That button has expired. Please use the latest message.")
+    return bits
+
+
+DialogueMove = Callable[[list[str]], dialogue.Move]
+DIALOGUE_PRESSES: dict[str, tuple[int, DialogueMove]] = {
+    "dlg.start": (1, lambda b: dialogue.Move("start")),
+    "dlg.later": (1, lambda b: dialogue.Move("later")),
+    "dlg.back": (1, lambda b: dialogue.Move("back")),
+    "dlg.review": (1, lambda b: dialogue.Move("review")),
+    "dlg.submit": (1, lambda b: dialogue.Move("submit")),
+    "dlg.answer": (3, lambda b: dialogue.Move("answer", question_id=b[1], choice=b[2])),
+    "dlg.skip": (2, lambda b: dialogue.Move("skip", question_id=b[1])),
+    "dlg.next": (2, lambda b: dialogue.Move("next", question_id=b[1])),
+    "dlg.change": (2, lambda b: dialogue.Move("change", question_id=b[1])),
+}
+
+
+async def _press(core: Core, event: Press) -> list[Intent]:
+    actor, action, value = event.actor, event.action, event.value
+    if action in DIALOGUE_PRESSES:
+        size, make = DIALOGUE_PRESSES[action]
+        bits = _ids(value, size)
+        return await dialogue.advance(core, actor, int(bits[0]), make(bits))
+    if action in ("dlg.comment", "dlg.text"):
+        bits = _ids(value, 2)
+        return await _text_form(core, actor, int(bits[0]), bits[1])
+    if action == "session.remind":
+        return await reflect.remind_outstanding(core, actor, session_id=_int(value))
+    if action == "session.close":
+        return await closing.open_close_form(core, actor, session_id=_int(value))
+    if action == "reflect.start":
+        return await reflect.start_for_group(core, actor, _int(value))
+    if action == "home.continue":
+        pid = _int(value)
+        view = await dialogue.current_view(core, actor, pid)
+        return [Direct(actor.user_id, view, remember_as=dialogue.dialogue_key(pid))]
+    handler = EXTRA_PRESSES.get(action)
+    if handler is not None:
+        return await handler(core, actor, value)
+    raise BadInput("That button has expired. Please use the latest message.")
+
+
+# Presses owned by other modules (scheduler "Snooze a week", …), registered at import time.
+EXTRA_PRESSES: dict[str, Callable[[Core, Actor, str], Awaitable[list[Intent]]]] = {}
+
+
+def _int(value: str) -> int:
+    if not value.isdigit():
+        raise BadInput("That button has expired. Please use the latest message.")
+    return int(value)
+
+
+async def _text_form(core: Core, actor: Actor, pid: int, qid: str) -> list[Intent]:
+    """Open the short form for a comment or a free-text answer (and note we are waiting)."""
+    intents = await dialogue.advance(core, actor, pid, dialogue.Move("ask_text", question_id=qid))
+    form = await dialogue.text_form(core, actor, pid, qid)
+    return [*intents, OpenForm(form)]
+
+
+async def _form(core: Core, event: FormSubmit) -> list[Intent]:
+    actor = event.actor
+    if event.form_id == groups.SETUP_FORM:
+        draft = groups.parse_form(event.values)
+        return await groups.register(core, actor, event.state or None, draft)
+    if event.form_id == closing.CLOSE_FORM:
+        return await closing.submit_close(core, actor, event.state, event.values)
+    if event.form_id == dialogue.TEXT_FORM:
+        bits = _ids(event.state, 2)
+        raw = event.values.get("text")
+        text = raw if isinstance(raw, str) else ""
+        return await dialogue.advance(
+            core, actor, int(bits[0]), dialogue.Move("text", question_id=bits[1], text=text)
+        )
+    raise BadInput("That form has expired. Please start again.")
+
+
+async def _typed(core: Core, event: TypedText) -> list[Intent]:
+    if not event.is_direct:
+        return []
+    waiting = await dialogue.awaiting_text(core, event.actor)
+    if waiting is None:
+        said = (
+            "Hello. I collect core group reflections. When a session opens you'll get the "
+            "questions here. Type `help` in a channel with `/reflect help` to see more."
+        )
+        return [Reply(Message(text=said, blocks=(Paragraph((said,)),)))]
+    pid, qid = waiting
+    return await dialogue.advance(
+        core, event.actor, pid, dialogue.Move("text", question_id=qid, text=event.text)
+    )

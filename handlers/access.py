@@ -1,0 +1,182 @@
+"""Who is who: organisations, groups and members looked up for an actor, and the role checks.
+
+Every lookup is scoped to the actor's organisation (Slack workspace / Teams tenant), so one
+organisation can never reach another's groups, even with a guessed id.
+"""
+
+from __future__ import annotations
+
+from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from handlers.core import Core
+from handlers.errors import NotAllowed, NotFound
+from handlers.events import Actor
+from storage.models import (
+    CoreGroup,
+    Member,
+    MemberRole,
+    Organisation,
+    OrgRole,
+    Participation,
+    ReflectionSession,
+    StaffRole,
+)
+
+
+async def find_org(s: AsyncSession, actor: Actor) -> Organisation | None:
+    return (
+        await s.exec(
+            select(Organisation).where(
+                Organisation.platform == actor.platform, Organisation.external_id == actor.org
+            )
+        )
+    ).first()
+
+
+async def ensure_org(s: AsyncSession, core: Core, actor: Actor) -> Organisation:
+    """The actor's organisation, created with the deployment's defaults on first contact."""
+    org = await find_org(s, actor)
+    if org is None:
+        org = Organisation(
+            platform=actor.platform,
+            external_id=actor.org,
+            timezone=core.default_timezone,
+            nation=core.default_nation,
+            child_names_allowed=core.child_names_allowed,
+        )
+        s.add(org)
+        await s.flush()
+    return org
+
+
+async def group_for_channel(
+    s: AsyncSession, org: Organisation, channel_id: str | None
+) -> CoreGroup:
+    if not channel_id:
+        raise NotFound("Run this in the core group's channel.")
+    group = (
+        await s.exec(
+            select(CoreGroup).where(CoreGroup.org_id == org.id, CoreGroup.channel_id == channel_id)
+        )
+    ).first()
+    if group is None:
+        raise NotFound(
+            "This channel is not set up as a core group yet. "
+            "The facilitator can set it up with `/reflect setup`."
+        )
+    return group
+
+
+async def group_by_id(s: AsyncSession, org: Organisation, group_id: int) -> CoreGroup:
+    group = await s.get(CoreGroup, group_id)
+    if group is None or group.org_id != org.id:
+        raise NotFound()
+    return group
+
+
+async def members_of(s: AsyncSession, group_id: int) -> list[Member]:
+    rows = await s.exec(
+        select(Member).where(Member.group_id == group_id, Member.active == True)  # noqa: E712
+    )
+    return list(rows)
+
+
+async def member_in(s: AsyncSession, group_id: int, user_id: str) -> Member | None:
+    return (
+        await s.exec(
+            select(Member).where(
+                Member.group_id == group_id,
+                Member.user_id == user_id,
+                Member.active == True,  # noqa: E712
+            )
+        )
+    ).first()
+
+
+async def staff_roles(s: AsyncSession, org: Organisation, user_id: str) -> set[str]:
+    rows = await s.exec(
+        select(StaffRole.role).where(StaffRole.org_id == org.id, StaffRole.user_id == user_id)
+    )
+    return {str(r) for r in rows}
+
+
+def is_facilitator(group: CoreGroup, user_id: str, co_facilitators: set[str]) -> bool:
+    return user_id == group.facilitator_id or user_id in co_facilitators
+
+
+async def co_facilitators(s: AsyncSession, group_id: int) -> set[str]:
+    rows = await s.exec(
+        select(Member.user_id).where(
+            Member.group_id == group_id,
+            Member.role == MemberRole.CO_FACILITATOR,
+            Member.active == True,  # noqa: E712
+        )
+    )
+    return set(rows)
+
+
+async def require_facilitator(s: AsyncSession, group: CoreGroup, actor: Actor, doing: str) -> None:
+    """Only the group's facilitator (or a co-facilitator) may open, close or cancel."""
+    if actor.user_id == group.chair_id:
+        raise NotAllowed(
+            "The conference chair for this child cannot facilitate their supervision. "
+            "Please ask the facilitator."
+        )
+    if is_facilitator(group, actor.user_id, await co_facilitators(s, group.id or 0)):
+        return
+    raise NotAllowed(f"Only the facilitator can {doing}.", mention=group.facilitator_id)
+
+
+async def open_session(s: AsyncSession, group_id: int) -> ReflectionSession | None:
+    return (
+        await s.exec(
+            select(ReflectionSession).where(
+                ReflectionSession.group_id == group_id, ReflectionSession.status == "open"
+            )
+        )
+    ).first()
+
+
+async def session_for(
+    s: AsyncSession, org: Organisation, session_id: int
+) -> tuple[ReflectionSession, CoreGroup]:
+    session = await s.get(ReflectionSession, session_id)
+    if session is None:
+        raise NotFound()
+    group = await group_by_id(s, org, session.group_id)
+    return session, group
+
+
+async def own_participation(
+    s: AsyncSession, actor: Actor, participation_id: int, *, lock: bool = False
+) -> tuple[Participation, Member, ReflectionSession, CoreGroup]:
+    """The actor's own participation: anyone else's is refused, as if it did not exist."""
+    stmt = select(Participation).where(Participation.id == participation_id)
+    if lock:
+        stmt = stmt.with_for_update()
+    part = (await s.exec(stmt)).first()
+    if part is None:
+        raise NotFound()
+    member = await s.get(Member, part.member_id)
+    session = await s.get(ReflectionSession, part.session_id)
+    if member is None or session is None:
+        raise NotFound()
+    group = await s.get(CoreGroup, session.group_id)
+    org = await find_org(s, actor)
+    if group is None or org is None or group.org_id != org.id or member.user_id != actor.user_id:
+        raise NotAllowed("These questions were sent to someone else, so you can't answer them.")
+    return part, member, session, group
+
+
+async def is_org_admin(s: AsyncSession, org: Organisation, user_id: str) -> bool:
+    return OrgRole.ADMIN in await staff_roles(s, org, user_id)
+
+
+async def has_any_admin(s: AsyncSession, org: Organisation) -> bool:
+    row = (
+        await s.exec(
+            select(StaffRole.id).where(StaffRole.org_id == org.id, StaffRole.role == OrgRole.ADMIN)
+        )
+    ).first()
+    return row is not None

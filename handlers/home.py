@@ -1,0 +1,145 @@
+"""A person's home view: reflections waiting for them, their core groups, facilitator shortcuts."""
+
+from __future__ import annotations
+
+from sqlmodel import col, select
+
+from handlers.access import find_org
+from handlers.core import Core
+from handlers.events import Actor
+from handlers.messages import (
+    Block,
+    Button,
+    Buttons,
+    Context,
+    Heading,
+    Home,
+    Intent,
+    Message,
+    Paragraph,
+    Strong,
+)
+from handlers.views import local_deadline
+from storage.models import (
+    CoreGroup,
+    Member,
+    Participation,
+    ReflectionSession,
+)
+
+
+async def home_view(core: Core, actor: Actor) -> list[Intent]:
+    blocks: list[Block] = [Heading("Core group reflection")]
+    async with core.db.read() as s:
+        org = await find_org(s, actor)
+        if org is None:
+            blocks.append(
+                Paragraph(
+                    (
+                        "No core groups here yet. A facilitator can set one up "
+                        "with /reflect setup in the group's channel.",
+                    )
+                )
+            )
+            return [
+                Home(actor.user_id, Message(text="Core group reflection", blocks=tuple(blocks)))
+            ]
+        pending = list(
+            await s.exec(
+                select(Participation, ReflectionSession, CoreGroup)
+                .join(Member, col(Member.id) == col(Participation.member_id))
+                .join(ReflectionSession, col(ReflectionSession.id) == col(Participation.session_id))
+                .join(CoreGroup, col(CoreGroup.id) == col(ReflectionSession.group_id))
+                .where(
+                    Member.user_id == actor.user_id,
+                    CoreGroup.org_id == org.id,
+                    ReflectionSession.status == "open",
+                    col(Participation.finished_at).is_(None),
+                )
+            )
+        )
+        groups = list(
+            await s.exec(
+                select(CoreGroup, Member)
+                .join(Member, col(Member.group_id) == col(CoreGroup.id))
+                .where(
+                    Member.user_id == actor.user_id,
+                    Member.active == True,  # noqa: E712
+                    CoreGroup.org_id == org.id,
+                    CoreGroup.status == "active",
+                )
+            )
+        )
+        facilitating = list(
+            await s.exec(
+                select(CoreGroup).where(
+                    CoreGroup.org_id == org.id,
+                    CoreGroup.facilitator_id == actor.user_id,
+                    CoreGroup.status == "active",
+                )
+            )
+        )
+    blocks.append(Paragraph((Strong("Waiting for you"),)))
+    if not pending:
+        blocks.append(Context(("Nothing is waiting for you. Thank you.",)))
+    for part, session, group in pending:
+        until = local_deadline(session.closes_at, org.timezone)
+        blocks.append(
+            Paragraph(
+                (f"Reflection for {group.child_ref}", f" · open until {until}" if until else "")
+            )
+        )
+        blocks.append(
+            Buttons(
+                (
+                    Button(
+                        "Continue",
+                        "home.continue",
+                        str(part.id),
+                        style="primary",
+                        spoken=f"Continue the reflection for {group.child_ref}",
+                    ),
+                )
+            )
+        )
+    blocks.append(Paragraph((Strong("My core groups"),)))
+    seen: set[int] = set()
+    for group, member in groups:
+        seen.add(group.id or 0)
+        blocks.append(
+            Paragraph(
+                (group.child_ref, f" · {member.agency}" if member.agency else "", _due_text(group))
+            )
+        )
+    if not groups:
+        blocks.append(Context(("You are not in any core group yet.",)))
+    mine = [g for g in facilitating if (g.id or 0) not in seen] + [
+        g for g, m in groups if m.role == "facilitator"
+    ]
+    if mine:
+        blocks.append(Paragraph((Strong("Groups I facilitate"),)))
+        for group in {g.id: g for g in mine}.values():
+            blocks.append(Paragraph((group.child_ref, _due_text(group))))
+            blocks.append(
+                Buttons(
+                    (
+                        Button(
+                            "Start supervision",
+                            "reflect.start",
+                            str(group.id),
+                            spoken=f"Start supervision for {group.child_ref}",
+                        ),
+                    )
+                )
+            )
+    return [Home(actor.user_id, Message(text="Core group reflection", blocks=tuple(blocks)))]
+
+
+def _due_text(group: CoreGroup) -> str:
+    try:
+        from handlers.schedule import next_due
+
+        due = next_due(group)
+    except (ImportError, AttributeError, TypeError):
+        return ""
+    return f" · next supervision due {due:%a %d %b %Y}" if due else ""

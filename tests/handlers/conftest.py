@@ -1,0 +1,29 @@
+"""A whole platform in memory (the console backend) for whole-dialogue tests."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.platforms.console.backend import ConsoleBackend
+from bot.runtime import Runtime
+from bot.settings import Settings
+from handlers.core import Core
+
+SETUP = (
+    "setup child=AB-1234 registered=2026-01-05 facilitator=@ro chair=@chair "
+    "members=@sw:Social care;@hv:Health visiting;@school:Education"
+)
+
+
+@pytest.fixture
+def bot(core: Core) -> ConsoleBackend:
+    backend = ConsoleBackend(Runtime(settings=Settings(), core=core))
+    backend.names.update(ro="Rita (RO)", sw="Sam", hv="Hana", school="Sol", chair="Chris")
+    return backend
+
+
+@pytest.fixture
+async def group(bot: ConsoleBackend) -> ConsoleBackend:
+    """A registered core group: facilitator @ro, three members, chair @chair."""
+    await bot.command("ro", SETUP)
+    return bot
