@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Literal
@@ -49,6 +49,36 @@ SECTION_TITLES: dict[str, str] = {
 KEPT_TEXT_PURPOSES = frozenset({"child_voice", "family_voice"})
 
 Target = Literal["markdown", "slack", "teams", "html"]
+
+
+class Tally(Mapping[str, int]):
+    """Counts per choice label in the set's order; immutable and hashable like the view."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Mapping[str, int] | None = None) -> None:
+        self._items = tuple((items or {}).items())
+
+    def __getitem__(self, label: str) -> int:
+        for key, count in self._items:
+            if key == label:
+                return count
+        raise KeyError(label)
+
+    def __iter__(self) -> Iterator[str]:
+        return (key for key, _ in self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __hash__(self) -> int:
+        return hash(self._items)
+
+    def __eq__(self, other: object) -> bool:
+        return dict(self) == dict(other) if isinstance(other, Mapping) else NotImplemented
+
+    def __repr__(self) -> str:
+        return f"Tally({dict(self._items)!r})"
 
 
 @dataclass(frozen=True)
@@ -260,7 +290,7 @@ def _question_view(
         kind=question.kind,
         purpose=question.purpose,
         answers=tuple(shown),
-        tally=tally,
+        tally=Tally(tally),
         split=split,
         agreed=agreed,
         agreed_notes=notes,

@@ -36,7 +36,7 @@ TEMPLATES_DIR = Path(__file__).parent / "templates"
 ZWSP = "\u200b"  # zero-width space: makes a Slack format marker word-internal, so inert
 WORD_JOINER = "\u2060"  # breaks "@here" so it can never be read as a broadcast
 
-_BROADCAST = re.compile(r"@(channel|here|everyone)\b", re.IGNORECASE)
+_BROADCAST = re.compile(r"(?<!\w)@(channel|here|everyone)\b", re.IGNORECASE)
 _SLACK_MARKERS = re.compile(r"([*_~`])")
 # CommonMark punctuation that can start or end formatting, plus "=" (setext headings).
 _MARKDOWN_META = re.compile(r"([\\`*_{}\[\]()#+\-.!|~=])")

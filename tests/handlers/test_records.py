@@ -197,6 +197,7 @@ async def test_record_lists_every_question_in_order_with_header_fields(core: Cor
     assert all(names[n] for n, _ in ANSWERING)
     assert "Rae Officer" not in names  # shown once, as the facilitator
     assert view.themes == ("Parental engagement", "housing pressure")
+    assert hash(view) == hash(await build_record(core, seeded.session_id))  # a frozen value
 
     md = render_record(view, "markdown")
     positions = [md.index(f"### {q.number}. {escape_markdown(q.headline)}") for q in view.questions]
