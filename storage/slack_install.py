@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import secrets
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.installation_store.models.bot import Bot
@@ -20,8 +20,10 @@ from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from sqlalchemy import UniqueConstraint
 from sqlmodel import Field, SQLModel, select
 
-from storage.db import Database
 from storage.types import SealedText, UTCDateTime, utcnow
+
+if TYPE_CHECKING:  # storage.db imports this module to register the tables
+    from storage.db import Database
 
 log = logging.getLogger(__name__)
 

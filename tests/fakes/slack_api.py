@@ -51,6 +51,7 @@ class FakeSlack:
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
         self.base = ""
+        self.views: list[dict[str, Any]] = []  # every view as answered (with its id and hash)
 
     # ---- lifecycle ----------------------------------------------------------------------------
 
@@ -191,6 +192,7 @@ class FakeSlack:
             view = dict(body.get("view") or {})
             view.setdefault("id", body.get("view_id") or f"V{next(self._ids):05d}")
             view["hash"] = f"h{next(self._ids)}"
+            self.views.append(view)
             return {"ok": True, "view": view}
         if method == "files.getUploadURLExternal":
             file_id = f"F{next(self._ids):05d}"
@@ -321,3 +323,185 @@ def _all_texts(node: Any) -> list[str]:
         for item in node:
             out.extend(_all_texts(item))
     return out
+
+
+# ---- Slack's side of the bot's endpoint: real payload shapes, properly signed -----------------
+
+_counter = itertools.count(1)
+
+
+def _uid() -> int:
+    return next(_counter)
+
+
+def slash_command(
+    text: str,
+    *,
+    user: str,
+    channel: str,
+    team: str = "T0001",
+    user_name: str = "someone",
+    response_url: str = "https://hooks.slack.invalid/commands/1",
+) -> dict[str, str]:
+    n = _uid()
+    return {
+        "token": "legacy",
+        "team_id": team,
+        "team_domain": "council",
+        "channel_id": channel,
+        "channel_name": "directmessage" if channel.startswith("D") else "core-group",
+        "user_id": user,
+        "user_name": user_name,
+        "command": "/reflect",
+        "text": text,
+        "api_app_id": "A0001",
+        "is_enterprise_install": "false",
+        "response_url": response_url,
+        "trigger_id": f"{n}.1.trigger{n}",
+    }
+
+
+def block_actions(
+    action_id: str,
+    value: str,
+    *,
+    user: str,
+    channel: str | None,
+    message_ts: str | None,
+    team: str = "T0001",
+    action_ts: str | None = None,
+    view: dict[str, Any] | None = None,
+    element: str = "button",
+) -> dict[str, Any]:
+    n = _uid()
+    action: dict[str, Any] = {
+        "action_id": action_id,
+        "block_id": f"b{n}",
+        "type": element,
+        "action_ts": action_ts or f"1700000100.{n:06d}",
+    }
+    if element == "static_select":
+        action["selected_option"] = {"text": {"type": "plain_text", "text": value}, "value": value}
+    else:
+        action["value"] = value
+        action["text"] = {"type": "plain_text", "text": "x"}
+    body: dict[str, Any] = {
+        "type": "block_actions",
+        "user": {"id": user, "username": "someone", "name": "someone", "team_id": team},
+        "api_app_id": "A0001",
+        "token": "legacy",
+        "team": {"id": team, "domain": "council"},
+        "trigger_id": f"{n}.2.trigger{n}",
+        "actions": [action],
+    }
+    if view is not None:
+        body["container"] = {"type": "view", "view_id": view.get("id")}
+        body["view"] = view
+    else:
+        body["container"] = {
+            "type": "message",
+            "message_ts": message_ts,
+            "channel_id": channel,
+            "is_ephemeral": False,
+        }
+        body["channel"] = {"id": channel, "name": "x"}
+        body["message"] = {"ts": message_ts, "type": "message", "text": "..."}
+        body["response_url"] = "https://hooks.slack.invalid/actions/1"
+    return body
+
+
+def state_for(view: dict[str, Any], answers: dict[str, Any]) -> dict[str, Any]:
+    """Slack's ``view.state.values`` for a modal, filled with ``answers`` by field id."""
+    values: dict[str, Any] = {}
+    for block in view.get("blocks", []):
+        if block.get("type") != "input":
+            continue
+        el = block["element"]
+        aid = el["action_id"]
+        given = answers.get(aid)
+        kind = el["type"]
+        if kind == "plain_text_input":
+            state: dict[str, Any] = {"type": kind, "value": given}
+        elif kind == "static_select":
+            opt = next((o for o in el["options"] if o["value"] == given), None)
+            state = {"type": kind, "selected_option": opt}
+        elif kind == "multi_static_select":
+            state = {
+                "type": kind,
+                "selected_options": [o for o in el["options"] if o["value"] in (given or [])],
+            }
+        elif kind == "datepicker":
+            state = {"type": kind, "selected_date": given}
+        elif kind == "users_select":
+            state = {"type": kind, "selected_user": given}
+        elif kind == "multi_users_select":
+            state = {"type": kind, "selected_users": list(given or [])}
+        elif kind == "checkboxes":
+            state = {"type": kind, "selected_options": el["options"] if given else []}
+        else:
+            raise AssertionError(f"unknown element {kind}")
+        values[block["block_id"]] = {aid: state}
+    return {"values": values}
+
+
+def view_submission(
+    view: dict[str, Any], answers: dict[str, Any], *, user: str, team: str = "T0001"
+) -> dict[str, Any]:
+    n = _uid()
+    submitted = dict(view)
+    submitted["state"] = state_for(view, answers)
+    submitted.setdefault("id", f"VSUB{n}")
+    submitted.setdefault("hash", f"hash{n}")
+    submitted["team_id"] = team
+    return {
+        "type": "view_submission",
+        "team": {"id": team, "domain": "council"},
+        "user": {"id": user, "username": "someone", "name": "someone", "team_id": team},
+        "api_app_id": "A0001",
+        "token": "legacy",
+        "trigger_id": f"{n}.3.trigger{n}",
+        "view": submitted,
+        "response_urls": [],
+    }
+
+
+def event_callback(
+    event: dict[str, Any], *, team: str = "T0001", event_id: str | None = None
+) -> dict[str, Any]:
+    n = _uid()
+    return {
+        "token": "legacy",
+        "team_id": team,
+        "api_app_id": "A0001",
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id or f"Ev{n:08d}",
+        "event_time": 1700000000 + n,
+        "authorizations": [{"team_id": team, "user_id": "UBOTUSER", "is_bot": True}],
+    }
+
+
+def signed(
+    secret: str, body: str, *, timestamp: int | None = None, content_type: str = "application/json"
+) -> dict[str, str]:
+    import time
+
+    from slack_sdk.signature import SignatureVerifier
+
+    ts = str(timestamp if timestamp is not None else int(time.time()))
+    return {
+        "Content-Type": content_type,
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": SignatureVerifier(secret).generate_signature(timestamp=ts, body=body),
+    }
+
+
+def encode(payload: dict[str, Any]) -> tuple[str, str]:
+    """(body, content type) as Slack sends this payload."""
+    from urllib.parse import urlencode
+
+    if "command" in payload:
+        return urlencode(payload), "application/x-www-form-urlencoded"
+    if payload.get("type") in ("block_actions", "view_submission", "view_closed"):
+        return urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
+    return json.dumps(payload), "application/json"

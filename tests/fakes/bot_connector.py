@@ -1,0 +1,180 @@
+"""A fake Microsoft Bot Connector on 127.0.0.1 (port 0): records every call, hands out ids.
+
+Scriptable: ``fail(status, times, retry_after=…, path_contains=…)`` answers the next matching
+calls with that status. Every outgoing text is checked for mention injection: an ``<at>…</at>``
+that no mention entity of the same activity accounts for is recorded in ``violations``.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+_AT = re.compile(r"<at>.*?</at>", re.IGNORECASE | re.DOTALL)
+
+
+@dataclass
+class Call:
+    method: str
+    path: str
+    body: Any
+    auth: str | None
+
+    @property
+    def conversation(self) -> str:
+        return self.path.split("/")[3] if self.path.count("/") >= 3 else ""
+
+    @property
+    def activity_id(self) -> str | None:
+        parts = self.path.split("/")
+        return parts[5] if len(parts) > 5 else None
+
+    def texts(self) -> list[str]:
+        return list(_strings(self.body))
+
+    def card(self) -> dict[str, Any] | None:
+        for a in (self.body or {}).get("attachments", []) or []:
+            if a.get("contentType") == "application/vnd.microsoft.card.adaptive":
+                return a["content"]
+        return None
+
+
+@dataclass
+class _Failure:
+    status: int
+    times: int
+    retry_after: str | None
+    path_contains: str
+
+
+@dataclass
+class FakeBotConnector:
+    calls: list[Call] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+    members: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    url: str = ""
+    _failures: list[_Failure] = field(default_factory=list)
+    _ids: Any = field(default_factory=lambda: itertools.count(1))
+    _runner: web.AppRunner | None = None
+
+    async def start(self) -> str:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self.url = f"http://127.0.0.1:{port}/"
+        return self.url
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def fail(
+        self,
+        status: int,
+        times: int = 1,
+        *,
+        retry_after: str | None = None,
+        path_contains: str = "",
+    ) -> None:
+        self._failures.append(_Failure(status, times, retry_after, path_contains))
+
+    def clear(self) -> None:
+        self.calls.clear()
+
+    # ---- views for assertions -------------------------------------------------------------------
+
+    def sends(self) -> list[Call]:
+        """New messages (POST …/activities), not replies in a thread."""
+        return [c for c in self.calls if c.method == "POST" and c.path.endswith("/activities")]
+
+    def replies(self) -> list[Call]:
+        return [
+            c
+            for c in self.calls
+            if c.method == "POST" and "/activities/" in c.path and c.activity_id
+        ]
+
+    def updates(self) -> list[Call]:
+        return [c for c in self.calls if c.method == "PUT"]
+
+    def creates(self) -> list[Call]:
+        return [c for c in self.calls if c.method == "POST" and c.path == "/v3/conversations"]
+
+    def delivered(self) -> list[Call]:
+        """Every call that put a message in front of someone."""
+        return [
+            c for c in self.calls if c.method in ("POST", "PUT") and c.body and "type" in c.body
+        ]
+
+    def to(self, conversation: str) -> list[Call]:
+        return [c for c in self.delivered() if c.conversation.split(";")[0] == conversation]
+
+    # ---- the server -----------------------------------------------------------------------------
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        body: Any = None
+        if request.can_read_body:
+            raw = await request.read()
+            body = json.loads(raw) if raw else None
+        call = Call(request.method, request.path, body, request.headers.get("Authorization"))
+        self.calls.append(call)
+        for failure in self._failures:
+            if failure.times > 0 and failure.path_contains in request.path:
+                failure.times -= 1
+                headers = {"Retry-After": failure.retry_after} if failure.retry_after else {}
+                return web.json_response(
+                    {"error": {"code": "Scripted", "message": "scripted failure"}},
+                    status=failure.status,
+                    headers=headers,
+                )
+        if isinstance(body, dict):
+            self._check_mentions(call, body)
+        parts = request.path.strip("/").split("/")
+        if request.method == "POST" and request.path == "/v3/conversations":
+            return web.json_response({"id": f"a:personal-{next(self._ids)}"}, status=201)
+        if request.method == "GET" and parts[-1] == "members":
+            return web.json_response(self.members.get(parts[2], []))
+        if request.method == "PUT":
+            return web.json_response({"id": parts[-1]})
+        if request.method == "POST" and "activities" in parts:
+            return web.json_response({"id": f"act-{next(self._ids)}"}, status=201)
+        return web.json_response({"error": "not found"}, status=404)
+
+    def _check_mentions(self, call: Call, body: dict[str, Any]) -> None:
+        allowed: Counter[str] = Counter()
+        for holder in [body, *[a.get("content") or {} for a in body.get("attachments") or []]]:
+            entities = holder.get("entities") or (holder.get("msteams") or {}).get("entities") or []
+            for e in entities:
+                if e.get("type") == "mention" and isinstance(e.get("text"), str):
+                    allowed[e["text"]] += 1
+        seen: Counter[str] = Counter()
+        for text in _strings(body):
+            for tag in _AT.findall(text):
+                seen[tag] += 1
+        for tag, count in seen.items():
+            # an entity's own "text" field is one occurrence of its tag
+            if count > 2 * allowed[tag] or allowed[tag] == 0:
+                self.violations.append(f"{call.method} {call.path}: unbacked {tag!r}")
+
+
+def _strings(value: Any) -> list[str]:
+    out: list[str] = []
+    if isinstance(value, str):
+        out.append(value)
+    elif isinstance(value, dict):
+        for v in value.values():
+            out.extend(_strings(v))
+    elif isinstance(value, list):
+        for v in value:
+            out.extend(_strings(v))
+    return out
