@@ -29,6 +29,7 @@ class Call:
     method: str
     body: dict[str, Any]
     headers: dict[str, str]
+    ok: bool = True  # False when the fake answered with an error (scripted or Slack's rules)
 
 
 @dataclass
@@ -98,6 +99,10 @@ class FakeSlack:
     def of(self, method: str) -> list[Call]:
         return [c for c in self.calls if c.method == method]
 
+    def delivered(self, method: str) -> list[Call]:
+        """Calls of ``method`` that Slack would have accepted."""
+        return [c for c in self.of(method) if c.ok]
+
     def messages(self) -> list[Call]:
         return [c for c in self.calls if c.method in ("chat.postMessage", "chat.update")]
 
@@ -129,6 +134,7 @@ class FakeSlack:
         scripted = self._scripts.get(method)
         if scripted:
             answer = scripted.pop(0)
+            self.calls[-1].ok = answer.status == 200 and bool((answer.body or {}).get("ok", True))
             return web.json_response(
                 answer.body or {"ok": True}, status=answer.status, headers=answer.headers
             )
@@ -505,3 +511,91 @@ def encode(payload: dict[str, Any]) -> tuple[str, str]:
     if payload.get("type") in ("block_actions", "view_submission", "view_closed"):
         return urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"
     return json.dumps(payload), "application/json"
+
+
+# ---- the bot's server, wired to this fake -----------------------------------------------------
+
+SIGNING_SECRET = "test-signing-secret"
+
+
+@dataclass
+class Sent:
+    status: int
+    text: str
+
+
+class SlackHarness:
+    """The real aiohttp app from ``bot.server`` on 127.0.0.1, talking to a :class:`FakeSlack`."""
+
+    def __init__(self, core: Any, fake: FakeSlack, **settings: Any) -> None:
+        from bot.platforms.slack.app import make_transport
+        from bot.runtime import Runtime
+        from bot.server import SLACK_KEY, build_web_app
+        from bot.settings import Settings
+
+        config = {
+            "slack_bot_token": "xoxb-test",
+            "slack_signing_secret": SIGNING_SECRET,
+            "slack_api_url": fake.api_url,
+            **settings,
+        }
+        self.fake = fake
+        self.core = core
+        self.runtime = Runtime(settings=Settings(_env_file=None, **config), core=core)
+        self.runtime.add_transport(make_transport(self.runtime, pace_seconds=0))
+        self.app = build_web_app(self.runtime)
+        self.adapter = self.app.get(SLACK_KEY, None)
+        self._server: Any = None
+
+    async def start(self) -> SlackHarness:
+        from aiohttp.test_utils import TestServer
+
+        self._server = TestServer(self.app, host="127.0.0.1", port=0)
+        await self._server.start_server()
+        return self
+
+    async def stop(self) -> None:
+        if self.adapter is not None:
+            await self.adapter.drain()
+        if self._server is not None:
+            await self._server.close()
+
+    def url(self, path: str) -> str:
+        return str(self._server.make_url(path))
+
+    async def post_raw(self, body: str, headers: dict[str, str]) -> Sent:
+        import aiohttp
+
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(self.url("/slack/events"), data=body.encode(), headers=headers) as resp,
+        ):
+            text = await resp.text()
+        if self.adapter is not None:
+            await self.adapter.drain()
+        return Sent(resp.status, text)
+
+    async def send(
+        self,
+        payload: dict[str, Any],
+        *,
+        timestamp: int | None = None,
+        secret: str = SIGNING_SECRET,
+        retry: int | None = None,
+    ) -> Sent:
+        """Deliver a payload as Slack would (signed), then wait until it has been handled."""
+        body, content_type = encode(payload)
+        headers = signed(secret, body, timestamp=timestamp, content_type=content_type)
+        if retry is not None:
+            headers["X-Slack-Retry-Num"] = str(retry)
+            headers["X-Slack-Retry-Reason"] = "http_timeout"
+        return await self.post_raw(body, headers)
+
+    async def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, str, Any]:
+        import aiohttp
+
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(self.url(path), headers=headers or {}, allow_redirects=False) as resp,
+        ):
+            return resp.status, await resp.text(), resp.headers
