@@ -60,7 +60,7 @@ class BotConnector:
     ) -> None:
         self._token = token
         self.policy = policy or RetryPolicy()
-        self._sleep = sleep
+        self.sleep = sleep
         self._timeout = aiohttp.ClientTimeout(total=timeout)
         self._session: aiohttp.ClientSession | None = None
 
@@ -137,7 +137,7 @@ class BotConnector:
                 raise DeliveryFailed(last, retry_after=wait)
             delay = wait if wait is not None else self.policy.backoff(attempt)
             log.info("teams retry", extra={"what": what, "attempt": attempt + 1, "delay": delay})
-            await self._sleep(delay)
+            await self.sleep(delay)
         raise DeliveryFailed(f"{last} after {self.policy.attempts} attempts")
 
 

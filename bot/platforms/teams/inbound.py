@@ -134,7 +134,7 @@ def to_event(activity: Activity, where: Origin) -> Event | None:
         data = activity.value
         if isinstance(data, dict) and data:
             return _card_event(data, where)
-        return _text_event(activity.text or "", where)
+        return _text_event(_with_mentions(activity, where), where)
     if kind == "invoke" and activity.name == "adaptiveCard/action":
         value = activity.value if isinstance(activity.value, dict) else {}
         action = value.get("action")
@@ -164,6 +164,22 @@ def added_members(activity: Activity, where: Origin) -> list[tuple[str, str, str
         for m in activity.members_added or []
         if m.id and m.id != where.bot_id
     ]
+
+
+def _with_mentions(activity: Activity, where: Origin) -> str:
+    """The text with the bot's mention removed and other people's as ``@id`` tokens."""
+    text = activity.text or ""
+    for entity in activity.entities or []:
+        if getattr(entity, "type", None) != "mention":
+            continue
+        tag = getattr(entity, "text", None)
+        mentioned = getattr(entity, "mentioned", None)
+        person = getattr(mentioned, "aad_object_id", None) or getattr(mentioned, "id", None)
+        if not isinstance(tag, str) or not tag or not isinstance(person, str):
+            continue
+        token = "" if person == where.bot_id else f" @{person} "
+        text = text.replace(tag, token)
+    return text
 
 
 def _text_event(raw: str, where: Origin) -> Event | None:

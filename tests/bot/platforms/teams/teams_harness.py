@@ -1,0 +1,170 @@
+"""A running bot server (the real ``bot.server`` app) and a fake Bot Connector, over real HTTP.
+
+Activities are POSTed to ``/api/messages`` with ``serviceUrl`` pointing at the fake connector,
+so every reply, 1:1 creation and card update the bot makes lands there to be inspected.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+from bot.platforms.teams.app import TEAMS_ADAPTER
+from bot.runtime import Runtime
+from bot.server import build_web_app
+from bot.settings import Settings
+from handlers.core import Core
+from tests.fakes.bot_connector import FakeBotConnector
+
+BOT_ID = "28:bot-app-id"
+TENANT_A = "tenant-aaaa"
+TENANT_B = "tenant-bbbb"
+TEAM = "19:team-general@thread.tacv2"
+CHANNEL = "19:core-group-ab@thread.tacv2"
+
+_ids = itertools.count(1)
+
+
+def settings(**overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "microsoft_app_id": None,
+        "microsoft_app_password": None,
+        "teams_allow_unauthenticated": True,
+        "slack_bot_token": None,
+        "slack_signing_secret": None,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+class Person:
+    """A Teams user: AAD object id (what handlers see) and the Teams id (29:…)."""
+
+    def __init__(self, name: str, aad: str, tenant: str = TENANT_A) -> None:
+        self.name = name
+        self.aad = aad
+        self.teams_id = f"29:{aad}"
+        self.tenant = tenant
+        self.personal = f"a:personal-{aad}"
+
+    def account(self) -> dict[str, Any]:
+        return {"id": self.teams_id, "aadObjectId": self.aad, "name": self.name}
+
+
+class Harness:
+    def __init__(self, connector: FakeBotConnector, base: str, app: web.Application) -> None:
+        self.connector = connector
+        self.base = base
+        self.app = app
+        self.sleeps: list[float] = []
+
+    @property
+    def adapter(self) -> Any:
+        return self.app[TEAMS_ADAPTER]
+
+    async def post(self, activity: Any, *, raw: bytes | None = None) -> tuple[int, Any]:
+        async with aiohttp.ClientSession() as http:
+            kwargs: dict[str, Any] = (
+                {"data": raw, "headers": {"Content-Type": "application/json"}}
+                if raw is not None
+                else {"json": activity}
+            )
+            async with http.post(self.base + "/api/messages", **kwargs) as resp:
+                text = await resp.text()
+                return resp.status, text
+
+    # ---- activity builders ----------------------------------------------------------------------
+
+    def _base(self, who: Person, conversation: dict[str, Any], **extra: Any) -> dict[str, Any]:
+        activity = {
+            "id": extra.pop("activity_id", None) or f"in-{next(_ids)}",
+            "channelId": "msteams",
+            "serviceUrl": self.connector.url,
+            "from": who.account(),
+            "recipient": {"id": BOT_ID, "name": "Core group bot"},
+            "conversation": {**conversation, "tenantId": who.tenant},
+            "channelData": {"tenant": {"id": who.tenant}},
+        }
+        activity.update(extra)
+        return activity
+
+    def channel_conversation(self, channel: str = CHANNEL, thread: str | None = None) -> dict:
+        conv_id = f"{channel};messageid={thread or next(_ids)}"
+        return {"id": conv_id, "conversationType": "channel", "isGroup": True}
+
+    def in_channel(
+        self, who: Person, text: str, channel: str = CHANNEL, **extra: Any
+    ) -> dict[str, Any]:
+        activity = self._base(
+            who,
+            self.channel_conversation(channel),
+            type="message",
+            text=f"<at>Core group bot</at> {text}",
+            entities=[
+                {
+                    "type": "mention",
+                    "text": "<at>Core group bot</at>",
+                    "mentioned": {"id": BOT_ID, "name": "Core group bot"},
+                }
+            ],
+            **extra,
+        )
+        activity["channelData"].update({"team": {"id": TEAM}, "channel": {"id": channel}})
+        return activity
+
+    def personal(self, who: Person, text: str = "", **extra: Any) -> dict[str, Any]:
+        conversation = {"id": who.personal, "conversationType": "personal"}
+        return self._base(who, conversation, type="message", text=text, **extra)
+
+    def submit(self, who: Person, data: dict[str, Any], where: Any) -> dict[str, Any]:
+        """Action.Submit pressed on a card the bot delivered in conversation ``where``."""
+        conv_id = where.conversation if hasattr(where, "conversation") else str(where)
+        conv_type = "personal" if conv_id.startswith("a:") else "channel"
+        conversation = {"id": conv_id, "conversationType": conv_type}
+        extra: dict[str, Any] = {"replyToId": getattr(where, "activity_id", None) or "x"}
+        activity = self._base(who, conversation, type="message", text="", value=data, **extra)
+        if conv_type == "channel":
+            activity["channelData"].update({"team": {"id": TEAM}})
+        return activity
+
+    def install_in_team(self, who: Person, channel: str = CHANNEL) -> dict[str, Any]:
+        activity = self._base(
+            who,
+            {"id": channel, "conversationType": "channel", "isGroup": True},
+            type="conversationUpdate",
+            membersAdded=[{"id": BOT_ID}],
+        )
+        activity["channelData"].update(
+            {"team": {"id": TEAM}, "channel": {"id": channel}, "eventType": "teamMemberAdded"}
+        )
+        return activity
+
+
+@asynccontextmanager
+async def running(core: Core, **overrides: Any) -> AsyncIterator[Harness]:
+    connector = FakeBotConnector()
+    await connector.start()
+    runtime = Runtime(settings=settings(**overrides), core=core)
+    app = build_web_app(runtime)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    harness = Harness(connector, f"http://127.0.0.1:{port}", app)
+    if TEAMS_ADAPTER in app:
+
+        async def no_wait(seconds: float) -> None:
+            harness.sleeps.append(seconds)
+
+        app[TEAMS_ADAPTER].transport.connector.sleep = no_wait
+    try:
+        yield harness
+    finally:
+        await runner.cleanup()
+        await connector.stop()
