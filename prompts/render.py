@@ -38,8 +38,12 @@ WORD_JOINER = "\u2060"  # breaks "@here" so it can never be read as a broadcast
 
 _BROADCAST = re.compile(r"(?<!\w)@(channel|here|everyone)\b", re.IGNORECASE)
 _SLACK_MARKERS = re.compile(r"([*_~`])")
-# CommonMark punctuation that can start or end formatting, plus "=" (setext headings).
-_MARKDOWN_META = re.compile(r"([\\`*_{}\[\]()#+\-.!|~=])")
+# CommonMark punctuation that can format anywhere in a line. Escaping only what can act keeps
+# the record readable ("Nan's house." not "Nan's house\\."); links cannot form once [ ] are
+# escaped, so ( ) ! need nothing.
+_MARKDOWN_INLINE = re.compile(r"([\\`*_\[\]|~])")
+# What only acts at the start of a line: headings, lists, quotes, setext underlines, "1." items.
+_MARKDOWN_LINE_START = re.compile(r"^([#+\-=])|^(\d+)([.)])")
 _BLANK_RUNS = re.compile(r"\n\s*\n+")
 
 
@@ -67,12 +71,24 @@ def escape_slack(value: Any) -> str:
 
 def _markdown_lines(value: Any, line_break: str) -> str:
     lines = [line.strip() for line in _text(value).split("\n")]
-    escaped = [_html_entities(_MARKDOWN_META.sub(r"\\\1", line)) for line in lines if line]
+    escaped = [
+        _html_entities(
+            _MARKDOWN_LINE_START.sub(_escape_line_start, _MARKDOWN_INLINE.sub(r"\\\1", line))
+        )
+        for line in lines
+        if line
+    ]
     return _no_broadcasts(line_break.join(escaped))
 
 
+def _escape_line_start(match: re.Match[str]) -> str:
+    if match.group(1):
+        return "\\" + match.group(1)
+    return match.group(2) + "\\" + match.group(3)
+
+
 def escape_markdown(value: Any) -> str:
-    """CommonMark: backslash-escape every metacharacter, entity-escape HTML, keep line breaks."""
+    """CommonMark: backslash-escape what could format, entity-escape HTML, keep line breaks."""
     return _markdown_lines(value, "\\\n")
 
 

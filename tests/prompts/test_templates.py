@@ -170,9 +170,14 @@ def test_slack_escaping(raw: str, expected: str) -> None:
 def test_markdown_and_teams_escape_every_metacharacter() -> None:
     raw = "\\ ` * _ { } [ ] ( ) # + - . ! | ~ = <at>x</at> &"
     md = escape_markdown(raw)
+    # Everything that can format anywhere is escaped; punctuation that cannot act mid-line is
+    # left alone so the record stays readable.
     assert md == (
-        "\\\\ \\` \\* \\_ \\{ \\} \\[ \\] \\( \\) \\# \\+ \\- \\. \\! \\| \\~ \\= "
-        "&lt;at&gt;x&lt;/at&gt; &amp;"
+        "\\\\ \\` \\* \\_ { } \\[ \\] ( ) # + - . ! \\| \\~ = &lt;at&gt;x&lt;/at&gt; &amp;"
+    )
+    # At the start of a line the block markers act, so there they are escaped.
+    assert escape_markdown("- a\n+ b\n= c\n12. d\n3) e") == (
+        "\\- a\\\n\\+ b\\\n\\= c\\\n12\\. d\\\n3\\) e"
     )
     assert escape_teams(raw) == md
     assert escape_markdown("> quote\n\n\n# heading") == "&gt; quote\\\n\\# heading"
