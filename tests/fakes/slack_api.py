@@ -58,7 +58,7 @@ class FakeSlack:
 
     async def start(self) -> FakeSlack:
         app = web.Application()
-        app.router.add_post("/api/{method}", self._api)
+        app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_post("/respond/{hook}", self._respond)
         self._runner = web.AppRunner(app)
@@ -122,6 +122,8 @@ class FakeSlack:
             body = json.loads(raw or b"{}")
         else:
             body = {k: v[0] for k, v in parse_qs(raw.decode(), keep_blank_values=True).items()}
+        for key, value in request.query.items():
+            body.setdefault(key, value)  # some methods go as GET-style query parameters
         for key in ("blocks", "view", "users", "files"):
             if isinstance(body.get(key), str) and body[key][:1] in "[{":
                 body[key] = json.loads(body[key])
@@ -528,7 +530,7 @@ class SlackHarness:
     """The real aiohttp app from ``bot.server`` on 127.0.0.1, talking to a :class:`FakeSlack`."""
 
     def __init__(self, core: Any, fake: FakeSlack, **settings: Any) -> None:
-        from bot.platforms.slack.app import make_transport
+        from bot.platforms.slack.app import make_transport, slack_configured
         from bot.runtime import Runtime
         from bot.server import SLACK_KEY, build_web_app
         from bot.settings import Settings
@@ -542,7 +544,8 @@ class SlackHarness:
         self.fake = fake
         self.core = core
         self.runtime = Runtime(settings=Settings(_env_file=None, **config), core=core)
-        self.runtime.add_transport(make_transport(self.runtime, pace_seconds=0))
+        if slack_configured(self.runtime.settings):
+            self.runtime.add_transport(make_transport(self.runtime, pace_seconds=0))
         self.app = build_web_app(self.runtime)
         self.adapter = self.app.get(SLACK_KEY, None)
         self._server: Any = None
