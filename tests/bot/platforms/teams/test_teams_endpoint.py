@@ -65,8 +65,10 @@ async def test_without_credentials_teams_refuses_while_slack_and_health_keep_wor
 
 async def test_with_an_app_id_an_unsigned_or_badly_signed_request_is_rejected(core: Core) -> None:
     async with running(
-        core, microsoft_app_id="00000000-0000-0000-0000-000000000001",
-        microsoft_app_password="secret", microsoft_app_tenant_id="tenant-x",
+        core,
+        microsoft_app_id="00000000-0000-0000-0000-000000000001",
+        microsoft_app_password="secret",
+        microsoft_app_tenant_id="tenant-x",
         teams_allow_unauthenticated=True,  # credentials win: never anonymous
     ) as h:
         status, _ = await h.post(h.personal(SAM, "reflect help"))
@@ -103,7 +105,7 @@ async def test_running_unauthenticated_is_announced_loudly(
         b'{"type": "message"}',
         b'{"type": "message", "conversation": {"id": "a:1"}, "from": {"id": "29:x"}}',
         b'{"type": 42, "id": "x"}',
-        "{\"type\": \"message\", \"text\": \"\xff\"}".encode("latin-1"),
+        '{"type": "message", "text": "\xff"}'.encode("latin-1"),
     ],
 )
 async def test_malformed_activities_get_400_never_500(core: Core, raw: bytes) -> None:
