@@ -3,23 +3,29 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
 from bot.settings import get_settings
 
-DEFAULT_OUT = Path("coregroup-teams.zip")
-
 
 def teams_package(
-    out: Path = typer.Option(DEFAULT_OUT, "--out", help="Where to write the zip."),
-    app_id: str | None = typer.Option(
-        None, "--app-id", help="The Azure Bot's Microsoft App ID (default: MICROSOFT_APP_ID)."
+    out: Annotated[Path, typer.Option("--out", help="Where to write the zip.")] = Path(
+        "coregroup-teams.zip"
     ),
-    version: str | None = typer.Option(None, help="App version, like 1.0.1 (bump to re-upload)."),
-    website: str | None = typer.Option(
-        None, help="https:// address of your organisation's page about the bot."
-    ),
+    app_id: Annotated[
+        str | None,
+        typer.Option(
+            "--app-id", help="The Azure Bot's Microsoft App ID (default: MICROSOFT_APP_ID)."
+        ),
+    ] = None,
+    version: Annotated[
+        str | None, typer.Option(help="App version, like 1.0.1 (bump it to upload a change).")
+    ] = None,
+    website: Annotated[
+        str | None, typer.Option(help="https:// address of your organisation's page about the bot.")
+    ] = None,
 ) -> None:
     """Build the Microsoft Teams app package, ready to upload in Teams or the admin centre."""
     from bot.platforms.teams.package import PackageError, build
