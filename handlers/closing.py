@@ -39,6 +39,7 @@ from handlers.messages import (
     Upload,
 )
 from handlers.progress import progress_key, progress_view
+from handlers.text import clean
 from handlers.views import choice_label, closed_message
 from prompts.schema import QuestionSet
 from prompts.themes import load_themes
@@ -195,8 +196,9 @@ async def open_close_form(
 
 def _text(values: FormValues, key: str, limit: int = LONG_TEXT) -> str | None:
     raw = values.get(key)
-    if not isinstance(raw, str) or not raw.strip():
+    if not isinstance(raw, str) or not clean(raw):
         return None
+    raw = clean(raw)
     if len(raw) > limit:
         raise BadInput(
             f"One of the notes is too long ({len(raw)} characters). Please keep each "

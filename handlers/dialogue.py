@@ -29,6 +29,7 @@ from handlers.errors import BadInput
 from handlers.events import Actor
 from handlers.messages import Form, FormField, Intent, Message, Update
 from handlers.progress import progress_key, progress_view
+from handlers.text import clean
 from handlers.views import (
     AnswerState,
     closed_message,
@@ -174,7 +175,7 @@ async def _ask_text(c: Ctx, m: Move) -> None:
 
 async def _text(c: Ctx, m: Move) -> None:
     q = _question(c, m.question_id)
-    text = (m.text or "").strip()
+    text = clean(m.text or "")
     if len(text) > c.core.max_answer_chars:
         raise BadInput(
             f"That is a bit long for one answer ({len(text)} characters). "

@@ -42,6 +42,7 @@ from handlers.messages import (
     Span,
     Strong,
 )
+from handlers.text import clean
 from storage.models import CoreGroup, GroupStatus, Member, MemberRole, OrgRole, StaffRole
 
 SETUP_FORM = "group.setup"
@@ -100,6 +101,7 @@ def _check_child_ref(raw: str) -> str:
 
 def parse_inline(text: str) -> GroupDraft:
     """``key=value`` pairs; a value runs until the next ``key=``."""
+    text = clean(text)
     marks = list(ARG.finditer(text))
     if not marks:
         raise BadInput("Add the details after `setup`, or run `/reflect setup` alone for a form.")
@@ -142,7 +144,7 @@ def parse_inline(text: str) -> GroupDraft:
 
 def _value(values: FormValues, key: str) -> str:
     raw = values.get(key)
-    return raw.strip() if isinstance(raw, str) else ""
+    return clean(raw) if isinstance(raw, str) else ""
 
 
 def parse_form(values: FormValues) -> GroupDraft:
@@ -281,6 +283,8 @@ async def register(
         raise BadInput("The review conference (RCPPM) can't be before the registration.")
     if len({m[0] for m in draft.members}) != len(draft.members):
         raise BadInput("A member is listed twice. Please list each person once.")
+    if draft.facilitator[0] == actor.user_id and not draft.facilitator[1]:
+        draft.facilitator = (actor.user_id, actor.name)  # we know our own name
     now = core.now()
     async with core.db.write() as s:
         org = await ensure_org(s, core, actor)

@@ -164,3 +164,14 @@ async def test_forged_choice_is_refused(group: ConsoleBackend):
 
     await bot.press("hv", Button("x", yes.action, yes.value.rsplit(":", 1)[0] + ":maybe"))
     assert "doesn't fit" in bot.last_reply("hv").text
+
+
+async def test_control_characters_are_dropped_before_saving(group: ConsoleBackend):
+    bot = group
+    await _open(bot)
+    await bot.click("hv", "Start")
+    await bot.click("hv", "Add a comment")
+    await bot.submit("hv", {"text": "line one\x00\r\nline two\x07"})
+    async with bot.runtime.core.db.read() as s:
+        answer = (await s.exec(select(Answer))).one()
+    assert answer.comment == "line one\nline two"

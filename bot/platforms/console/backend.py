@@ -31,6 +31,7 @@ class Shown:
     message: Message
     thread: int | None = None
     edits: int = 0
+    opened_as_dialogue: bool = False  # first sent with question buttons
 
     @property
     def text(self) -> str:
@@ -57,6 +58,7 @@ class ConsoleTransport:
 
     def _show(self, where: str, message: Message, thread: int | None = None) -> PlatformRef:
         shown = Shown(next(self._ids), where, message, thread)
+        shown.opened_as_dialogue = any(b.action.startswith("dlg.") for b in shown.buttons())
         self.messages[shown.id] = shown
         if self.on_show:
             self.on_show(shown, False)
@@ -156,7 +158,7 @@ class ConsoleBackend:
     def dialogue(self, user: str) -> Shown:
         """The person's question message (the first DM with dialogue buttons)."""
         for shown in self.dms(user):
-            if any(b.action.startswith("dlg.") for b in shown.buttons()) or "closed" in shown.text:
+            if shown.opened_as_dialogue:
                 return shown
         raise LookupError(f"{user} has no question message")
 
