@@ -25,6 +25,7 @@ class Call:
     path: str
     body: Any
     auth: str | None
+    result_id: str | None = None  # the id the fake answered with
 
     @property
     def conversation(self) -> str:
@@ -141,14 +142,26 @@ class FakeBotConnector:
             self._check_mentions(call, body)
         parts = request.path.strip("/").split("/")
         if request.method == "POST" and request.path == "/v3/conversations":
-            return web.json_response({"id": f"a:personal-{next(self._ids)}"}, status=201)
+            call.result_id = f"a:personal-{next(self._ids)}"
+            return web.json_response({"id": call.result_id}, status=201)
         if request.method == "GET" and parts[-1] == "members":
             return web.json_response(self.members.get(parts[2], []))
         if request.method == "PUT":
+            call.result_id = parts[-1]
             return web.json_response({"id": parts[-1]})
         if request.method == "POST" and "activities" in parts:
-            return web.json_response({"id": f"act-{next(self._ids)}"}, status=201)
+            call.result_id = f"act-{next(self._ids)}"
+            return web.json_response({"id": call.result_id}, status=201)
         return web.json_response({"error": "not found"}, status=404)
+
+    def screen(self, conversation: str) -> list[Call]:
+        """What a conversation shows now: each message in order, as last sent or replaced."""
+        shown: dict[str, Call] = {}
+        for call in self.delivered():
+            if call.conversation.split(";")[0] != conversation or not call.result_id:
+                continue
+            shown[call.result_id] = call  # a PUT keeps the id, so it replaces in place
+        return list(shown.values())
 
     def _check_mentions(self, call: Call, body: dict[str, Any]) -> None:
         allowed: Counter[str] = Counter()

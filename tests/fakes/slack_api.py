@@ -30,6 +30,7 @@ class Call:
     body: dict[str, Any]
     headers: dict[str, str]
     ok: bool = True  # False when the fake answered with an error (scripted or Slack's rules)
+    response: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -147,7 +148,9 @@ class FakeSlack:
         problem = self._check(method, body)
         if problem:
             return web.json_response({"ok": False, "error": problem})
-        return web.json_response(self._answer(method, body))
+        answer = self._answer(method, body)
+        self.calls[-1].response = answer
+        return web.json_response(answer)
 
     async def _upload(self, request: web.Request) -> web.Response:
         data = await request.read()

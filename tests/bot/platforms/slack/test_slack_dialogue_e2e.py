@@ -1,0 +1,242 @@
+"""A whole core group reflection in Slack, over real HTTP, asserted on what Slack received.
+
+setup -> /reflect -> every member answers in their DM (buttons and forms, with hostile text)
+-> a non-member's click changes nothing -> the facilitator closes via the form -> the record is
+in the thread of the progress message and every member has a DM copy. Nothing sent could ping,
+link or break Slack's limits.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlmodel import select
+
+from storage.models import Answer, ReflectionSession, SessionStatus
+from tests.fakes.slack_api import SlackHarness, block_actions, slash_command, view_submission
+
+RO, SAM, HV, EVE = "U0RO0001", "U0SAM001", "U0HV0001", "U0EVE001"
+CHANNEL = "C0GROUP01"
+HOSTILE = (
+    "<!channel> <!here> @everyone <@U0EVE001> <https://evil.example|click here> "
+    "{{ 7*7 }} {% raw %} *bold* `code` > quote & co — مرحبا بالعالم 👋🏽👨‍👩‍👧"
+)
+
+
+def buttons_of(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        el
+        for block in blocks
+        if block.get("type") == "actions"
+        for el in block["elements"]
+        if el.get("type") == "button"
+    ]
+
+
+class SlackScreen:
+    """What each conversation shows now, rebuilt from the fake's posts and in-place updates."""
+
+    def __init__(self, slack: SlackHarness) -> None:
+        self.slack = slack
+
+    def messages(self, channel: str) -> dict[str, list[dict[str, Any]]]:
+        shown: dict[str, list[dict[str, Any]]] = {}
+        for call in self.slack.fake.calls:
+            if not call.ok:
+                continue
+            if call.method == "chat.postMessage" and call.response.get("channel") == channel:
+                shown[call.response["ts"]] = call.body.get("blocks", [])
+            elif call.method == "chat.update" and call.body.get("channel") == channel:
+                shown[call.body["ts"]] = call.body.get("blocks", [])
+        return shown
+
+    def latest_touched(self, channel: str) -> tuple[str, list[dict[str, Any]]] | None:
+        last: tuple[str, list[dict[str, Any]]] | None = None
+        for call in self.slack.fake.calls:
+            if not call.ok:
+                continue
+            if call.method == "chat.postMessage" and call.response.get("channel") == channel:
+                last = (call.response["ts"], call.body.get("blocks", []))
+            elif call.method == "chat.update" and call.body.get("channel") == channel:
+                last = (call.body["ts"], call.body.get("blocks", []))
+        return last
+
+
+async def press(
+    slack: SlackHarness, user: str, channel: str, ts: str, button: dict[str, Any]
+) -> None:
+    sent = await slack.send(
+        block_actions(
+            button["action_id"], button.get("value", ""), user=user, channel=channel, message_ts=ts
+        )
+    )
+    assert sent.status == 200
+
+
+async def submit_latest_form(slack: SlackHarness, user: str, answers: dict[str, Any]) -> None:
+    view = slack.fake.views[-1]
+    sent = await slack.send(view_submission(view, answers, user=user))
+    assert sent.status == 200
+
+
+async def answer_everything(slack: SlackHarness, user: str, choice: str, words: str) -> None:
+    """Click through one member's DM: start, answer each question (one comment), review, submit."""
+    screen = SlackScreen(slack)
+    dm = "D" + user
+    commented = False
+    for _ in range(120):
+        latest = screen.latest_touched(dm)
+        assert latest is not None, "the member never got a DM"
+        ts, blocks = latest
+        by_action: dict[str, list[dict[str, Any]]] = {}
+        for b in buttons_of(blocks):
+            by_action.setdefault(b["action_id"].split("~")[0], []).append(b)
+        if "dlg.start" in by_action:
+            await press(slack, user, dm, ts, by_action["dlg.start"][0])
+        elif "dlg.answer" in by_action:
+            if not commented and "dlg.comment" in by_action:
+                await press(slack, user, dm, ts, by_action["dlg.comment"][0])
+                await submit_latest_form(slack, user, {"text": words})
+                commented = True
+                continue
+            wanted = [b for b in by_action["dlg.answer"] if b["value"].endswith(":" + choice)]
+            await press(slack, user, dm, ts, (wanted or by_action["dlg.answer"])[0])
+        elif "dlg.text" in by_action and by_action["dlg.text"][0]["text"]["text"].startswith(
+            "Write"
+        ):
+            await press(slack, user, dm, ts, by_action["dlg.text"][0])
+            await submit_latest_form(slack, user, {"text": words})
+        elif "dlg.next" in by_action:
+            await press(slack, user, dm, ts, by_action["dlg.next"][0])
+        elif "dlg.submit" in by_action:
+            await press(slack, user, dm, ts, by_action["dlg.submit"][0])
+        else:
+            return  # the thank-you message: nothing left to do
+    pytest.fail("the dialogue never finished")
+
+
+async def test_a_whole_reflection_in_slack(slack: SlackHarness) -> None:
+    fake = slack.fake
+    fake.allowed_mentions = {RO, SAM, HV}
+    screen = SlackScreen(slack)
+
+    setup = (
+        f"setup child=AB-1234 registered=2025-12-01 facilitator=<@{RO}|ro> "
+        f"members=<@{SAM}|sam>:Social care;<@{HV}|hv>:Health visiting"
+    )
+    assert (await slack.send(slash_command(setup, user=RO, channel=CHANNEL))).status == 200
+    start_command = slash_command("", user=RO, channel=CHANNEL)
+    assert (await slack.send(start_command)).status == 200
+    assert (await slack.send(start_command, retry=1)).status == 200  # delivered twice: one start
+
+    progress = [
+        (ts, blocks)
+        for ts, blocks in screen.messages(CHANNEL).items()
+        if any(b["action_id"].startswith("session.close") for b in buttons_of(blocks))
+    ]
+    assert len(progress) == 1, "one progress message in the channel"
+    progress_ts, progress_blocks = progress[0]
+    for member in (SAM, HV):
+        assert screen.latest_touched("D" + member) is not None, "every member is invited by DM"
+
+    # A non-member replaying a member's button changes nothing.
+    sam_ts, sam_blocks = screen.latest_touched("D" + SAM)  # type: ignore[misc]
+    start = next(b for b in buttons_of(sam_blocks) if b["action_id"].startswith("dlg.start"))
+    before = len(fake.calls)
+    await press(slack, EVE, "D" + EVE, "1700000999.000001", start)
+    refusals = fake.calls[before:]
+    assert [(c.method, c.body["channel"]) for c in refusals] == [("chat.postMessage", "D" + EVE)]
+    assert "someone else" in refusals[0].body["text"]
+    assert screen.latest_touched("D" + SAM) == (sam_ts, sam_blocks)  # Sam's DM is untouched
+
+    await answer_everything(slack, SAM, "yes", HOSTILE + " " + "x" * 2000)
+    await answer_everything(slack, HV, "no", HOSTILE)
+
+    async with slack.core.db.read() as s:
+        answers = (await s.exec(select(Answer))).all()
+    comments = [a.comment for a in answers if a.comment]
+    assert len(answers) == 2 * 14  # every Appendix 1 question, for both members
+    assert HOSTILE + " " + "x" * 2000 in comments and HOSTILE in comments  # stored exactly as typed
+
+    # The facilitator closes from the progress message's button, through the form.
+    close = next(
+        b
+        for b in buttons_of(screen.messages(CHANNEL)[progress_ts])
+        if b["action_id"].startswith("session.close")
+    )
+    await press(slack, RO, CHANNEL, progress_ts, close)
+    form = fake.views[-1]
+    assert form["callback_id"] == "session.close"
+    picks: dict[str, Any] = {}
+    for block in form["blocks"]:
+        if block.get("type") != "input":
+            continue
+        el = block["element"]
+        if el["type"] == "static_select":
+            picks[el["action_id"]] = el["options"][0]["value"]
+    picks.update(
+        family_sharing="The social worker will talk it through at the next visit. " + HOSTILE,
+        action_1_text="Ask school about attendance " + HOSTILE,
+        action_1_owner=SAM,
+        action_1_due="2026-03-20",
+        takeaways=HOSTILE,
+    )
+    await submit_latest_form(slack, RO, picks)
+
+    async with slack.core.db.read() as s:
+        [session] = (await s.exec(select(ReflectionSession))).all()
+    assert session.status == SessionStatus.CLOSED
+
+    in_thread = [
+        c
+        for c in fake.delivered("chat.postMessage")
+        if c.body.get("channel") == CHANNEL and c.body.get("thread_ts") == progress_ts
+    ]
+    assert in_thread, "the record is posted in the thread of the progress message"
+    record_text = " ".join(
+        str(b.get("text", {}).get("text", "")) for c in in_thread for b in c.body["blocks"]
+    )
+    assert "AB-1234" in record_text
+    assert "&lt;!channel&gt;" in record_text  # shown, harmless
+
+    for member in (SAM, HV):
+        copies = [
+            c
+            for c in fake.delivered("chat.postMessage")
+            if c.response.get("channel") == "D" + member
+            and "AB-1234" in str(c.body)
+            and "Record" in str(c.body)
+        ]
+        assert copies, f"{member} gets a copy of the record"
+
+    [uploaded] = fake.of("files.completeUploadExternal")
+    assert uploaded.body["channel_id"] == CHANNEL and uploaded.body["thread_ts"] == progress_ts
+
+    assert fake.violations == []
+    assert [c.method for c in fake.calls if not c.ok] == []
+    assert len(progress_blocks) <= 50
+
+
+async def test_a_ten_thousand_character_dm_is_answered_kindly_and_pings_nobody(
+    slack: SlackHarness,
+) -> None:
+    from tests.fakes.slack_api import event_callback
+
+    slack.fake.allowed_mentions = {SAM}
+    text = (HOSTILE + " ") * 80 + "y" * 10_000
+    event = {
+        "type": "message",
+        "channel_type": "im",
+        "channel": "D" + SAM,
+        "user": SAM,
+        "text": text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;"),
+        "ts": "1700000000.5",
+    }
+    sent = await slack.send(event_callback(event))
+    assert sent.status == 200
+    [answer] = slack.fake.delivered("chat.postMessage")
+    assert answer.body["channel"] == "D" + SAM
+    assert len(answer.body["text"]) < 1000  # a short, kind answer; the text is not echoed
+    assert slack.fake.violations == []
+    assert [c.method for c in slack.fake.calls if not c.ok] == []
