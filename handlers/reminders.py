@@ -1,0 +1,776 @@
+"""Which nudges and reminders are due, as ledger rows, and what each one says when it goes out.
+
+Three streams, one ledger (``storage.ledger``):
+
+- **nudges** in the core group's channel when supervision is due (ahead, on the day, weekly
+  while overdue), and one report to the Lead Officer(s) when it is long overdue;
+- **reminders** by DM to members who have not finished an open reflection: two, then a third
+  that says what is left, then nothing more;
+- **actions**: the owner hears two working days before an action's due date and on the day.
+
+:func:`plan` inserts the rows that have come due (idempotent: the key is unique) and
+:func:`render` decides, at the moment of sending, whether a claimed row still applies and what
+to say. Both only look at the database and the clock; the scheduler does the sending.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Integer, and_, case, cast, exists, extract, or_
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from handlers.access import find_org, group_by_id, require_facilitator
+from handlers.calendar import WorkCalendar
+from handlers.core import Core
+from handlers.errors import NotFound
+from handlers.events import Actor
+from handlers.messages import (
+    Button,
+    Buttons,
+    Context,
+    Direct,
+    Intent,
+    Mention,
+    Message,
+    Paragraph,
+    Post,
+    Quiet,
+    Reply,
+    Span,
+    Strong,
+    plain,
+    spans_text,
+)
+from handlers.schedule import DEFAULT_RULES, Due, Rules, current_due, held_dates, stage_for
+from storage import ledger
+from storage.ledger import Planned
+from storage.models import (
+    ActionItem,
+    ActionStatus,
+    Answer,
+    CoreGroup,
+    Delivery,
+    GroupStatus,
+    Member,
+    Organisation,
+    OrgRole,
+    Participation,
+    ParticipationState,
+    ReflectionSession,
+    SessionStatus,
+    StaffRole,
+)
+
+KIND_NUDGE = "nudge"
+KIND_REPORT = "report"
+KIND_REMIND = "remind"
+KIND_ACTION = "action"
+
+START_ACTION = "reflect.start"
+SNOOZE_ACTION = "schedule.snooze"
+SNOOZE_DAYS = 7
+
+REMINDER_WORKING_DAYS = (1, 2, 3)  # after the session opened; the third is the personal one
+LAST_CHANCE_BEFORE_CLOSE = timedelta(hours=1)
+ACTION_DAYS_BEFORE = 2  # working days
+SECONDS_PER_QUESTION = 45  # as the invitation estimates (handlers.views)
+
+# ---- ledger keys: ids and dates only ---------------------------------------------------------
+
+
+def nudge_key(group_id: int, due_on: date, stage: str) -> str:
+    return f"{KIND_NUDGE}:{group_id}:{due_on.isoformat()}:{stage}"
+
+
+def report_key(group_id: int, due_on: date, staff_role_id: int) -> str:
+    return f"{KIND_REPORT}:{group_id}:{due_on.isoformat()}:{staff_role_id}"
+
+
+def remind_key(session_id: int, member_id: int, n: int) -> str:
+    return f"{KIND_REMIND}:{session_id}:{member_id}:{n}"
+
+
+def action_key(action_id: int, stage: str) -> str:
+    return f"{KIND_ACTION}:{action_id}:{stage}"
+
+
+def calendar_for(org: Organisation | None) -> WorkCalendar:
+    if org is None:
+        return WorkCalendar()
+    return WorkCalendar(timezone=org.timezone, nation=org.nation)
+
+
+def short_date(day: date, today: date | None = None) -> str:
+    """'Mon 4 Jan' (with the year when it is not this year's)."""
+    text = f"{day:%a} {day.day} {day:%b}"
+    if today is not None and day.year != today.year:
+        text += f" {day.year}"
+    return text
+
+
+# ---- planning --------------------------------------------------------------------------------
+
+
+@dataclass
+class _Orgs:
+    """Organisations looked up once per sweep."""
+
+    s: AsyncSession
+    cache: dict[int, Organisation | None] = field(default_factory=dict)
+
+    async def get(self, org_id: int) -> Organisation | None:
+        if org_id not in self.cache:
+            self.cache[org_id] = await self.s.get(Organisation, org_id)
+        return self.cache[org_id]
+
+
+async def plan(
+    core: Core, now: datetime | None = None, rules: Rules = DEFAULT_RULES, *, dry_run: bool = False
+) -> list[Planned]:
+    """Insert the ledger rows that have come due; returns the new ones (dry run: would-be ones).
+
+    Outdated unsent nudges of a group (its date moved, a later nudge superseded them) are
+    cancelled in the same transaction.
+    """
+    now = now or core.now()
+    async with core.db.read() if dry_run else core.db.write() as s:
+        orgs = _Orgs(s)
+        wanted: list[Planned] = []
+        wanted += await _plan_nudges(s, orgs, now, rules, dry_run=dry_run)
+        wanted += await _plan_reminders(s, orgs, now)
+        wanted += await _plan_actions(s, orgs, now)
+        known = await ledger.existing_keys(s, [p.key for p in wanted])
+        new = [p for p in wanted if p.key not in known]
+        if not dry_run:
+            await ledger.insert_new(s, new)
+        return new
+
+
+def _month_index(column: Any) -> Any:
+    return cast(extract("year", column), Integer) * 12 + cast(extract("month", column), Integer)
+
+
+def _months(day: date) -> int:
+    return day.year * 12 + day.month
+
+
+async def _candidate_groups(s: AsyncSession, now: datetime, rules: Rules) -> list[CoreGroup]:
+    """Active groups whose nudging could be under way now, found in SQL by due month.
+
+    A superset (month granularity, a few days' margin for time zones and holidays); the exact
+    rules run in Python on these few groups only.
+    """
+    today = now.date()
+    margin = timedelta(days=8)
+    lo = _months(today - timedelta(days=rules.last_overdue_day + rules.overdue_every_days) - margin)
+    hi = _months(today + timedelta(days=rules.lead_days) + margin)
+    phases = {m % rules.every_months for m in range(lo, hi + 1)}
+    base = case(
+        (col(CoreGroup.pre_birth) == True, col(CoreGroup.rcppm_on)),  # noqa: E712
+        else_=col(CoreGroup.registered_on),
+    )
+    first_month = _month_index(base) + rules.first_months
+    in_series = and_(first_month <= hi, (first_month % rules.every_months).in_(sorted(phases)))
+    after_recorded = (
+        _month_index(col(CoreGroup.last_supervision_on)) + rules.every_months
+    ).between(lo, hi)
+    after_session = exists().where(
+        col(ReflectionSession.group_id) == col(CoreGroup.id),
+        col(ReflectionSession.status) == SessionStatus.CLOSED,
+        (_month_index(col(ReflectionSession.closed_at)) + rules.every_months).between(lo - 1, hi),
+    )
+    stmt = select(CoreGroup).where(
+        col(CoreGroup.status) == GroupStatus.ACTIVE,
+        or_(col(CoreGroup.snoozed_until).is_(None), col(CoreGroup.snoozed_until) <= today),
+        or_(in_series, after_recorded, after_session),
+    )
+    return list(await s.exec(stmt))
+
+
+async def _held(s: AsyncSession, group: CoreGroup, cal: WorkCalendar) -> list[date]:
+    rows = await s.exec(
+        select(ReflectionSession.closed_at).where(
+            col(ReflectionSession.group_id) == group.id,
+            col(ReflectionSession.status) == SessionStatus.CLOSED,
+            col(ReflectionSession.closed_at).is_not(None),
+        )
+    )
+    return held_dates(group, [cal.local_date(at) for at in rows if at is not None])
+
+
+@dataclass(frozen=True)
+class NudgeState:
+    """Where a group's schedule stands today."""
+
+    due: Due | None
+    stage_key: str | None
+    stage_name: str | None
+    today: date
+    report_due: bool = False
+
+
+async def nudge_state(
+    s: AsyncSession, group: CoreGroup, cal: WorkCalendar, now: datetime, rules: Rules
+) -> NudgeState:
+    today = cal.local_date(now)
+    due = current_due(group, await _held(s, group, cal), today, rules)
+    if due is None or group.id is None:
+        return NudgeState(None, None, None, today)
+    report_on = cal.working_day_on_or_after(due.on + timedelta(days=rules.report_after_days))
+    report_due = report_on <= today <= due.on + timedelta(days=rules.last_overdue_day + 7)
+    snoozed = group.snoozed_until is not None and group.snoozed_until > today
+    stage = None if snoozed else stage_for(due, today, rules, cal.working_day_on_or_after)
+    if stage is None:
+        return NudgeState(due, None, None, today, report_due)
+    return NudgeState(due, nudge_key(group.id, due.on, stage.name), stage.name, today, report_due)
+
+
+async def _plan_nudges(
+    s: AsyncSession, orgs: _Orgs, now: datetime, rules: Rules, *, dry_run: bool
+) -> list[Planned]:
+    out: list[Planned] = []
+    for group in await _candidate_groups(s, now, rules):
+        org = await orgs.get(group.org_id)
+        if org is None or group.id is None:
+            continue
+        cal = calendar_for(org)
+        state = await nudge_state(s, group, cal, now, rules)
+        keep = [state.stage_key] if state.stage_key else []
+        if not dry_run:
+            await ledger.cancel_pending(s, kind=KIND_NUDGE, group_id=group.id, keep=keep)
+        if state.due is None:
+            continue
+        when = cal.next_open(now)
+        if state.stage_key:
+            out.append(Planned(state.stage_key, org.id or 0, KIND_NUDGE, when, group_id=group.id))
+        if state.report_due:
+            for officer in await _lead_officers(s, org):
+                key = report_key(group.id, state.due.on, officer.id or 0)
+                out.append(Planned(key, org.id or 0, KIND_REPORT, when, group_id=group.id))
+    return out
+
+
+async def _lead_officers(s: AsyncSession, org: Organisation) -> list[StaffRole]:
+    rows = await s.exec(
+        select(StaffRole).where(
+            col(StaffRole.org_id) == org.id, col(StaffRole.role) == OrgRole.LEAD_OFFICER
+        )
+    )
+    return list(rows)
+
+
+def reminder_times(session: ReflectionSession, cal: WorkCalendar) -> list[datetime]:
+    """When members are reminded: working days after opening, in office hours, and never in
+    the last hour before the session closes (the last one is pulled forward instead)."""
+    times = [cal.add_working_days_at(session.opened_at, n) for n in REMINDER_WORKING_DAYS]
+    if session.closes_at is None:
+        return times
+    last_chance = _last_office_moment(cal, session.closes_at - 2 * LAST_CHANCE_BEFORE_CLOSE)
+    out: list[datetime] = []
+    for at in times:
+        at = min(at, last_chance)
+        if at > session.opened_at and (not out or at > out[-1]):
+            out.append(at)
+    return out
+
+
+def _last_office_moment(cal: WorkCalendar, instant: datetime) -> datetime:
+    """``instant`` if the office is open then, else half an hour before the office last closed."""
+    if cal.is_open(instant):
+        return instant
+    here = cal.local(instant)
+    day = here.date()
+    if not (cal.is_working_day(day) and here.time() >= cal.closes):
+        day = cal.working_day_on_or_before(day - timedelta(days=1))
+    return cal.at(day, cal.closes) - timedelta(minutes=30)
+
+
+async def _plan_reminders(s: AsyncSession, orgs: _Orgs, now: datetime) -> list[Planned]:
+    out: list[Planned] = []
+    sessions = await s.exec(
+        select(ReflectionSession, CoreGroup)
+        .join(CoreGroup, col(CoreGroup.id) == col(ReflectionSession.group_id))
+        .where(
+            col(ReflectionSession.status) == SessionStatus.OPEN,
+            col(CoreGroup.status) == GroupStatus.ACTIVE,
+        )
+    )
+    for session, group in list(sessions):
+        org = await orgs.get(group.org_id)
+        if org is None or session.id is None:
+            continue
+        cal = calendar_for(org)
+        if session.closes_at is not None and now >= session.closes_at - LAST_CHANCE_BEFORE_CLOSE:
+            continue
+        came = [n for n, at in enumerate(reminder_times(session, cal), start=1) if at <= now]
+        if not came:
+            continue
+        n = came[-1]
+        today = cal.local_date(now)
+        for member in await _outstanding(s, session.id):
+            if member.id is None or _on_leave(member, today):
+                continue
+            out.append(
+                Planned(
+                    remind_key(session.id, member.id, n),
+                    org.id or 0,
+                    KIND_REMIND,
+                    cal.next_open(now),
+                    group_id=group.id,
+                    session_id=session.id,
+                    member_id=member.id,
+                )
+            )
+    return out
+
+
+def _on_leave(member: Member, today: date) -> bool:
+    return member.on_leave_until is not None and member.on_leave_until >= today
+
+
+def action_days(due_on: date, cal: WorkCalendar) -> list[tuple[str, date]]:
+    """Two working days before an action is due, and on the day (the working day before a
+    due date that falls on a weekend or bank holiday)."""
+    return [
+        ("before", cal.add_working_days(due_on, -ACTION_DAYS_BEFORE)),
+        ("due", cal.working_day_on_or_before(due_on)),
+    ]
+
+
+async def _plan_actions(s: AsyncSession, orgs: _Orgs, now: datetime) -> list[Planned]:
+    out: list[Planned] = []
+    today = now.date()
+    rows = await s.exec(
+        select(ActionItem, CoreGroup, Member)
+        .join(CoreGroup, col(CoreGroup.id) == col(ActionItem.group_id))
+        .join(Member, col(Member.id) == col(ActionItem.owner_member_id))
+        .where(
+            col(ActionItem.status) == ActionStatus.OPEN,
+            col(ActionItem.due_on).between(today - timedelta(days=1), today + timedelta(days=12)),
+            col(CoreGroup.status) == GroupStatus.ACTIVE,
+            col(Member.active) == True,  # noqa: E712
+        )
+    )
+    for action, group, member in list(rows):
+        org = await orgs.get(group.org_id)
+        if org is None or action.id is None or action.due_on is None:
+            continue
+        cal = calendar_for(org)
+        local_today = cal.local_date(now)
+        if local_today > action.due_on or _on_leave(member, local_today):
+            continue
+        came = [name for name, day in action_days(action.due_on, cal) if day <= local_today]
+        if not came:
+            continue
+        out.append(
+            Planned(
+                action_key(action.id, came[-1]),
+                org.id or 0,
+                KIND_ACTION,
+                cal.next_open(now),
+                group_id=group.id,
+                action_id=action.id,
+                member_id=member.id,
+            )
+        )
+    return out
+
+
+# ---- who has not answered ----------------------------------------------------------------------
+
+
+async def _outstanding(s: AsyncSession, session_id: int) -> list[Member]:
+    rows = await s.exec(
+        select(Member)
+        .join(Participation, col(Participation.member_id) == col(Member.id))
+        .where(
+            col(Participation.session_id) == session_id,
+            col(Participation.state) != ParticipationState.DONE,
+            col(Member.active) == True,  # noqa: E712
+        )
+        .order_by(col(Member.display_name), col(Member.id))
+    )
+    return list(rows)
+
+
+async def outstanding(core: Core, session_id: int) -> list[Member]:
+    """Members of an open session who have not submitted yet (for the facilitator's view)."""
+    async with core.db.read() as s:
+        return await _outstanding(s, session_id)
+
+
+# ---- snooze ------------------------------------------------------------------------------------
+
+
+async def snooze(core: Core, actor: Actor, group_id: int) -> list[Intent]:
+    """ "Snooze a week": no nudges for this group for seven days. Facilitator only."""
+    async with core.db.write() as s:
+        org = await find_org(s, actor)
+        if org is None:
+            raise NotFound()
+        group = await group_by_id(s, org, group_id)
+        await require_facilitator(s, group, actor, "snooze these reminders")
+        cal = calendar_for(org)
+        today = cal.local_date(core.now())
+        group.snoozed_until = today + timedelta(days=SNOOZE_DAYS)
+        s.add(group)
+        await ledger.cancel_pending(s, kind=KIND_NUDGE, group_id=group_id)
+        back_on = cal.working_day_on_or_after(group.snoozed_until)
+    return [Reply(plain(f"Snoozed. I'll remind this channel again on {short_date(back_on)}."))]
+
+
+# ---- rendering at send time -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Send:
+    """Deliver these intents; ``pace_key`` groups sends that share a platform rate limit."""
+
+    platform: str
+    org_external_id: str
+    pace_key: str
+    intents: list[Intent]
+
+
+@dataclass(frozen=True)
+class Later:
+    """Not now (outside office hours, one nudge a day already sent); try again at ``at``."""
+
+    at: datetime
+    why: str
+
+
+@dataclass(frozen=True)
+class Drop:
+    """No longer applies (date moved, session closed, member on leave…)."""
+
+    why: str
+
+
+Decision = Send | Later | Drop
+
+
+async def render(
+    core: Core, row: Delivery, now: datetime | None = None, rules: Rules = DEFAULT_RULES
+) -> Decision:
+    """Decide, as a claimed row is about to go out, whether it still applies and what to say."""
+    now = now or core.now()
+    async with core.db.read() as s:
+        org = await s.get(Organisation, row.org_id)
+        if org is None:
+            return Drop("organisation gone")
+        cal = calendar_for(org)
+        if not cal.is_open(now):
+            return Later(cal.next_open(now), "outside office hours")
+        if row.kind == KIND_NUDGE:
+            return await _render_nudge(s, org, cal, row, now, rules)
+        if row.kind == KIND_REPORT:
+            return await _render_report(s, org, cal, row, now, rules)
+        if row.kind == KIND_REMIND:
+            return await _render_reminder(core, s, org, cal, row, now)
+        if row.kind == KIND_ACTION:
+            return await _render_action(s, org, cal, row, now)
+    return Drop(f"unknown kind {row.kind}")
+
+
+async def _facilitator(s: AsyncSession, group: CoreGroup) -> Mention:
+    member = (
+        await s.exec(
+            select(Member).where(
+                col(Member.group_id) == group.id, col(Member.user_id) == group.facilitator_id
+            )
+        )
+    ).first()
+    return Mention(group.facilitator_id, member.display_name if member else "the facilitator")
+
+
+async def _render_nudge(
+    s: AsyncSession,
+    org: Organisation,
+    cal: WorkCalendar,
+    row: Delivery,
+    now: datetime,
+    rules: Rules,
+) -> Decision:
+    group = await s.get(CoreGroup, row.group_id) if row.group_id else None
+    if group is None or group.id is None:
+        return Drop("group gone")
+    state = await nudge_state(s, group, cal, now, rules)
+    if state.due is None or state.stage_key != row.key:
+        return Drop("superseded")
+    if await _nudged_today(s, group.id, cal, now):
+        next_day = cal.working_day_on_or_after(state.today + timedelta(days=1))
+        return Later(cal.opening(next_day), "one nudge a day")
+    message = nudge_message(group, state.due, state.today, await _facilitator(s, group), rules)
+    return Send(
+        org.platform,
+        org.external_id,
+        f"channel:{group.channel_id}",
+        [Post(group.channel_id, message)],
+    )
+
+
+async def _nudged_today(s: AsyncSession, group_id: int, cal: WorkCalendar, now: datetime) -> bool:
+    today = cal.local_date(now)
+    since = cal.at(today, datetime.min.time())
+    row = (
+        await s.exec(
+            select(Delivery.id).where(
+                col(Delivery.kind) == KIND_NUDGE,
+                col(Delivery.group_id) == group_id,
+                col(Delivery.status) == ledger.SENT,
+                col(Delivery.sent_at) >= since,
+            )
+        )
+    ).first()
+    return row is not None
+
+
+def nudge_message(
+    group: CoreGroup, due: Due, today: date, facilitator: Mention, rules: Rules = DEFAULT_RULES
+) -> Message:
+    """ "Core group supervision for AB-1234 is due on Mon 4 Jan (3 months after registration).
+    @RO, start it with /reflect or snooze this for a week." """
+    when = short_date(due.on, today)
+    because = due.because(rules)
+    lead: tuple[Span, ...]
+    if due.on > today:
+        lead = (
+            "Core group supervision for ",
+            Strong(group.child_ref),
+            f" is due on {when} ({because}).",
+        )
+    elif due.on == today:
+        lead = (
+            "Core group supervision for ",
+            Strong(group.child_ref),
+            f" is due today ({because}).",
+        )
+    else:
+        days = (today - due.on).days
+        lead = (
+            "Core group supervision for ",
+            Strong(group.child_ref),
+            f" was due on {when} ({because}) and is now {days} days overdue.",
+        )
+    ask: tuple[Span, ...] = (
+        facilitator,
+        ", start it with /reflect when the group is ready, or snooze this for a week.",
+    )
+    gid = str(group.id)
+    buttons = Buttons(
+        (
+            Button(
+                "Start now", START_ACTION, gid, style="primary", spoken="Start the supervision now"
+            ),
+            Button("Snooze a week", SNOOZE_ACTION, gid, spoken="Remind this channel in a week"),
+        )
+    )
+    text = f"{spans_text(lead)} {spans_text(ask)}"
+    return Message(text=text, blocks=(Paragraph(lead), Paragraph(ask), buttons))
+
+
+async def _render_report(
+    s: AsyncSession,
+    org: Organisation,
+    cal: WorkCalendar,
+    row: Delivery,
+    now: datetime,
+    rules: Rules,
+) -> Decision:
+    group = await s.get(CoreGroup, row.group_id) if row.group_id else None
+    if group is None or group.id is None:
+        return Drop("group gone")
+    staff_role_id = int(row.key.rsplit(":", 1)[1])
+    officer = await s.get(StaffRole, staff_role_id)
+    if officer is None or officer.org_id != org.id or officer.role != OrgRole.LEAD_OFFICER:
+        return Drop("no longer a lead officer")
+    state = await nudge_state(s, group, cal, now, rules)
+    if (
+        state.due is None
+        or not state.report_due
+        or not row.key.startswith(f"{KIND_REPORT}:{group.id}:{state.due.on.isoformat()}:")
+    ):
+        return Drop("superseded")
+    days = (state.today - state.due.on).days
+    message = report_message(group.id, days, await _facilitator(s, group))
+    return Send(
+        org.platform, org.external_id, f"user:{officer.user_id}", [Direct(officer.user_id, message)]
+    )
+
+
+def report_message(group_id: int, days_overdue: int, facilitator: Mention) -> Message:
+    """For the Lead Officer: which group, how late, who facilitates. Never the child."""
+    spans: tuple[Span, ...] = (
+        f"A core group (group #{group_id}) in your organisation is {days_overdue} days overdue "
+        "for supervision. The facilitator is ",
+        facilitator,
+        ".",
+    )
+    return Message(text=spans_text(spans), blocks=(Paragraph(spans),))
+
+
+async def _render_reminder(
+    core: Core, s: AsyncSession, org: Organisation, cal: WorkCalendar, row: Delivery, now: datetime
+) -> Decision:
+    session = await s.get(ReflectionSession, row.session_id) if row.session_id else None
+    member = await s.get(Member, row.member_id) if row.member_id else None
+    if session is None or member is None or session.id is None or member.id is None:
+        return Drop("session or member gone")
+    if session.status != SessionStatus.OPEN:
+        return Drop("session closed")
+    if session.closes_at is not None and now >= session.closes_at - LAST_CHANCE_BEFORE_CLOSE:
+        return Drop("session closing")
+    group = await s.get(CoreGroup, session.group_id)
+    if group is None or group.status != GroupStatus.ACTIVE:
+        return Drop("group ended")
+    part = (
+        await s.exec(
+            select(Participation).where(
+                col(Participation.session_id) == session.id,
+                col(Participation.member_id) == member.id,
+            )
+        )
+    ).first()
+    if part is None or part.state == ParticipationState.DONE or not member.active:
+        return Drop("answered")
+    if _on_leave(member, cal.local_date(now)):
+        return Drop("on leave")
+    n = int(row.key.rsplit(":", 1)[1])
+    left = None
+    if n >= len(REMINDER_WORKING_DAYS):
+        left = await _questions_left(core, s, session, member.id)
+    deadline = _deadline(session, cal, cal.local_date(now))
+    message = reminder_message(group.child_ref, part, deadline, left)
+    return Send(
+        org.platform,
+        org.external_id,
+        f"user:{member.user_id}",
+        [Direct(member.user_id, message, remember_as=f"dlg:{part.id}")],
+    )
+
+
+async def _questions_left(
+    core: Core, s: AsyncSession, session: ReflectionSession, member_id: int
+) -> int:
+    try:
+        qset = core.sets.get(session.set_id)
+    except KeyError:
+        return 0
+    answered = set(
+        await s.exec(
+            select(Answer.question_id).where(
+                col(Answer.session_id) == session.id, col(Answer.member_id) == member_id
+            )
+        )
+    )
+    return sum(1 for q in qset.questions_for(None) if q.id not in answered)
+
+
+def _deadline(session: ReflectionSession, cal: WorkCalendar, today: date) -> str:
+    if session.closes_at is None:
+        return ""
+    local = cal.local(session.closes_at)
+    return f"{short_date(local.date(), today)} {local:%H:%M}"
+
+
+def reminder_message(
+    child_ref: str, part: Participation, deadline: str, questions_left: int | None
+) -> Message:
+    """A gentle DM. The last one is personal: how much is left and roughly how long."""
+    pid = str(part.id)
+    until = f" is open until {deadline}." if deadline else " is still open."
+    lead: tuple[Span, ...] = ("Core group supervision for ", Strong(child_ref), until)
+    blocks: list[Any] = [Paragraph(lead)]
+    if questions_left is not None and questions_left > 0:
+        minutes = max(1, math.ceil(questions_left * SECONDS_PER_QUESTION / 60))
+        noun = "question" if questions_left == 1 else "questions"
+        unit = "minute" if minutes == 1 else "minutes"
+        nudge = f"You have {questions_left} {noun} left, about {minutes} {unit}."
+    elif questions_left == 0:
+        nudge = "Your answers are all there; they just need submitting."
+    else:
+        nudge = "Your reflection helps the group see the whole picture."
+    blocks.append(Paragraph((nudge,)))
+    if part.state == ParticipationState.REVIEWING or questions_left == 0:
+        button = Button("Review and submit", "dlg.review", pid, style="primary")
+    elif part.state in (ParticipationState.INVITED, ParticipationState.DEFERRED):
+        button = Button("Start", "dlg.start", pid, style="primary", spoken="Start the questions")
+    else:
+        button = Button("Carry on", "dlg.start", pid, style="primary", spoken="Carry on answering")
+    blocks.append(Buttons((button,)))
+    if questions_left is not None:
+        blocks.append(Context((Quiet("This is the last reminder."),)))
+    text = f"{spans_text(lead)} {nudge}"
+    return Message(text=text, blocks=tuple(blocks))
+
+
+async def _render_action(
+    s: AsyncSession, org: Organisation, cal: WorkCalendar, row: Delivery, now: datetime
+) -> Decision:
+    action = await s.get(ActionItem, row.action_id) if row.action_id else None
+    if action is None or action.status != ActionStatus.OPEN or action.due_on is None:
+        return Drop("action done or gone")
+    member = await s.get(Member, action.owner_member_id) if action.owner_member_id else None
+    group = await s.get(CoreGroup, action.group_id)
+    if member is None or not member.active or group is None:
+        return Drop("no owner")
+    today = cal.local_date(now)
+    if today > action.due_on or _on_leave(member, today):
+        return Drop("past due or on leave")
+    stage = row.key.rsplit(":", 1)[1]
+    if dict(action_days(action.due_on, cal)).get(stage) is None:
+        return Drop("unknown stage")
+    message = action_message(group.child_ref, action, today)
+    return Send(
+        org.platform, org.external_id, f"user:{member.user_id}", [Direct(member.user_id, message)]
+    )
+
+
+def action_message(child_ref: str, action: ActionItem, today: date) -> Message:
+    assert action.due_on is not None
+    when = "today" if action.due_on == today else f"on {short_date(action.due_on, today)}"
+    lead: tuple[Span, ...] = (
+        "A reminder: an action from core group supervision for ",
+        Strong(child_ref),
+        f" is yours, due {when}.",
+    )
+    return Message(
+        text=f"{spans_text(lead)} {action.text}",
+        blocks=(Paragraph(lead), Context((Quiet(action.text),))),
+    )
+
+
+# ---- housekeeping used by the scheduler ------------------------------------------------------
+
+
+async def cancel_group_nudges(core: Core, group_id: int) -> int:
+    """Cancel a group's unsent nudges (its dates changed or its plan ended)."""
+    async with core.db.write() as s:
+        return await ledger.cancel_pending(s, kind=KIND_NUDGE, group_id=group_id)
+
+
+def describe(row: Delivery | Planned) -> str:
+    """How a ledger row is shown to operators: kind and ids, never a child or a name."""
+    ids = [
+        f"{name}={value}"
+        for name, value in (
+            ("org", row.org_id),
+            ("group", row.group_id),
+            ("session", row.session_id),
+            ("member", row.member_id),
+            ("action", row.action_id),
+        )
+        if value is not None
+    ]
+    return f"{row.kind} {' '.join(ids)} key={row.key}"
+
+
+def to_delivery(p: Planned) -> Delivery:
+    """A planned row as an unsaved ledger row (dry runs render these)."""
+    return Delivery(**p.values())
