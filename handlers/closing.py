@@ -333,8 +333,8 @@ async def submit_close(core: Core, actor: Actor, state: str, values: FormValues)
             thread_key=progress_key(session_id),
         ),
     ]
-    for p, m in parts:
-        intents.append(Update(dialogue_key(p.id or 0), closed_message(group.child_ref)))
+    for part, m in parts:
+        intents.append(Update(dialogue_key(part.id or 0), closed_message(group.child_ref)))
         intents.append(Direct(m.user_id, record))
     if session.escalation:
         said = (

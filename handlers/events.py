@@ -1,4 +1,4 @@
-"""Neutral inbound events. Adapters build these from platform payloads; handlers see nothing else."""
+"""Neutral inbound events. Adapters build these from payloads; handlers see nothing else."""
 
 from __future__ import annotations
 

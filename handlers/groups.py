@@ -165,7 +165,7 @@ def parse_form(values: FormValues) -> GroupDraft:
         registered_on=parse_date(_value(values, "registered_on"), "registration date"),
         facilitator=parse_user(_value(values, "facilitator"), "facilitator"),
         chair=parse_user(chair, "conference chair") if chair else None,
-        pre_birth=_yes(values.get("pre_birth")),
+        pre_birth=values.get("pre_birth") is True or _yes(_value(values, "pre_birth")),
         rcppm_on=parse_date(rcppm, "RCPPM date") if rcppm else None,
         anchor=_value(values, "anchor") or "registration",
         members=members,

@@ -19,6 +19,8 @@ from handlers.messages import (
     Paragraph,
     Strong,
 )
+from handlers.reminders import calendar_for, nudge_state
+from handlers.schedule import DEFAULT_RULES
 from handlers.views import local_deadline
 from storage.models import (
     CoreGroup,
@@ -79,6 +81,12 @@ async def home_view(core: Core, actor: Actor) -> list[Intent]:
                 )
             )
         )
+        cal = calendar_for(org)
+        due: dict[int, str] = {}
+        for g in [g for g, _m in groups] + facilitating:
+            state = await nudge_state(s, g, cal, core.now(), DEFAULT_RULES)
+            if state.due is not None:
+                due[g.id or 0] = f" · next supervision due {state.due.on:%a %d %b %Y}"
     blocks.append(Paragraph((Strong("Waiting for you"),)))
     if not pending:
         blocks.append(Context(("Nothing is waiting for you. Thank you.",)))
@@ -108,7 +116,11 @@ async def home_view(core: Core, actor: Actor) -> list[Intent]:
         seen.add(group.id or 0)
         blocks.append(
             Paragraph(
-                (group.child_ref, f" · {member.agency}" if member.agency else "", _due_text(group))
+                (
+                    group.child_ref,
+                    f" · {member.agency}" if member.agency else "",
+                    due.get(group.id or 0, ""),
+                )
             )
         )
     if not groups:
@@ -119,7 +131,7 @@ async def home_view(core: Core, actor: Actor) -> list[Intent]:
     if mine:
         blocks.append(Paragraph((Strong("Groups I facilitate"),)))
         for group in {g.id: g for g in mine}.values():
-            blocks.append(Paragraph((group.child_ref, _due_text(group))))
+            blocks.append(Paragraph((group.child_ref, due.get(group.id or 0, ""))))
             blocks.append(
                 Buttons(
                     (
@@ -133,13 +145,3 @@ async def home_view(core: Core, actor: Actor) -> list[Intent]:
                 )
             )
     return [Home(actor.user_id, Message(text="Core group reflection", blocks=tuple(blocks)))]
-
-
-def _due_text(group: CoreGroup) -> str:
-    try:
-        from handlers.schedule import next_due
-
-        due = next_due(group)
-    except (ImportError, AttributeError, TypeError):
-        return ""
-    return f" · next supervision due {due:%a %d %b %Y}" if due else ""

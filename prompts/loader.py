@@ -65,7 +65,8 @@ class Catalogue:
         key = (qset.id, qset.language)
         if key in self.sets:
             raise QuestionSetError(
-                path, [f"id '{qset.id}' ({qset.language}) is already defined in {self.sources[key]}"]
+                path,
+                [f"id '{qset.id}' ({qset.language}) is already defined in {self.sources[key]}"],
             )
         self.sets[key] = qset
         self.sources[key] = path

@@ -18,7 +18,9 @@ _cipher: MultiFernet | None = None
 class KeyError_(CoreGroupError):
     """The configured key cannot decrypt stored text (wrong or rotated-out key)."""
 
-    user_message = "Some stored text could not be decrypted. Ask your administrator to check the key."
+    user_message = (
+        "Some stored text could not be decrypted. Ask your administrator to check the key."
+    )
 
 
 def configure(keys: str | None) -> None:

@@ -96,9 +96,8 @@ class Database:
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A session whose changes are committed together at the end, or not at all."""
         if self._write_lock is not None:
-            async with self._write_lock:
-                async with self._write_session() as session:
-                    yield session
+            async with self._write_lock, self._write_session() as session:
+                yield session
         else:
             async with self._write_session() as session:
                 yield session
@@ -106,9 +105,11 @@ class Database:
     @asynccontextmanager
     async def _write_session(self) -> AsyncIterator[AsyncSession]:
         try:
-            async with AsyncSession(self._writer, expire_on_commit=False) as session:
-                async with session.begin():
-                    yield session
+            async with (
+                AsyncSession(self._writer, expire_on_commit=False) as session,
+                session.begin(),
+            ):
+                yield session
         except (OperationalError, DBAPIError, OSError) as exc:
             if _is_connectivity(exc):
                 raise Unavailable() from exc

@@ -24,9 +24,10 @@ from prompts.loader import Catalogue, load_catalogue
 from storage.db import Database
 
 PG_ADMIN = os.environ.get("COREGROUP_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-REQUIRE_PG = os.environ.get("CI", "").lower() == "true" or os.environ.get(
-    "COREGROUP_REQUIRE_POSTGRES"
-) == "1"
+REQUIRE_PG = (
+    os.environ.get("CI", "").lower() == "true"
+    or os.environ.get("COREGROUP_REQUIRE_POSTGRES") == "1"
+)
 BACKENDS = ("sqlite", "postgres")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import tempfile
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
@@ -23,7 +24,9 @@ def register(app: typer.Typer) -> None:
 
     @app.command()
     def demo(
-        docx: Path | None = typer.Option(None, help="Also write the Word record to this file."),
+        docx: Annotated[
+            Path | None, typer.Option(help="Also write the Word record to this file.")
+        ] = None,
         database: str | None = typer.Option(
             None, help="Database URL (default: a throwaway SQLite file)."
         ),
@@ -40,8 +43,10 @@ async def _console(persona: str, database: str | None) -> None:
     await runtime.core.db.create_all()
     backend = ConsoleBackend(runtime)
     session = ConsoleSession(backend, ask=input, say=typer.echo, persona=persona)
-    typer.echo("Core group reflection — console. Type /reflect help; /as <name> to switch person;"
-               " /quit to leave.")
+    typer.echo(
+        "Core group reflection — console. Type /reflect help; /as <name> to switch person;"
+        " /quit to leave."
+    )
     typer.echo(f"You are @{persona} in #{backend.channel}.")
     try:
         while await session.handle_line(await asyncio.to_thread(input, f"@{session.persona}> ")):
@@ -70,9 +75,12 @@ async def _demo(docx: Path | None, database: str | None) -> None:
         progress = [m for m in backend.channel_log() if m.thread is None][-1]
         typer.echo(render_text(progress.message))
         typer.echo("")
-        record = next(m for m in backend.channel_log()
-                      if m.message.blocks and isinstance(m.message.blocks[0], RecordBlock))
+        record = next(
+            m
+            for m in backend.channel_log()
+            if m.message.blocks and isinstance(m.message.blocks[0], RecordBlock)
+        )
         typer.echo(render_text(record.message))
         if docx is not None:
-            docx.write_bytes(backend.transport.files[-1][1])
+            await asyncio.to_thread(docx.write_bytes, backend.transport.files[-1][1])
             typer.echo(f"Word record written to {docx}")

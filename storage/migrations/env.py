@@ -15,22 +15,30 @@ url = context.get_x_argument(as_dictionary=True).get("url") or config.get_main_o
 )
 if not url:
     raise RuntimeError("No database URL given to Alembic")
+DATABASE_URL: str = url
 
 target_metadata = SQLModel.metadata
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=to_sync_url(url), target_metadata=target_metadata, literal_binds=True,
-                      render_as_batch=True)
+    context.configure(
+        url=to_sync_url(DATABASE_URL),
+        target_metadata=target_metadata,
+        literal_binds=True,
+        render_as_batch=True,
+    )
     with context.begin_transaction():
         context.run_migrations()
 
 
 def run_migrations_online() -> None:
-    engine = create_engine(to_sync_url(url), poolclass=pool.NullPool)
+    engine = create_engine(to_sync_url(DATABASE_URL), poolclass=pool.NullPool)
     with engine.connect() as connection:
-        context.configure(connection=connection, target_metadata=target_metadata,
-                          render_as_batch=connection.dialect.name == "sqlite")
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+        )
         with context.begin_transaction():
             context.run_migrations()
     engine.dispose()

@@ -38,7 +38,9 @@ async def test_the_chair_cannot_facilitate(group: ConsoleBackend):
     bot = group
     await bot.command("chair", "")
     assert "conference chair" in bot.last_reply("chair").text
-    await bot.command("ro", "setup child=AB-1234 registered=2026-01-05 facilitator=@chair chair=@chair")
+    await bot.command(
+        "ro", "setup child=AB-1234 registered=2026-01-05 facilitator=@chair chair=@chair"
+    )
     assert "must not be the conference chair" in bot.last_reply("ro").text
 
 
@@ -82,12 +84,19 @@ async def test_close_records_positions_actions_and_sends_the_record(group: Conso
     assert form is not None
     labels = {f.id: f.label for f in form.fields}
     assert labels["pos_plan_working"].endswith("(1 Yes · 1 No)")
-    await bot.submit("ro", {
-        "pos_plan_working": "no", "notes_plan_working": "Plan not yet working for school.",
-        "key_plan_working": True, "family_sharing": "SW to share at next home visit.",
-        "action_1_text": "Ask CAMHS for advice", "action_1_owner": "@hv",
-        "action_1_due": "2026-03-20", "themes": ["expert_advice_needed"],
-    })
+    await bot.submit(
+        "ro",
+        {
+            "pos_plan_working": "no",
+            "notes_plan_working": "Plan not yet working for school.",
+            "key_plan_working": True,
+            "family_sharing": "SW to share at next home visit.",
+            "action_1_text": "Ask CAMHS for advice",
+            "action_1_owner": "@hv",
+            "action_1_due": "2026-03-20",
+            "themes": ["expert_advice_needed"],
+        },
+    )
     async with bot.runtime.core.db.read() as s:
         session = (await s.exec(select(ReflectionSession))).one()
         positions = list(await s.exec(select(AgreedPosition)))
@@ -122,8 +131,9 @@ async def test_close_form_refuses_bad_input_and_changes_nothing(group: ConsoleBa
     await bot.submit("ro", {"family_sharing": "x", "action_1_owner": "@hv"})
     assert "no description" in bot.last_reply("ro").text
     await bot.command("ro", "close")
-    await bot.submit("ro", {"family_sharing": "x", "action_1_text": "Do it",
-                            "action_1_owner": "@stranger"})
+    await bot.submit(
+        "ro", {"family_sharing": "x", "action_1_text": "Do it", "action_1_owner": "@stranger"}
+    )
     assert "not in this core group" in bot.last_reply("ro").text
     await bot.command("ro", "close")
     await bot.submit("ro", {})

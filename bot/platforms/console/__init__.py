@@ -1,1 +1,1 @@
-"""The terminal adapter: the embedded default for trying the bot, and the fake platform tests use."""
+"""The terminal adapter: the default for trying the bot, and the fake platform tests use."""

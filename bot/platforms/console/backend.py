@@ -38,8 +38,9 @@ class Shown:
         return render_text(self.message)
 
     def buttons(self) -> list[Button]:
-        return [b for block in self.message.blocks if isinstance(block, Buttons)
-                for b in block.buttons]
+        return [
+            b for block in self.message.blocks if isinstance(block, Buttons) for b in block.buttons
+        ]
 
 
 @dataclass
@@ -64,8 +65,9 @@ class ConsoleTransport:
             self.on_show(shown, False)
         return {"id": shown.id}
 
-    async def post(self, org: str, channel_id: str, message: Message,
-                   thread: PlatformRef | None) -> PlatformRef:
+    async def post(
+        self, org: str, channel_id: str, message: Message, thread: PlatformRef | None
+    ) -> PlatformRef:
         return self._show(f"#{channel_id}", message, thread["id"] if thread else None)
 
     async def direct(self, org: str, user_id: str, message: Message) -> PlatformRef:
@@ -89,8 +91,15 @@ class ConsoleTransport:
     async def publish_home(self, org: str, user_id: str, message: Message) -> None:
         self.homes[user_id] = message
 
-    async def upload(self, org: str, channel_id: str, filename: str, content: bytes, title: str,
-                     thread: PlatformRef | None) -> None:
+    async def upload(
+        self,
+        org: str,
+        channel_id: str,
+        filename: str,
+        content: bytes,
+        title: str,
+        thread: PlatformRef | None,
+    ) -> None:
         self.files.append((filename, content))
         if self.file_dir is not None:
             self.file_dir.mkdir(parents=True, exist_ok=True)
@@ -172,4 +181,4 @@ class ConsoleBackend:
         """Press a button on a message (default: the person's question message)."""
         target = shown or self.dialogue(user)
         await self.press(user, self.button(target, label))
-        return self.transport.messages[target.id] if target.id in self.transport.messages else target
+        return self.transport.messages.get(target.id, target)

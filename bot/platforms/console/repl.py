@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from bot.platforms.console.backend import ConsoleBackend, Shown
 from bot.platforms.console.render import render_form, render_text
-from handlers.messages import Button, Form, FormValues
+from handlers.messages import Button, Form
 
 Ask = Callable[[str], str]
 Say = Callable[[str], None]
@@ -42,6 +42,10 @@ class ConsoleSession:
         where = "you (direct message)" if shown.where == f"@{self.persona}" else shown.where
         tag = "updated" if edited else "new"
         self.say(f"\n── {where} · {tag} ──\n{render_text(shown.message, numbered_buttons=True)}")
+
+    def _say_dm(self, shown: Shown) -> None:
+        body = render_text(shown.message, numbered_buttons=True)
+        self.say(f"\n── you (direct message) ──\n{body}")
 
     def _latest_buttons(self) -> list[Button]:
         for shown in reversed(list(self.backend.transport.messages.values())):
@@ -80,13 +84,13 @@ class ConsoleSession:
             self.persona = line[4:].strip().lstrip("@") or self.persona
             self.say(f"You are now @{self.persona}.")
             for shown in self.backend.dms(self.persona)[-3:]:
-                self.say(f"\n── you (direct message) ──\n{render_text(shown.message, numbered_buttons=True)}")
+                self._say_dm(shown)
         elif line.startswith("/channel "):
             self.backend.channel = line[9:].strip().lstrip("#")
             self.say(f"You are in #{self.backend.channel}.")
         elif line == "/inbox":
             for shown in self.backend.dms(self.persona):
-                self.say(f"\n── you (direct message) ──\n{render_text(shown.message, numbered_buttons=True)}")
+                self._say_dm(shown)
         elif line == "/home":
             home = await self.backend.home(self.persona)
             self.say(render_text(home, numbered_buttons=True))
@@ -110,27 +114,46 @@ class ConsoleSession:
 async def run_demo_script(backend: ConsoleBackend) -> None:
     """A whole Appendix 1 supervision: four professionals and a Reviewing Officer."""
     b = backend
-    b.names.update(ro="Rita Reid", sw="Sam Patel", hv="Hana Okafor", school="Sol Evans",
-                   police="PC Dee Morgan", chair="Chris Hall")
-    await b.command("ro", "setup child=AB-1234 registered=2026-01-05 facilitator=@ro chair=@chair "
-                          "members=@sw:Children's social care;@hv:Health visiting;"
-                          "@school:Education;@police:Police")
+    b.names.update(
+        ro="Rita Reid",
+        sw="Sam Patel",
+        hv="Hana Okafor",
+        school="Sol Evans",
+        police="PC Dee Morgan",
+        chair="Chris Hall",
+    )
+    await b.command(
+        "ro",
+        "setup child=AB-1234 registered=2026-01-05 facilitator=@ro chair=@chair "
+        "members=@sw:Children's social care;@hv:Health visiting;"
+        "@school:Education;@police:Police",
+    )
     await b.command("ro", "")
     script: dict[str, tuple[list[str], dict[int, str], str, str]] = {
-        "sw": (["Yes", "No", "No", "Yes", "Yes", "No", "No", "Yes", "Yes", "Yes", "Yes"],
-               {2: "Mum engages, but the home is still chaotic after 5pm."},
-               "She says she feels safe at Nan's house.",
-               "Mum wants fewer professionals at the house."),
-        "hv": (["Yes", "Yes", "Yes", "No", "Yes", "Not sure", "No", "Yes", "Yes", "Yes", "No"],
-               {1: "A new partner has been seen at the house.", 5: "Are we too reassured by Mum?"},
-               "Too young to say much; she is calm and playful with Nan.",
-               "Mum says the health visits help."),
-        "school": (["Yes", "No", "Yes", "No", "Yes", "No", "No", "Yes", "No", "Not sure", "No"],
-                   {8: "We hear about incidents late. Can we agree a same-day call?"},
-                   "She told her teacher she likes breakfast club.",
-                   "Dad has not been in touch with school."),
-        "police": (["Yes", "Yes", "No", "Yes", "Yes", "No", "No", "Not sure", "Yes", "No", "Yes"],
-                   {}, "", ""),
+        "sw": (
+            ["Yes", "No", "No", "Yes", "Yes", "No", "No", "Yes", "Yes", "Yes", "Yes"],
+            {2: "Mum engages, but the home is still chaotic after 5pm."},
+            "She says she feels safe at Nan's house.",
+            "Mum wants fewer professionals at the house.",
+        ),
+        "hv": (
+            ["Yes", "Yes", "Yes", "No", "Yes", "Not sure", "No", "Yes", "Yes", "Yes", "No"],
+            {1: "A new partner has been seen at the house.", 5: "Are we too reassured by Mum?"},
+            "Too young to say much; she is calm and playful with Nan.",
+            "Mum says the health visits help.",
+        ),
+        "school": (
+            ["Yes", "No", "Yes", "No", "Yes", "No", "No", "Yes", "No", "Not sure", "No"],
+            {8: "We hear about incidents late. Can we agree a same-day call?"},
+            "She told her teacher she likes breakfast club.",
+            "Dad has not been in touch with school.",
+        ),
+        "police": (
+            ["Yes", "Yes", "No", "Yes", "Yes", "No", "No", "Not sure", "Yes", "No", "Yes"],
+            {},
+            "",
+            "",
+        ),
     }
     for user, (choices, comments, child, family) in script.items():
         await b.click(user, "Start")
@@ -150,23 +173,30 @@ async def run_demo_script(backend: ConsoleBackend) -> None:
         await b.click(user, "Skip")
         await b.click(user, "Submit")
     await b.command("ro", "close")
-    await b.submit("ro", {
-        "pos_risks_current": "yes",
-        "pos_new_risks": "yes", "notes_new_risks": "New partner: police to run checks.",
-        "key_new_risks": True,
-        "pos_plan_working": "not_sure",
-        "notes_plan_working": "Split view: progress at Nan's, but evenings at home are a worry.",
-        "key_plan_working": True,
-        "pos_working_together": "no",
-        "notes_working_together": "School hears about incidents late.", "key_working_together": True,
-        "notes_child_voice": "She feels safe at Nan's and likes breakfast club.",
-        "key_child_voice": True,
-        "pos_contingency_adequate": "not_sure",
-        "family_sharing": "Sam (social worker) will talk it through with Mum at the next visit.",
-        "action_1_text": "Police checks on the new partner", "action_1_owner": "@police",
-        "action_1_due": "2026-12-04",
-        "action_2_text": "Agree a same-day call when there is an incident",
-        "action_2_owner": "@sw", "action_2_due": "2026-12-11",
-        "themes": ["professional_disagreement", "communication"],
-        "takeaways": "Keep asking what evenings are like for her.",
-    })
+    await b.submit(
+        "ro",
+        {
+            "pos_risks_current": "yes",
+            "pos_new_risks": "yes",
+            "notes_new_risks": "New partner: police to run checks.",
+            "key_new_risks": True,
+            "pos_plan_working": "not_sure",
+            "notes_plan_working": "Progress at Nan's, but evenings at home are a worry.",
+            "key_plan_working": True,
+            "pos_working_together": "no",
+            "notes_working_together": "School hears about incidents late.",
+            "key_working_together": True,
+            "notes_child_voice": "She feels safe at Nan's and likes breakfast club.",
+            "key_child_voice": True,
+            "pos_contingency_adequate": "not_sure",
+            "family_sharing": "Sam (social worker) will talk it through with Mum at the visit.",
+            "action_1_text": "Police checks on the new partner",
+            "action_1_owner": "@police",
+            "action_1_due": "2026-12-04",
+            "action_2_text": "Agree a same-day call when there is an incident",
+            "action_2_owner": "@sw",
+            "action_2_due": "2026-12-11",
+            "themes": ["professional_disagreement", "communication"],
+            "takeaways": "Keep asking what evenings are like for her.",
+        },
+    )
