@@ -11,7 +11,7 @@ import json
 import re
 from typing import Any
 
-from bot.platforms.teams.markup import Mentions, escape_md, plain_text, render_spans
+from bot.platforms.teams.markup import Mentions, break_braces, escape_md, plain_text, render_spans
 from handlers.messages import (
     Block,
     Button,
@@ -159,7 +159,9 @@ def record_chunks(block: RecordBlock) -> list[str]:
         from handlers.records import render_record
     except ImportError:  # the records module is not there yet: say so plainly
         return [escape_md("The record is ready. Ask the facilitator for a copy.")]
-    text = render_record(block.view, "teams")
+    # The template escapes markdown and tags; card hosts also evaluate {{DATE(…)}}, so break
+    # any brace pair an answer carried in (the template itself writes none).
+    text = break_braces(render_record(block.view, "teams"))
     try:
         from handlers.records import split_for_limit
     except ImportError:

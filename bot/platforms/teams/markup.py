@@ -33,17 +33,17 @@ def escape_md(text: str) -> str:
     text = _MD_META.sub(r"\\\1", text)
     text = _BULLET_START.sub(r"\1\\\2", text)
     text = _NUMBER_START.sub(r"\1\\.", text)
-    return _break_braces(text)
+    return break_braces(text)
 
 
-def _break_braces(text: str) -> str:
+def break_braces(text: str) -> str:
     # Card hosts evaluate {{DATE(...)}} and {{TIME(...)}}; a zero-width space breaks the pair.
     return text.replace("{{", "{" + _ZWSP + "{").replace("}}", "}" + _ZWSP + "}")
 
 
 def plain_text(text: str) -> str:
     """Fallback / summary text: no markup at all, tags neutralised."""
-    return _break_braces(escape_html(text))
+    return break_braces(escape_html(text))
 
 
 @dataclass

@@ -13,7 +13,7 @@ from bot.platforms.teams.cards import card_activity, form_card, message_activiti
 from bot.platforms.teams.connector import BotConnector
 from bot.platforms.teams.refs import TENANT_TARGET, ReferenceStore
 from bot.transport import DeliveryFailed, PlatformRef, ReplyContext
-from handlers.messages import Form, Message, Paragraph, Quiet, Strong
+from handlers.messages import Form, Message, Paragraph, Quiet, Strong, plain
 from storage.db import Database
 
 
@@ -64,8 +64,15 @@ class TeamsTransport:
         await self._send_all(service, conversation, message_activities(message))
 
     async def open_form(self, ctx: ReplyContext, form: Form) -> None:
-        service, conversation = _where(ctx)
-        await self.connector.send(service, conversation, card_activity(form_card(form), form.title))
+        """Forms are private, as a Slack modal is: in a channel the card goes to a 1:1 chat."""
+        activity = card_activity(form_card(form), form.title)
+        if ctx.data.get("conversation_type", "personal") == "personal":
+            service, conversation = _where(ctx)
+            await self.connector.send(service, conversation, activity)
+            return
+        service, conversation = await self._personal(ctx.org, ctx.user_id)
+        await self.connector.send(service, conversation, activity)
+        await self.reply(ctx, plain(f'I\'ve sent you "{form.title}" in our private chat.'))
 
     async def publish_home(self, org: str, user_id: str, message: Message) -> None:
         # Teams has no App Home: the home view arrives as a personal message.

@@ -161,3 +161,26 @@ async def test_a_direct_message_to_someone_new_creates_their_personal_chat_once(
         assert create.body["bot"] == {"id": "28:bot-app-id"}
         assert first["conversation_id"] == second["conversation_id"]
         assert [c.conversation for c in h.connector.sends()] == [first["conversation_id"]] * 2
+
+
+async def test_a_throttled_reply_is_retried_as_teams_asks_and_then_arrives(core: Core) -> None:
+    async with running(core) as h:
+        h.connector.fail(429, times=2, retry_after="2", path_contains="/activities")
+        status, _ = await h.post(h.personal(SAM, "reflect help"))
+        assert status == 200
+        assert h.sleeps == [2.0, 2.0]
+        assert len(h.connector.sends()) == 3
+        assert h.connector.sends()[-1].card() is not None
+
+
+async def test_a_reply_that_keeps_failing_is_given_up_without_failing_the_request(
+    core: Core, caplog: pytest.LogCaptureFixture
+) -> None:
+    async with running(core) as h:
+        h.connector.fail(502, times=50)
+        with caplog.at_level(logging.WARNING):
+            status, _ = await h.post(h.personal(SAM, "reflect help"))
+        assert status == 200
+        attempts = h.adapter.transport.connector.policy.attempts
+        assert len(h.connector.sends()) == attempts
+        assert any(r.getMessage() == "delivery failed" for r in caplog.records)
