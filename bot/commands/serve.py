@@ -11,31 +11,18 @@ from typing import Annotated
 import typer
 from aiohttp import web
 
+from bot import bootstrap
 from bot.runtime import Runtime
 from bot.settings import Settings, get_settings
-from handlers.core import Core
-from prompts.loader import load_catalogue
-from storage import crypto
-from storage.db import Database
 
 log = logging.getLogger(__name__)
 
 
 def build_runtime(settings: Settings) -> Runtime:
-    """Settings -> database, question sets, handler core and the configured transports."""
+    """The shared runtime plus the platform transports that are configured."""
     from bot.platforms.slack.app import make_transport, slack_configured
 
-    crypto.configure(settings.coregroup_encryption_key)
-    db = Database(settings.database_url)
-    catalogue = load_catalogue(settings.coregroup_sets_dir)  # a broken set stops start-up here
-    core = Core(
-        db=db,
-        sets=catalogue,
-        max_answer_chars=settings.coregroup_max_answer_chars,
-        default_timezone=settings.coregroup_timezone,
-        default_nation=settings.coregroup_holidays,
-    )
-    runtime = Runtime(settings=settings, core=core)
+    runtime = bootstrap.build_runtime(settings)  # a broken question set stops start-up here
     if slack_configured(settings):
         runtime.add_transport(make_transport(runtime))
     return runtime
