@@ -91,6 +91,18 @@ class StaffRole(SQLModel, table=True):
     language: str | None = Field(default=None, max_length=5)
 
 
+class PersonPreference(SQLModel, table=True):
+    """A person's own choices in one organisation (the language the bot speaks to them)."""
+
+    __tablename__ = "person_preference"
+    __table_args__ = (UniqueConstraint("org_id", "user_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    org_id: int = Field(foreign_key="organisation.id", index=True)
+    user_id: str = Field(max_length=64)
+    language: str | None = Field(default=None, max_length=5)
+
+
 class CoreGroup(SQLModel, table=True):
     """The professionals around one child on a child protection plan, bound to a channel."""
 
@@ -176,6 +188,8 @@ class Participation(SQLModel, table=True):
     pending_kind: str | None = Field(default=None, max_length=16)
     return_to_review: bool = False
     attended: bool | None = None
+    # The member's session role in sets with roles (action learning: presenter/enabler/observer).
+    role: str | None = Field(default=None, max_length=32)
     started_at: datetime | None = _when(nullable=True, default=None)
     finished_at: datetime | None = _when(nullable=True, default=None)
     updated_at: datetime = _when(default_factory=utcnow)
