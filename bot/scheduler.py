@@ -1,0 +1,245 @@
+"""The clock and the sweep: plan due ledger rows, claim them, send them, record the outcome.
+
+APScheduler is only the clock: one interval job a process, kept in memory, never two runs at
+once. The database is the queue (``storage.ledger``), so several ``coregroup serve`` instances
+sharing PostgreSQL each sweep and every nudge still goes out once. The job takes no arguments
+worth hiding: it closes over the runtime, and rows carry integer ids only.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from bot.runtime import Runtime
+from bot.transport import Deliverer, DeliveryFailed, PlatformRef, ReplyContext, Transport
+from handlers import reminders
+from handlers.messages import Form, Message
+from storage import ledger
+from storage.models import Delivery
+
+log = logging.getLogger(__name__)
+
+SWEEP_JOB_ID = "coregroup-sweep"
+PACE_SECONDS = 1.0  # at most about one message a second to any one channel or person
+
+
+@dataclass
+class Outcome:
+    """One row's fate in a sweep, for logs and ``coregroup remind``: ids and kinds only."""
+
+    row: str
+    result: str  # sent | would send | later | dropped | retry | dead | no transport
+
+
+@dataclass
+class SweepReport:
+    planned: int = 0
+    outcomes: list[Outcome] = field(default_factory=list)
+
+    def count(self, result: str) -> int:
+        return sum(1 for o in self.outcomes if o.result == result)
+
+
+class _Watched:
+    """Wraps a platform transport to see what the ``Deliverer`` hides: the platform's reference
+    for a sent message and the Retry-After of a refusal. Everything else passes through."""
+
+    def __init__(self, inner: Transport) -> None:
+        self.inner = inner
+        self.platform = inner.platform
+        self.ref: PlatformRef | None = None
+        self.failure: DeliveryFailed | None = None
+
+    async def _watch(self, call: Awaitable[PlatformRef]) -> PlatformRef:
+        try:
+            ref = await call
+        except DeliveryFailed as exc:
+            self.failure = exc
+            raise
+        self.ref = ref
+        return ref
+
+    async def post(
+        self, org: str, channel_id: str, message: Message, thread: PlatformRef | None
+    ) -> PlatformRef:
+        return await self._watch(self.inner.post(org, channel_id, message, thread))
+
+    async def direct(self, org: str, user_id: str, message: Message) -> PlatformRef:
+        return await self._watch(self.inner.direct(org, user_id, message))
+
+    async def update(self, org: str, ref: PlatformRef, message: Message) -> None:
+        await self.inner.update(org, ref, message)
+
+    async def reply(self, ctx: ReplyContext, message: Message) -> None:
+        await self.inner.reply(ctx, message)
+
+    async def open_form(self, ctx: ReplyContext, form: Form) -> None:
+        await self.inner.open_form(ctx, form)
+
+    async def publish_home(self, org: str, user_id: str, message: Message) -> None:
+        await self.inner.publish_home(org, user_id, message)
+
+    async def upload(
+        self,
+        org: str,
+        channel_id: str,
+        filename: str,
+        content: bytes,
+        title: str,
+        thread: PlatformRef | None,
+    ) -> None:
+        await self.inner.upload(org, channel_id, filename, content, title, thread)
+
+
+class _Pacer:
+    """Keeps sends to one channel or person about a second apart."""
+
+    def __init__(self, gap: float) -> None:
+        self.gap = gap
+        self.last: dict[str, float] = {}
+
+    async def wait(self, key: str) -> None:
+        if self.gap <= 0:
+            return
+        since = time.monotonic() - self.last.get(key, -self.gap)
+        if since < self.gap:
+            await asyncio.sleep(self.gap - since)
+        self.last[key] = time.monotonic()
+
+
+def _ref_text(ref: PlatformRef | None) -> str | None:
+    if not ref:
+        return None
+    return json.dumps(ref, sort_keys=True, separators=(",", ":"), default=str)[:200]
+
+
+async def sweep(
+    runtime: Runtime,
+    *,
+    now: datetime | None = None,
+    dry_run: bool = False,
+    pace_seconds: float = PACE_SECONDS,
+    batch: int = 50,
+) -> SweepReport:
+    """One pass: plan what has come due, then claim and send it (or, dry run, list it)."""
+    core = runtime.core
+    now = now or core.now()
+    report = SweepReport()
+    if dry_run:
+        planned = await reminders.plan(core, now, dry_run=True)
+        report.planned = len(planned)
+        rows = [reminders.to_delivery(p) for p in planned] + await ledger.due_now(core.db, now)
+        for row in rows:
+            decision = await reminders.render(core, row, now)
+            result = "would send" if isinstance(decision, reminders.Send) else _quiet(decision)
+            report.outcomes.append(Outcome(reminders.describe(row), result))
+        return report
+
+    report.planned = len(await reminders.plan(core, now))
+    pacer = _Pacer(pace_seconds)
+    limited: dict[str, datetime] = {}  # pace key -> when the platform said to come back
+    while True:
+        rows = await ledger.claim(core.db, now, limit=batch)
+        if not rows:
+            break
+        for row in rows:
+            result = await _send_one(runtime, row, now, pacer, limited)
+            report.outcomes.append(Outcome(reminders.describe(row), result))
+        if len(rows) < batch:
+            break
+    return report
+
+
+def _quiet(decision: reminders.Decision) -> str:
+    return "later" if isinstance(decision, reminders.Later) else "dropped"
+
+
+async def _send_one(
+    runtime: Runtime,
+    row: Delivery,
+    now: datetime,
+    pacer: _Pacer,
+    limited: dict[str, datetime],
+) -> str:
+    core = runtime.core
+    try:
+        decision = await reminders.render(core, row, now)
+    except Exception:
+        log.exception("could not prepare a delivery", extra={"delivery_id": row.id})
+        await ledger.mark_failed(core.db, row, now, "render error")
+        return "retry"
+    if isinstance(decision, reminders.Drop):
+        await ledger.cancel(core.db, row)
+        return "dropped"
+    if isinstance(decision, reminders.Later):
+        await ledger.release(core.db, row, decision.at)
+        return "later"
+    if decision.pace_key in limited:
+        await ledger.release(core.db, row, limited[decision.pace_key])
+        return "later"
+    transport = runtime.transports.get(decision.platform)
+    if transport is None:
+        # This process has no adapter for the platform: leave the row for one that does.
+        await ledger.release(core.db, row, now)
+        return "no transport"
+    watched = _Watched(transport)
+    await pacer.wait(decision.pace_key)
+    failures = await Deliverer(core.db, watched).deliver(decision.org_external_id, decision.intents)
+    if not failures:
+        await ledger.mark_sent(core.db, row, now, _ref_text(watched.ref))
+        if row.attempts > 1:
+            log.warning("delivery sent after a retry", extra={"delivery_id": row.id})
+        return "sent"
+    retry_after = watched.failure.retry_after if watched.failure else None
+    status = await ledger.mark_failed(core.db, row, now, failures[0], retry_after)
+    if retry_after is not None:
+        # Later rows for the same channel or person wait too instead of hitting the limit.
+        limited[decision.pace_key] = now + timedelta(seconds=max(retry_after, 1.0))
+    return "dead" if status == ledger.DEAD else "retry"
+
+
+def start_scheduler(runtime: Runtime, interval_seconds: int = 60) -> AsyncIOScheduler:
+    """Start the one sweep job of this process (call inside the running event loop)."""
+    scheduler = AsyncIOScheduler(
+        job_defaults={
+            "max_instances": 1,
+            "coalesce": True,
+            "misfire_grace_time": interval_seconds,
+        }
+    )
+
+    async def run_sweep() -> None:
+        try:
+            report = await sweep(runtime)
+        except Exception:
+            log.exception("scheduler sweep failed")
+            return
+        if report.outcomes:
+            log.info(
+                "scheduler sweep",
+                extra={
+                    "planned": report.planned,
+                    "sent": report.count("sent"),
+                    "retry": report.count("retry"),
+                    "dead": report.count("dead"),
+                },
+            )
+
+    scheduler.add_job(
+        run_sweep,
+        "interval",
+        seconds=interval_seconds,
+        id=SWEEP_JOB_ID,
+        replace_existing=True,
+        next_run_time=datetime.now().astimezone(),
+    )
+    scheduler.start()
+    return scheduler
