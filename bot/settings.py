@@ -46,6 +46,19 @@ class Settings(BaseSettings):
         default=None, description="Folder of an organisation's own question sets (YAML)."
     )
     coregroup_max_answer_chars: int = 3000
+    coregroup_answer_retention_days: int = Field(
+        default=90, description="Days after a record is final that members' answers are deleted."
+    )
+    coregroup_record_retention_days: int = Field(
+        default=2555, description="Days after closing that a whole session and its record go."
+    )
+    coregroup_audit_retention_days: int = Field(
+        default=2920, description="Days the audit log keeps an event."
+    )
+    coregroup_env: str = Field(
+        default="development",
+        description="'production' refuses unsafe settings (e.g. unauthenticated Teams).",
+    )
 
     @field_validator("coregroup_holidays")
     @classmethod

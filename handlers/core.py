@@ -21,6 +21,10 @@ class Core:
     child_names_allowed: bool = False
     default_timezone: str = "Europe/London"
     default_nation: str = "ENG"
+    # Retention in days (handlers.retention); None keeps that data for ever.
+    answer_retention_days: int | None = 90
+    record_retention_days: int | None = 2555
+    audit_retention_days: int | None = 2920
 
     def now(self) -> datetime:
         return self.clock()
