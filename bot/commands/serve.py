@@ -12,6 +12,7 @@ import typer
 from aiohttp import web
 
 from bot import bootstrap
+from bot.logging import configure_logging
 from bot.runtime import Runtime
 from bot.settings import Settings, get_settings
 
@@ -68,5 +69,22 @@ def register(app: typer.Typer) -> None:
         ] = None,
     ) -> None:
         """Run the bot: Slack and Teams endpoints and /healthz on one HTTP server."""
-        logging.basicConfig(level=logging.INFO)
-        asyncio.run(run_server(get_settings(), port))
+        configure_logging()  # JSON lines, ids only (bot/logging.py)
+        settings = get_settings()
+        problem = unsafe_for_production(settings)
+        if problem:
+            typer.echo(problem, err=True)
+            raise typer.Exit(code=2)
+        asyncio.run(run_server(settings, port))
+
+
+def unsafe_for_production(settings: Settings) -> str | None:
+    """Why this configuration must not serve real data, when COREGROUP_ENV=production."""
+    if settings.coregroup_env.strip().lower() != "production":
+        return None
+    if settings.teams_allow_unauthenticated:
+        return (
+            "Refusing to start: TEAMS_ALLOW_UNAUTHENTICATED is on and COREGROUP_ENV=production. "
+            "Unauthenticated Teams requests are for local development only; turn it off."
+        )
+    return None
