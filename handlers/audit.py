@@ -67,9 +67,12 @@ async def record(
     return event
 
 
-def verify_chain(events: list[AuditEvent]) -> int | None:
-    """The id of the first event whose hash does not match (None when the chain is intact)."""
-    prev = ""
+def verify_chain(events: list[AuditEvent], start: str = "") -> int | None:
+    """The id of the first event whose hash does not match (None when the chain is intact).
+
+    ``start`` is the hash the first event links to ("" for a log that was never purged).
+    """
+    prev = start
     for e in events:
         expected = _digest(prev, e.at, e.org_id, e.actor, e.action, e.subject, dict(e.detail))
         if e.prev_hash != prev or e.hash != expected:

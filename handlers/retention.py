@@ -245,3 +245,25 @@ async def _purge_audit(
         anchor=anchor,
         first_kept=kept.id if kept is not None else None,
     )
+
+
+def verify_log(events: list[AuditEvent]) -> int | None:
+    """Verify the whole audit log, ordered by id: the first bad event's id, or None.
+
+    After a retention purge the oldest kept event links to a deleted one; that link is trusted
+    only if a later (itself chained) ``audit.purged`` event names it as its anchor.
+    """
+    if not events:
+        return None
+    first = events[0]
+    start = ""
+    if first.prev_hash:
+        anchors = {
+            (e.detail.get("anchor"), e.detail.get("first_kept"))
+            for e in events
+            if e.action == "audit.purged" and e.actor == SYSTEM_ACTOR
+        }
+        if (first.prev_hash, first.id) not in anchors:
+            return first.id
+        start = first.prev_hash
+    return audit.verify_chain(events, start)
