@@ -114,6 +114,21 @@ def record_docx(view: RecordView) -> bytes:
             said = "skipped" if a.skipped else " · ".join(x for x in (a.choice, a.comment) if x)
             paragraph.add_run(_plain(said))
 
+    if view.trajectory is not None and view.trajectory.several:
+        path = view.trajectory
+        doc.add_heading("Trajectory", level=1)
+        doc.add_paragraph(
+            _plain(f"The group's answer at each supervision, oldest first: {path.dates_text}")
+        )
+        lines = doc.add_table(rows=1, cols=2)
+        lines.style = "Table Grid"
+        _cell(lines, 0, 0, "Question", bold=True)
+        _cell(lines, 0, 1, "Answers over time", bold=True)
+        for line in path.rows:
+            lines.add_row()
+            _cell(lines, len(lines.rows) - 1, 0, line.headline)
+            _cell(lines, len(lines.rows) - 1, 1, line.path)
+
     doc.add_heading("How the record will be shared with the family", level=1)
     doc.add_paragraph(_plain(view.family_sharing or "Not agreed yet."))
 

@@ -19,6 +19,7 @@ from sqlmodel import select
 
 from handlers.core import Core
 from handlers.errors import CoreGroupError, NotFound
+from handlers.trajectory import TrajectoryView, load_trajectory
 from prompts.render import render
 from prompts.schema import Question, QuestionSet
 from prompts.themes import load_themes, theme_label
@@ -182,6 +183,12 @@ class RecordView:
     key_points_only: bool = False
     organisation: str = ""
     attendee_count: int = field(default=0)
+    # The group's Yes/No answers across its supervisions up to this one (closed records only).
+    trajectory: TrajectoryView | None = None
+
+    @property
+    def show_trajectory(self) -> bool:
+        return self.trajectory is not None and self.trajectory.several
 
     @property
     def draft(self) -> bool:
@@ -358,6 +365,9 @@ async def build_record(
                 )
             ).all()
         )
+        path = None
+        if session.status == SessionStatus.CLOSED:
+            path = await load_trajectory(s, core, group, org, until=session)
 
     tz = _tz(org.timezone if org else group.timezone)
     qset = _question_set(core, session, org.language if org else "en")
@@ -445,6 +455,7 @@ async def build_record(
         key_points_only=key_points_only,
         organisation=org.name if org else "",
         attendee_count=sum(1 for p in attendees if p.attended),
+        trajectory=path,
     )
 
 

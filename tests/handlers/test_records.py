@@ -394,6 +394,7 @@ async def test_large_record_builds_in_few_queries_and_quickly(core: Core) -> Non
     finally:
         event.remove(engine, "before_cursor_execute", count)
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-    assert len(selects) <= 8, selects
+    # Eight for the session itself, three for the trajectory: none per member or question.
+    assert len(selects) <= 11, selects
     assert sum(len(q.answers) for q in view.questions) == 20 * 11
     assert elapsed < 5
