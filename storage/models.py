@@ -315,3 +315,18 @@ class Delivery(SQLModel, table=True):
     sent_at: datetime | None = _when(nullable=True, default=None)
     sent_ref: str | None = Field(default=None, max_length=200)
     last_error: str | None = Field(default=None, max_length=200)
+
+
+class SessionDebrief(SQLModel, table=True):
+    """The facilitator's private note after a session (seed 000): never in the group record.
+
+    One note a session, shared by its facilitator and co-facilitators only.
+    """
+
+    __tablename__ = "session_debrief"
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: int = Field(foreign_key="reflection_session.id", unique=True)
+    text: str = Field(sa_type=SealedText)
+    written_by: str = Field(max_length=64)
+    updated_at: datetime = _when(default_factory=utcnow)
