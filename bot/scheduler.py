@@ -29,6 +29,7 @@ log = logging.getLogger(__name__)
 
 SWEEP_JOB_ID = "coregroup-sweep"
 PACE_SECONDS = 1.0  # at most about one message a second to any one channel or person
+NO_TRANSPORT_WAIT = timedelta(minutes=1)
 
 
 @dataclass
@@ -146,11 +147,13 @@ async def sweep(
     report.planned = len(await reminders.plan(core, now))
     pacer = _Pacer(pace_seconds)
     limited: dict[str, datetime] = {}  # pace key -> when the platform said to come back
+    handled: set[int] = set()
     while True:
         rows = await ledger.claim(core.db, now, limit=batch)
-        if not rows:
+        if not rows or all(row.id in handled for row in rows):
             break
         for row in rows:
+            handled.add(row.id or 0)
             result = await _send_one(runtime, row, now, pacer, limited)
             report.outcomes.append(Outcome(reminders.describe(row), result))
         if len(rows) < batch:
@@ -188,7 +191,7 @@ async def _send_one(
     transport = runtime.transports.get(decision.platform)
     if transport is None:
         # This process has no adapter for the platform: leave the row for one that does.
-        await ledger.release(core.db, row, now)
+        await ledger.release(core.db, row, now + NO_TRANSPORT_WAIT)
         return "no transport"
     watched = _Watched(transport)
     await pacer.wait(decision.pace_key)

@@ -139,13 +139,15 @@ async def plan(
     """
     now = now or core.now()
     async with core.db.read() if dry_run else core.db.write() as s:
+        if not dry_run and not await ledger.planning_turn(s):
+            return []  # another instance is planning this very moment; its rows will do
         orgs = _Orgs(s)
         wanted: list[Planned] = []
         wanted += await _plan_nudges(s, orgs, now, rules, dry_run=dry_run)
         wanted += await _plan_reminders(s, orgs, now)
         wanted += await _plan_actions(s, orgs, now)
         known = await ledger.existing_keys(s, [p.key for p in wanted])
-        new = [p for p in wanted if p.key not in known]
+        new = sorted((p for p in wanted if p.key not in known), key=lambda p: p.key)
         if not dry_run:
             await ledger.insert_new(s, new)
         return new
@@ -189,7 +191,7 @@ async def _candidate_groups(s: AsyncSession, now: datetime, rules: Rules) -> lis
         or_(col(CoreGroup.snoozed_until).is_(None), col(CoreGroup.snoozed_until) <= today),
         or_(in_series, after_recorded, after_session),
     )
-    return list(await s.exec(stmt))
+    return list(await s.exec(stmt.order_by(col(CoreGroup.id))))
 
 
 async def _held(s: AsyncSession, group: CoreGroup, cal: WorkCalendar) -> list[date]:
@@ -221,6 +223,9 @@ async def nudge_state(
     due = current_due(group, await _held(s, group, cal), today, rules)
     if due is None or group.id is None:
         return NudgeState(None, None, None, today)
+    if await _has_open_session(s, group.id):
+        # The supervision is under way: nobody needs telling to start it.
+        return NudgeState(due, None, None, today)
     report_on = cal.working_day_on_or_after(due.on + timedelta(days=rules.report_after_days))
     report_due = report_on <= today <= due.on + timedelta(days=rules.last_overdue_day + 7)
     snoozed = group.snoozed_until is not None and group.snoozed_until > today
@@ -228,6 +233,18 @@ async def nudge_state(
     if stage is None:
         return NudgeState(due, None, None, today, report_due)
     return NudgeState(due, nudge_key(group.id, due.on, stage.name), stage.name, today, report_due)
+
+
+async def _has_open_session(s: AsyncSession, group_id: int) -> bool:
+    found = (
+        await s.exec(
+            select(ReflectionSession.id).where(
+                col(ReflectionSession.group_id) == group_id,
+                col(ReflectionSession.status) == SessionStatus.OPEN,
+            )
+        )
+    ).first()
+    return found is not None
 
 
 async def _plan_nudges(

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, or_, update
+from sqlalchemy import and_, func, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -82,6 +82,19 @@ async def insert_new(s: AsyncSession, rows: Sequence[Planned]) -> int:
     )
     result = await s.exec(stmt)
     return len(result.all())
+
+
+PLANNING_LOCK = 0x636F7265  # an arbitrary constant naming the planner's advisory lock
+
+
+async def planning_turn(s: AsyncSession) -> bool:
+    """Whether this transaction may plan now. On PostgreSQL one instance plans at a time (a
+    transaction-level advisory lock, released at commit; safe with pooled connections);
+    SQLite writes are serialised already."""
+    if s.get_bind().dialect.name != "postgresql":
+        return True
+    got = await s.exec(select(func.pg_try_advisory_xact_lock(PLANNING_LOCK)))
+    return bool(got.one())
 
 
 async def existing_keys(s: AsyncSession, keys: Iterable[str]) -> set[str]:

@@ -345,3 +345,16 @@ def test_remind_rejects_a_bad_date():
     result = CliRunner().invoke(app, ["remind", "--as-of", "next tuesday"])
     assert result.exit_code != 0
     assert "ISO date-time" in result.output
+
+
+async def test_rows_for_a_platform_this_process_cannot_reach_wait_for_one_that_can(core, clock):
+    await add_group(core.db)
+    clock.at = at(2026, 4, 20)
+    lonely = Runtime(settings=Settings(), core=core)  # no transport for "fake"
+    report = await sweep(lonely, pace_seconds=0)
+    assert [o.result for o in report.outcomes] == ["no transport"]
+    assert await statuses(core.db) == Counter(pending=1)
+    fake = FakeTransport()
+    clock.advance(minutes=1)
+    await sweep(runtime_for(core, fake), pace_seconds=0)
+    assert len(fake.sent) == 1

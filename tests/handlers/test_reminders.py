@@ -558,3 +558,18 @@ async def test_the_sql_prefilter_never_misses_a_group_with_a_nudge_due(core):
                 if state.stage_key or state.report_due:
                     assert g.id in candidates, (g.registered_on, now)
         assert len(candidates) < len(every)
+
+
+async def test_no_nudge_while_the_supervision_is_under_way(core):
+    group = await world(core)
+    async with core.db.write() as s:
+        s.add(
+            ReflectionSession(
+                group_id=group.id,
+                set_id="appendix1",
+                set_version=1,
+                opened_by="U_RO",
+                opened_at=at(2026, 4, 20, 9),
+            )
+        )
+    assert [k for k in await keys(core, at(2026, 4, 20)) if k.startswith("nudge")] == []
