@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import ColumnElement, delete
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -104,7 +104,7 @@ async def purge(
                     actor=SYSTEM_ACTOR,
                     action="retention.purged",
                     at=now,
-                    **report.counts,
+                    counts=report.counts,
                 )
     except _DryRun:
         pass
@@ -115,7 +115,7 @@ class _DryRun(Exception):
     """Raised inside the transaction to roll back a dry run."""
 
 
-def _ended_before(cutoff: datetime) -> object:
+def _ended_before(cutoff: datetime) -> ColumnElement[bool]:
     """Sessions whose record is final, or that were cancelled, before ``cutoff``."""
     return (
         col(ReflectionSession.status).in_((SessionStatus.CLOSED, SessionStatus.CANCELLED))
@@ -127,9 +127,7 @@ def _ended_before(cutoff: datetime) -> object:
 async def _purge_answers(s: AsyncSession, report: PurgeReport, cutoff: datetime | None) -> None:
     if cutoff is None:
         return
-    session_ids = list(
-        await s.exec(select(ReflectionSession.id).where(_ended_before(cutoff)))  # type: ignore[arg-type]
-    )
+    session_ids = list(await s.exec(select(ReflectionSession.id).where(_ended_before(cutoff))))
     if not session_ids:
         return
     answers = list(await s.exec(select(Answer).where(col(Answer.session_id).in_(session_ids))))
@@ -150,7 +148,7 @@ async def _purge_answers(s: AsyncSession, report: PurgeReport, cutoff: datetime 
         p.pending_kind = None
         s.add(p)
     await s.flush()
-    await s.exec(delete(Answer).where(col(Answer.session_id).in_(session_ids)))  # type: ignore[call-overload]
+    await s.exec(delete(Answer).where(col(Answer.session_id).in_(session_ids)))
     report.add("answers", len(answers))
 
 
@@ -159,27 +157,25 @@ async def delete_sessions(s: AsyncSession, session_ids: list[int]) -> int:
     if not session_ids:
         return 0
     action_ids = list(
-        await s.exec(select(ActionItem.id).where(col(ActionItem.session_id).in_(session_ids)))  # type: ignore[arg-type]
+        await s.exec(select(ActionItem.id).where(col(ActionItem.session_id).in_(session_ids)))
     )
     part_ids = list(
-        await s.exec(
-            select(Participation.id).where(col(Participation.session_id).in_(session_ids))  # type: ignore[arg-type]
-        )
+        await s.exec(select(Participation.id).where(col(Participation.session_id).in_(session_ids)))
     )
-    stale = col(Delivery.session_id).in_(session_ids)
+    stale: ColumnElement[bool] = col(Delivery.session_id).in_(session_ids)
     if action_ids:
         stale = stale | col(Delivery.action_id).in_(action_ids)
-    await s.exec(delete(Delivery).where(stale))  # type: ignore[call-overload]
+    await s.exec(delete(Delivery).where(stale))
     keys = [f"progress:{i}" for i in session_ids] + [f"dlg:{i}" for i in part_ids]
-    await s.exec(delete(MessageRef).where(col(MessageRef.key).in_(keys)))  # type: ignore[call-overload]
+    await s.exec(delete(MessageRef).where(col(MessageRef.key).in_(keys)))
     for table, column in (
         (Answer, Answer.session_id),
         (Participation, Participation.session_id),
         (AgreedPosition, AgreedPosition.session_id),
         (ActionItem, ActionItem.session_id),
     ):
-        await s.exec(delete(table).where(col(column).in_(session_ids)))  # type: ignore[call-overload]
-    await s.exec(delete(ReflectionSession).where(col(ReflectionSession.id).in_(session_ids)))  # type: ignore[call-overload]
+        await s.exec(delete(table).where(col(column).in_(session_ids)))
+    await s.exec(delete(ReflectionSession).where(col(ReflectionSession.id).in_(session_ids)))
     return len(session_ids)
 
 
@@ -188,7 +184,7 @@ async def _purge_records(s: AsyncSession, report: PurgeReport, cutoff: datetime 
         return
     ids = [
         i
-        for i in await s.exec(select(ReflectionSession.id).where(_ended_before(cutoff)))  # type: ignore[arg-type]
+        for i in await s.exec(select(ReflectionSession.id).where(_ended_before(cutoff)))
         if i is not None
     ]
     if ids:
@@ -197,11 +193,11 @@ async def _purge_records(s: AsyncSession, report: PurgeReport, cutoff: datetime 
 
 async def _purge_ledgers(s: AsyncSession, report: PurgeReport, now: datetime, p: Policy) -> None:
     seen = await s.exec(
-        delete(InboundSeen).where(col(InboundSeen.seen_at) < now - timedelta(days=p.inbound_days))  # type: ignore[call-overload]
+        delete(InboundSeen).where(col(InboundSeen.seen_at) < now - timedelta(days=p.inbound_days))
     )
     report.add("inbound_seen", seen.rowcount or 0)
     done = await s.exec(
-        delete(Delivery).where(  # type: ignore[call-overload]
+        delete(Delivery).where(
             col(Delivery.status).in_(FINISHED_DELIVERIES),
             col(Delivery.due_at) < now - timedelta(days=p.delivery_days),
             (col(Delivery.sent_at).is_(None))
@@ -218,7 +214,7 @@ async def _purge_audit(
         return
     old = list(
         await s.exec(
-            select(AuditEvent.id).where(col(AuditEvent.at) < cutoff).order_by(col(AuditEvent.id))  # type: ignore[arg-type]
+            select(AuditEvent.id).where(col(AuditEvent.at) < cutoff).order_by(col(AuditEvent.id))
         )
     )
     if not old:
@@ -229,7 +225,7 @@ async def _purge_audit(
             select(AuditEvent).where(col(AuditEvent.id) > last_old).order_by(col(AuditEvent.id))
         )
     ).first()
-    await s.exec(delete(AuditEvent).where(col(AuditEvent.id) <= last_old))  # type: ignore[call-overload]
+    await s.exec(delete(AuditEvent).where(col(AuditEvent.id) <= last_old))
     report.add("audit_events", len(old))
     # The oldest kept event links to a hash that is gone; name it in the chain itself so
     # verification can start there (and editing this anchor breaks the chain too).
