@@ -46,6 +46,9 @@ class Settings(BaseSettings):
         default=None, description="Folder of an organisation's own question sets (YAML)."
     )
     coregroup_max_answer_chars: int = 3000
+    coregroup_digest_min_count: int = Field(
+        default=5, ge=1, description="Lead Officer digest: counts below this are suppressed."
+    )
     coregroup_answer_retention_days: int = Field(
         default=90, description="Days after a record is final that members' answers are deleted."
     )

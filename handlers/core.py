@@ -21,6 +21,7 @@ class Core:
     child_names_allowed: bool = False
     default_timezone: str = "Europe/London"
     default_nation: str = "ENG"
+    digest_min_count: int = 5  # Lead Officer digest: smaller counts are shown as "fewer than"
     # Retention in days (handlers.retention); None keeps that data for ever.
     answer_retention_days: int | None = 90
     record_retention_days: int | None = 2555
