@@ -1,13 +1,18 @@
 """The neutral messages of a reflection: invitation, one question, review, thanks, progress.
 
-Wording of the questions comes from the question set; the words around them live here.
+Wording of the questions comes from the question set; the words around them come from the UI
+string catalogue (``prompts/strings``) in the reader's language. Every message has a plain
+``text`` fallback, and a button whose label repeats in a message says which one it is in
+``spoken``.
 """
 
 from __future__ import annotations
 
 import math
+import string
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from handlers.messages import (
@@ -20,25 +25,54 @@ from handlers.messages import (
     Mention,
     Message,
     Paragraph,
+    Quiet,
     Span,
     Strong,
 )
 from prompts.schema import Question, QuestionSet
+from prompts.strings import t
 
 SECONDS_PER_QUESTION = 45
-CHOICE_LABELS = {"yes": "Yes", "no": "No", "not_sure": "Not sure"}
+YES_NO_KEYS = {"yes": "dialogue.yes", "no": "dialogue.no", "not_sure": "dialogue.not_sure"}
+# Kept for callers that read the English labels directly.
+CHOICE_LABELS = {value: t(key) for value, key in YES_NO_KEYS.items()}
 
 
-def choice_label(question: Question, value: str | None) -> str:
+def t_spans(key: str, lang: str, **values: Any) -> tuple[Span, ...]:
+    """A UI string as spans: values that are spans (``Strong``, ``Mention``) stay spans, so the
+    translated sentence keeps its bold child reference or its mention wherever the words put it.
+    """
+    template = t(key, lang, **{k: "{" + k + "}" for k in values})
+    out: list[Span] = []
+    for literal, name, _spec, _conv in string.Formatter().parse(template):
+        if literal:
+            out.append(literal)
+        if name is None:
+            continue
+        value = values.get(name, "{" + name + "}")
+        out.append(value if isinstance(value, (Strong, Quiet, Mention)) else str(value))
+    return tuple(out)
+
+
+def choice_label(question: Question, value: str | None, lang: str = "en") -> str:
     if value is None:
         return ""
     if question.kind == "yes_no":
-        return CHOICE_LABELS.get(value, value)
+        key = YES_NO_KEYS.get(value)
+        return t(key, lang) if key else value
     if question.kind == "choice":
         for c in question.choices:
             if c.value == value:
                 return c.label
     return value
+
+
+def role_label(role: str, lang: str = "en") -> str:
+    """A session role's name (presenter, enabler, observer); unknown roles read as written."""
+    try:
+        return t(f"roles.{role}", lang)
+    except KeyError:
+        return role.replace("_", " ")
 
 
 def minutes_left(remaining_questions: int) -> int:
@@ -60,33 +94,63 @@ class AnswerState:
 
 
 def invitation(
-    qset: QuestionSet, child_ref: str, deadline: str, participation_id: int, facilitator_id: str
+    qset: QuestionSet,
+    child_ref: str,
+    deadline: str,
+    participation_id: int,
+    facilitator_id: str,
+    *,
+    lang: str = "en",
+    role: str | None = None,
 ) -> Message:
     pid = str(participation_id)
+    title = qset.title
     blocks: list[Block] = [
-        Heading(f"{qset.title} for {child_ref}"),
+        Heading(t("dialogue.invite_heading", lang, title=title, child_ref=child_ref)),
         Paragraph(
             (
-                f"A {qset.title.lower()} for ",
-                Strong(child_ref),
-                f" is open until {deadline}. " if deadline else " is open. ",
-                f"It takes about {qset.minutes} minutes.",
+                *t_spans(
+                    "dialogue.invite_open_until" if deadline else "dialogue.invite_open",
+                    lang,
+                    title=title.lower(),
+                    child_ref=Strong(child_ref),
+                    closes_at=deadline,
+                ),
+                " ",
+                t("dialogue.invite_minutes", lang, minutes=qset.minutes),
             )
         ),
         Paragraph((qset.purpose,)),
     ]
+    if role:
+        blocks.append(
+            Paragraph(t_spans("dialogue.role_prompt", lang, role=Strong(role_label(role, lang))))
+        )
     if qset.ground_rules:
         blocks.append(Context(tuple("• " + rule + "\n" for rule in qset.ground_rules)))
-    blocks.append(Context(("Facilitator: ", Mention(facilitator_id))))
+    blocks.append(
+        Context(t_spans("dialogue.facilitator", lang, facilitator=Mention(facilitator_id)))
+    )
     blocks.append(
         Buttons(
             (
-                Button("Start", "dlg.start", pid, style="primary", spoken="Start the questions"),
-                Button("Not now", "dlg.later", pid, spoken="Not now, remind me later"),
+                Button(
+                    t("dialogue.start", lang),
+                    "dlg.start",
+                    pid,
+                    style="primary",
+                    spoken=t("dialogue.start_spoken", lang),
+                ),
+                Button(
+                    t("dialogue.not_now", lang),
+                    "dlg.later",
+                    pid,
+                    spoken=t("dialogue.not_now_spoken", lang),
+                ),
             )
         )
     )
-    text = f"{qset.title} for {child_ref} is open. It takes about {qset.minutes} minutes."
+    text = t("dialogue.invite_text", lang, title=title, child_ref=child_ref, minutes=qset.minutes)
     return Message(text=text, blocks=tuple(blocks))
 
 
@@ -97,6 +161,8 @@ def question_message(
     participation_id: int,
     current: AnswerState | None,
     answered_count: int,
+    *,
+    lang: str = "en",
 ) -> Message:
     q = questions[index]
     total = len(questions)
@@ -107,52 +173,69 @@ def question_message(
     blocks.append(Paragraph((Strong(q.headline),)))
     if q.guidance:
         blocks.append(Context(tuple(line + "\n" for line in q.guidance)))
+    if q.kind == "scale":
+        blocks.append(
+            Context((t("dialogue.scale_hint", lang, min=q.scale_min, max=q.scale_max),))
+        )
     if current is not None and (current.choice or current.comment or current.skipped):
         said: list[Span] = []
         if current.choice:
-            said += ["Your answer: ", Strong(choice_label(q, current.choice))]
+            said += t_spans(
+                "dialogue.your_answer", lang, answer=Strong(choice_label(q, current.choice, lang))
+            )
         if current.comment:
-            said += ["\n" if said else "", "Your words: ", current.comment]
+            said += ["\n" if said else "", *t_spans("dialogue.your_words", lang, words=current.comment)]
         if current.skipped and not said:
-            said = ["You skipped this question."]
+            said = [t("dialogue.you_skipped", lang)]
         blocks.append(Context(tuple(said)))
     buttons: list[Button] = []
     for value in q.choice_values:
-        label = choice_label(q, value)
+        label = choice_label(q, value, lang)
         chosen = current is not None and current.choice == value
+        spoken_key = "dialogue.answer_spoken_current" if chosen else "dialogue.answer_spoken"
         buttons.append(
             Button(
                 label,
                 "dlg.answer",
                 f"{ref}:{value}",
                 style="primary" if chosen else None,
-                spoken=f"Answer {label}" + (" (your current answer)" if chosen else ""),
+                spoken=t(spoken_key, lang, label=label),
             )
         )
     has_words = current is not None and bool(current.comment)
     if q.kind == "text":
-        label = "Change your answer" if has_words else "Write your answer"
+        label = t("dialogue.change_answer" if has_words else "dialogue.write_answer", lang)
         buttons.append(Button(label, "dlg.text", ref, style="primary" if not has_words else None))
     elif q.comment:
-        label = "Change comment" if has_words else "Add a comment"
+        label = t("dialogue.change_comment" if has_words else "dialogue.add_comment", lang)
         buttons.append(Button(label, "dlg.comment", ref))
     blocks.append(Buttons(tuple(buttons)))
     nav: list[Button] = []
+    pid = str(participation_id)
     if index > 0:
-        nav.append(Button("Back", "dlg.back", str(participation_id), spoken="Previous question"))
-    nav.append(Button("Skip", "dlg.skip", ref, spoken="Skip this question"))
+        nav.append(
+            Button(t("dialogue.back", lang), "dlg.back", pid, spoken=t("dialogue.back_spoken", lang))
+        )
+    nav.append(
+        Button(t("dialogue.skip", lang), "dlg.skip", ref, spoken=t("dialogue.skip_spoken", lang))
+    )
     if current is not None and (current.choice or current.comment) and index < total - 1:
-        nav.append(Button("Next", "dlg.next", ref, spoken="Next question"))
+        nav.append(
+            Button(t("dialogue.next", lang), "dlg.next", ref, spoken=t("dialogue.next_spoken", lang))
+        )
     if answered_count:
-        nav.append(Button("Review answers", "dlg.review", str(participation_id)))
+        nav.append(Button(t("dialogue.review_answers", lang), "dlg.review", pid))
     blocks.append(Buttons(tuple(nav)))
     remaining = total - index
-    blocks.append(
-        Context(
-            (f"Question {index + 1} of {total} · about {minutes_left(remaining)} minutes left",)
-        )
+    footer = t(
+        "dialogue.question_footer",
+        lang,
+        n=index + 1,
+        total=total,
+        minutes=minutes_left(remaining),
     )
-    text = f"Question {index + 1} of {total}: {q.headline}"
+    blocks.append(Context((footer,)))
+    text = t("dialogue.question_text", lang, n=index + 1, total=total, headline=q.headline)
     return Message(text=text, blocks=tuple(blocks))
 
 
@@ -161,21 +244,22 @@ def review_message(
     participation_id: int,
     answers: dict[str, AnswerState],
     submitted: bool,
+    *,
+    lang: str = "en",
 ) -> Message:
     blocks: list[Block] = [
-        Heading("Check your answers"),
-        Context(("Change anything you like. Nothing is shared until you submit.",))
-        if not submitted
-        else Context(("You can change answers until the facilitator closes the session.",)),
+        Heading(t("dialogue.check_title", lang)),
+        Context((t("dialogue.check_intro_submitted" if submitted else "dialogue.check_intro", lang),)),
     ]
     for number, q in enumerate(questions, start=1):
         a = answers.get(q.id)
         said: list[Span] = [Strong(f"{number}. {q.headline}"), "\n"]
         if a is None or (not a.choice and not a.comment):
-            said.append("Skipped" if a is not None and a.skipped else "Not answered yet")
+            skipped = a is not None and a.skipped
+            said.append(t("dialogue.review_skipped" if skipped else "dialogue.not_answered", lang))
         else:
             if a.choice:
-                said.append(choice_label(q, a.choice))
+                said.append(choice_label(q, a.choice, lang))
             if a.comment:
                 said += [" · " if a.choice else "", a.comment]
         blocks.append(Paragraph(tuple(said)))
@@ -183,78 +267,84 @@ def review_message(
             Buttons(
                 (
                     Button(
-                        "Change",
+                        t("dialogue.change", lang),
                         "dlg.change",
                         f"{participation_id}:{q.id}",
-                        spoken=f"Change your answer to question {number}",
+                        spoken=t("dialogue.change_spoken", lang, n=number),
                     ),
                 )
             )
         )
     blocks.append(Divider())
     if not submitted:
+        pid = str(participation_id)
         blocks.append(
             Buttons(
                 (
                     Button(
-                        "Submit",
+                        t("dialogue.submit", lang),
                         "dlg.submit",
-                        str(participation_id),
+                        pid,
                         style="primary",
-                        spoken="Submit my answers",
+                        spoken=t("dialogue.submit_spoken", lang),
                     ),
                     Button(
-                        "Back",
+                        t("dialogue.back", lang),
                         "dlg.back",
-                        str(participation_id),
-                        spoken="Back to the last question",
+                        pid,
+                        spoken=t("dialogue.back_to_last", lang),
                     ),
                 )
             )
         )
-    return Message(text="Check your answers, then submit.", blocks=tuple(blocks))
+    return Message(text=t("dialogue.check_text", lang), blocks=tuple(blocks))
 
 
-def thanks_message(participation_id: int, deadline: str) -> Message:
+def thanks_message(participation_id: int, deadline: str, *, lang: str = "en") -> Message:
+    saved = t("dialogue.saved", lang)
     until = (
-        f" until the facilitator closes the session ({deadline})"
+        t("dialogue.change_until_deadline", lang, closes_at=deadline)
         if deadline
-        else (" until the facilitator closes the session")
+        else t("dialogue.change_until", lang)
     )
     return Message(
-        text="Thank you. Your reflection is saved.",
+        text=saved,
         blocks=(
-            Paragraph((Strong("Thank you. Your reflection is saved."),)),
-            Paragraph(
+            Paragraph((Strong(saved),)),
+            Paragraph((t("dialogue.saved_next", lang), " ", until)),
+            Buttons(
                 (
-                    "The facilitator will bring the group's answers together into the record, "
-                    "and you will get a copy. ",
-                    f"You can change your answers{until}.",
+                    Button(
+                        t("dialogue.review_or_change", lang), "dlg.review", str(participation_id)
+                    ),
                 )
             ),
-            Buttons((Button("Review or change my answers", "dlg.review", str(participation_id)),)),
         ),
     )
 
 
-def deferred_message(participation_id: int) -> Message:
+def deferred_message(participation_id: int, *, lang: str = "en") -> Message:
     return Message(
-        text="No problem. I'll remind you later.",
+        text=t("dialogue.deferred_text", lang),
         blocks=(
-            Paragraph(
-                ("No problem. I'll remind you later. You can start whenever you are ready.",)
+            Paragraph((t("dialogue.deferred", lang),)),
+            Buttons(
+                (
+                    Button(
+                        t("dialogue.start_now", lang),
+                        "dlg.start",
+                        str(participation_id),
+                        style="primary",
+                    ),
+                )
             ),
-            Buttons((Button("Start now", "dlg.start", str(participation_id), style="primary"),)),
         ),
     )
 
 
-def closed_message(child_ref: str, cancelled: bool = False) -> Message:
-    text = (
-        f"The session for {child_ref} was cancelled, so no more answers are needed."
-        if cancelled
-        else f"The session for {child_ref} has closed. You will get a copy of the record."
-    )
+def closed_message(child_ref: str, cancelled: bool = False, *, lang: str = "en") -> Message:
+    key = "dialogue.session_cancelled" if cancelled else "dialogue.session_closed"
+    text = t(key, lang, child_ref=child_ref)
     return Message(text=text, blocks=(Paragraph((text,)),))
 
 
@@ -272,19 +362,21 @@ def progress_message(
     rows: list[ProgressRow],
     deadline: str,
     status: str,
+    *,
+    lang: str = "en",
 ) -> Message:
     done = sum(1 for r in rows if r.done)
     total = len(rows)
-    head = f"{title} · {child_ref}"
+    head = t("progress.heading", lang, title=title, child_ref=child_ref)
     blocks: list[Block] = [Heading(head)]
     if status == "open":
-        summary = f"{done} of {total} have reflected."
+        summary = t("progress.summary_open", lang, done=done, total=total)
         if deadline:
-            summary += f" Open until {deadline}."
+            summary += " " + t("progress.open_until_sentence", lang, closes_at=deadline)
     elif status == "closed":
-        summary = f"Closed. {done} of {total} reflected. The record is in the thread."
+        summary = t("progress.summary_closed", lang, done=done, total=total)
     else:
-        summary = "This session was cancelled."
+        summary = t("progress.summary_cancelled", lang)
     blocks.append(Paragraph((summary,)))
     lines: list[Span] = []
     for r in rows:
@@ -296,8 +388,8 @@ def progress_message(
         blocks.append(
             Buttons(
                 (
-                    Button("Remind those outstanding", "session.remind", sid),
-                    Button("Close and record", "session.close", sid, style="primary"),
+                    Button(t("progress.remind", lang), "session.remind", sid),
+                    Button(t("progress.close", lang), "session.close", sid, style="primary"),
                 )
             )
         )

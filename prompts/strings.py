@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import string
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -68,12 +69,30 @@ class _KeepMissing(dict[str, Any]):
         return "{" + key + "}"
 
 
+@dataclass(frozen=True)
+class Phrase:
+    """A value that is itself a UI string, translated in the same language as its sentence."""
+
+    key: str
+    values: tuple[tuple[str, Any], ...] = ()
+
+
+def phrase(key: str, **values: Any) -> Phrase:
+    return Phrase(key, tuple(sorted(values.items())))
+
+
 def t(key: str, lang: str = FALLBACK, **values: Any) -> str:
     """The string ``key`` in ``lang`` (English if not translated), with ``values`` filled in.
 
     An unknown key raises ``KeyError``: it is a typo in code, and the catalogue tests catch it.
+    A :class:`Phrase` value is translated too, so "Only the facilitator can {doing}" reads in
+    one language throughout.
     """
     template = catalogue(normalise_language(lang)).get(key)
     if template is None:
         template = catalogue(FALLBACK)[key]
-    return string.Formatter().vformat(template, (), _KeepMissing(values))
+    filled = {
+        name: t(v.key, lang, **dict(v.values)) if isinstance(v, Phrase) else v
+        for name, v in values.items()
+    }
+    return string.Formatter().vformat(template, (), _KeepMissing(filled))
