@@ -18,6 +18,7 @@ from handlers.access import (
     session_for,
 )
 from handlers.core import Core
+from handlers.debrief import invitations as debrief_invitations
 from handlers.dialogue import dialogue_key
 from handlers.errors import BadInput, Conflict, NotFound
 from handlers.events import Actor
@@ -343,6 +344,7 @@ async def submit_close(core: Core, actor: Actor, state: str, values: FormValues)
         )
         for _p, m in parts:
             intents.append(Direct(m.user_id, Message(text=said, blocks=(Paragraph((said,)),))))
+    intents += debrief_invitations(group, actor.user_id, session_id)  # private, facilitators
     done = "Closed. The record is in the thread and a copy has gone to each member."
     intents.append(Reply(Message(text=done, blocks=(Paragraph((done,)),))))
     return intents

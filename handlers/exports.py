@@ -10,15 +10,25 @@ import csv
 import io
 import json
 import re
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
 from docx import Document
 from docx.shared import Pt
 from docx.table import Table
+from sqlmodel import col as column
+from sqlmodel import select
 
-from handlers.records import QuestionView, RecordView, render_record
+from handlers import audit
+from handlers.access import ensure_org, group_for_channel, is_org_admin, require_facilitator
+from handlers.core import Core
+from handlers.errors import BadInput, Conflict, NotFound
+from handlers.events import Actor
+from handlers.messages import Intent, Message, Paragraph, Reply, Upload
+from handlers.progress import progress_key
+from handlers.records import QuestionView, RecordView, build_record, render_record
+from storage.models import ReflectionSession, SessionStatus
 
 TITLE = "Record of Core Group Supervision/Reflection"
 JSON_FORMAT = "coregroup.record"
@@ -220,3 +230,121 @@ def record_csv(view: RecordView) -> str:
                 ]
             )
     return out.getvalue()
+
+
+# ---- from chat: `/reflect export` for the facilitator --------------------------------------
+
+CHAT_FORMATS: dict[str, tuple[str, str]] = {
+    # word typed -> (file extension, what people call it)
+    "docx": ("docx", "Word"),
+    "word": ("docx", "Word"),
+    "md": ("md", "Markdown"),
+    "markdown": ("md", "Markdown"),
+    "json": ("json", "JSON"),
+    "csv": ("csv", "CSV"),
+}
+CASE_FILE_WORDS = frozenset({"casefile", "case-file", "case_file", "--key-points-only"})
+EXPORT_USAGE = (
+    "Try `/reflect export` (the latest record as Word), `/reflect export 12 md` "
+    "or `/reflect export casefile` (key points only)."
+)
+
+
+@dataclass(frozen=True)
+class ChatExport:
+    """What `/reflect export …` asked for."""
+
+    session_id: int | None = None
+    extension: str = "docx"
+    key_points_only: bool = False
+
+
+def parse_export(rest: str) -> ChatExport:
+    session_id: int | None = None
+    extension = "docx"
+    key_points = False
+    for word in rest.lower().split():
+        if word.isdigit() and session_id is None:
+            session_id = int(word)
+        elif word in CHAT_FORMATS:
+            extension = CHAT_FORMATS[word][0]
+        elif word in CASE_FILE_WORDS:
+            key_points = True
+        else:
+            raise BadInput(f"I don't know `{word[:30]}` here. {EXPORT_USAGE}")
+    return ChatExport(session_id, extension, key_points)
+
+
+def encode(view: RecordView, extension: str) -> bytes:
+    if extension == "docx":
+        return record_docx(view)
+    text = {"md": record_markdown, "json": record_json, "csv": record_csv}[extension](view)
+    return text.encode("utf-8")
+
+
+async def export_from_chat(
+    core: Core, actor: Actor, channel_id: str | None, rest: str
+) -> list[Intent]:
+    """Attach a closed session's record in its thread: facilitators and admins only."""
+    wanted = parse_export(rest)
+    async with core.db.write() as s:
+        org = await ensure_org(s, core, actor)
+        group = await group_for_channel(s, org, channel_id)
+        if not await is_org_admin(s, org, actor.user_id):
+            await require_facilitator(s, group, actor, "export the record")
+        if wanted.session_id is not None:
+            session = await s.get(ReflectionSession, wanted.session_id)
+            if session is None or session.group_id != group.id:
+                raise NotFound("I couldn't find that session in this core group.")
+        else:
+            session = (
+                await s.exec(
+                    select(ReflectionSession)
+                    .where(
+                        ReflectionSession.group_id == group.id,
+                        ReflectionSession.status == SessionStatus.CLOSED,
+                    )
+                    .order_by(
+                        column(ReflectionSession.closed_at).desc(),
+                        column(ReflectionSession.id).desc(),
+                    )
+                    .limit(1)
+                )
+            ).first()
+            if session is None:
+                raise NotFound("No supervision has closed here yet, so there is no record.")
+        if session.status != SessionStatus.CLOSED:
+            raise Conflict(
+                "That session hasn't closed yet. The record is written when the facilitator "
+                "closes it."
+            )
+        session_id = session.id or 0
+        await audit.record(
+            s,
+            org_id=org.id,
+            actor=actor.user_id,
+            action="record.exported",
+            subject=f"session:{session_id}",
+            at=core.now(),
+            format=wanted.extension,
+            key_points_only=wanted.key_points_only,
+        )
+    view = await build_record(core, session_id, key_points_only=wanted.key_points_only)
+    kind = next(name for ext, name in CHAT_FORMATS.values() if ext == wanted.extension)
+    version = "case file version of the record" if wanted.key_points_only else "record"
+    suffix = "-case-file" if wanted.key_points_only else ""
+    title = f"Record of core group supervision · {view.child_ref} · {view.date_text}"
+    said = (
+        f"The {kind} {version} of the supervision on {view.date_text} is on its way "
+        "to the record's thread."
+    )
+    return [
+        Upload(
+            group.channel_id,
+            f"core-group-record-{session_id}{suffix}.{wanted.extension}",
+            encode(view, wanted.extension),
+            title,
+            thread_key=progress_key(session_id),
+        ),
+        Reply(Message(text=said, blocks=(Paragraph((said,)),))),
+    ]

@@ -76,6 +76,11 @@ HELP_LINES = (
     ("/reflect cancel", "cancel the open session (facilitator)"),
     ("/reflect add @person Agency", "add a member (facilitator)"),
     ("/reflect role @person facilitator", "give a role (admin)"),
+    ("/reflect export [docx|md|json]", "attach the latest record (facilitator)"),
+    ("/reflect export casefile", "the case-file version: key points only (facilitator)"),
+    ("/reflect trajectory", "the group's answers across its supervisions"),
+    ("/reflect debrief", "your private debrief notes (facilitator)"),
+    ("/reflect digest", "themes and counts across all groups (Lead Officer)"),
     ("/reflect sets", "list the reflection formats"),
 )
 

@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 
 from sqlmodel import select
 
-from handlers import closing, dialogue, groups, home, reflect
+from handlers import closing, debrief, dialogue, digest, exports, groups, home, reflect, trajectory
 from handlers.access import ensure_org, members_of
 from handlers.core import Core
 from handlers.errors import BadInput, CoreGroupError
@@ -73,7 +73,7 @@ async def _command(core: Core, event: Command) -> list[Intent]:
     word, _, rest = text.partition(" ")
     word = word.lower()
     actor, channel = event.actor, event.channel_id
-    if event.is_direct and word not in ("help", "sets", ""):
+    if event.is_direct and word not in ("help", "sets", "", "digest"):
         raise BadInput("Please use this in the core group's channel, not here.")
     if word in ("", "start"):
         if event.is_direct:
@@ -97,6 +97,14 @@ async def _command(core: Core, event: Command) -> list[Intent]:
         return await reflect.cancel(core, actor, channel)
     if word == "add":
         return await groups.add_member(core, actor, channel, rest)
+    if word == "export":
+        return await exports.export_from_chat(core, actor, channel, rest)
+    if word == "trajectory":
+        return await trajectory.show_trajectory(core, actor, channel)
+    if word == "debrief":
+        return await debrief.show(core, actor, channel)
+    if word == "digest":
+        return await digest.digest_in_chat(core, actor, rest)
     if word == "role":
         return await groups.grant_role(core, actor, rest)
     if core.sets.has(word):
@@ -154,6 +162,8 @@ async def _press(core: Core, event: Press) -> list[Intent]:
         return await closing.open_close_form(core, actor, session_id=_int(value))
     if action == "reflect.start":
         return await reflect.start_for_group(core, actor, _int(value))
+    if action == debrief.WRITE_PRESS:
+        return await debrief.open_form(core, actor, _int(value))
     if action == "home.continue":
         pid = _int(value)
         view = await dialogue.current_view(core, actor, pid)
@@ -186,6 +196,8 @@ async def _form(core: Core, event: FormSubmit) -> list[Intent]:
     if event.form_id == groups.SETUP_FORM:
         draft = groups.parse_form(event.values)
         return await groups.register(core, actor, event.state or None, draft)
+    if event.form_id == debrief.DEBRIEF_FORM:
+        return await debrief.save(core, actor, event.state, event.values)
     if event.form_id == closing.CLOSE_FORM:
         return await closing.submit_close(core, actor, event.state, event.values)
     if event.form_id == dialogue.TEXT_FORM:

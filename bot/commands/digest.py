@@ -1,0 +1,80 @@
+"""``coregroup digest``: print the Lead Officer digest (Markdown) for one organisation."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date
+from typing import Annotated
+
+import typer
+from sqlmodel import select
+
+from bot.bootstrap import build_runtime
+from bot.settings import get_settings
+from handlers.core import Core
+from handlers.digest import build_digest, digest_markdown, parse_month
+from handlers.errors import CoreGroupError
+from storage.models import Organisation
+
+
+async def _org_id(core: Core, wanted: str | None) -> int:
+    async with core.db.read() as s:
+        orgs = list(await s.exec(select(Organisation).order_by(Organisation.id)))  # type: ignore[arg-type]
+    if wanted:
+        platform, _, external = wanted.partition(":")
+        for org in orgs:
+            if org.platform == platform and org.external_id == external:
+                return org.id or 0
+        raise CoreGroupError(f"No organisation {wanted!r}. Use PLATFORM:ID, e.g. slack:T0123.")
+    if len(orgs) == 1:
+        return orgs[0].id or 0
+    if not orgs:
+        raise CoreGroupError("There are no organisations in this database yet.")
+    known = ", ".join(f"{o.platform}:{o.external_id}" for o in orgs)
+    raise CoreGroupError(f"There are several organisations; choose one with --org ({known}).")
+
+
+async def _digest(org: str | None, month: str | None, min_count: int | None) -> str:
+    runtime = build_runtime(get_settings())
+    core = runtime.core
+    try:
+        org_id = await _org_id(core, org)
+        if month:
+            first = parse_month(month)
+        else:
+            today = core.now().date()
+            first = date(today.year, today.month, 1)
+        view = await build_digest(core, org_id, first, min_count=min_count)
+        return digest_markdown(view)
+    finally:
+        await core.db.dispose()
+
+
+def digest(
+    org: Annotated[
+        str | None,
+        typer.Option("--org", help="PLATFORM:ID (e.g. slack:T0123); needed with several."),
+    ] = None,
+    month: Annotated[
+        str | None, typer.Option("--month", help="YYYY-MM; default this month so far.")
+    ] = None,
+    min_count: Annotated[
+        int | None,
+        typer.Option(
+            "--min-count",
+            min=1,
+            help="Suppress counts below this (default COREGROUP_DIGEST_MIN_COUNT, 5).",
+        ),
+    ] = None,
+) -> None:
+    """Print the Lead Officer digest: anonymised counts and trends across all core groups."""
+    try:
+        text = asyncio.run(_digest(org, month, min_count))
+    except CoreGroupError as exc:
+        typer.echo(exc.user_message, err=True)
+        raise typer.Exit(code=1) from None
+    typer.echo(text)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("digest")(digest)
