@@ -27,6 +27,7 @@ from handlers.access import own_participation
 from handlers.core import Core
 from handlers.errors import BadInput
 from handlers.events import Actor
+from handlers.i18n import language_for
 from handlers.messages import Form, FormField, Intent, Message, Update
 from handlers.progress import progress_key, progress_view
 from handlers.text import clean
@@ -41,6 +42,7 @@ from handlers.views import (
     thanks_message,
 )
 from prompts.schema import Question, QuestionSet
+from prompts.strings import t
 from storage.models import (
     Answer,
     CoreGroup,
@@ -75,6 +77,7 @@ class Ctx:
     qset: QuestionSet
     questions: tuple[Question, ...]
     actor: Actor
+    lang: str = "en"
 
 
 Step = Callable[[Ctx, Move], Awaitable[None]]
@@ -87,8 +90,26 @@ def dialogue_key(participation_id: int) -> str:
     return f"dlg:{participation_id}"
 
 
-def questions_for(qset: QuestionSet, member: Member) -> tuple[Question, ...]:
-    return qset.questions_for(None)
+def questions_for(
+    qset: QuestionSet, member: Member, part: Participation | None = None
+) -> tuple[Question, ...]:
+    """The questions this member is asked: role questions only for their session role."""
+    return qset.questions_for(part.role if part is not None else None)
+
+
+async def _context(
+    core: Core,
+    s: AsyncSession,
+    actor: Actor,
+    found: tuple[Participation, Member, ReflectionSession, CoreGroup],
+) -> Ctx:
+    """The machine's context, with the set in the member's own language."""
+    part, member, session, group = found
+    lang = await language_for(s, await s.get(Organisation, group.org_id), member.user_id)
+    qset = core.sets.get(session.set_id, lang)
+    return Ctx(
+        core, s, part, member, session, group, qset, questions_for(qset, member, part), actor, lang
+    )
 
 
 async def _answers(c: Ctx) -> dict[str, Answer]:
@@ -102,7 +123,7 @@ def _question(c: Ctx, question_id: str | None) -> Question:
     for q in c.questions:
         if q.id == question_id:
             return q
-    raise BadInput("That question is not part of this reflection.")
+    raise BadInput(key="errors.not_in_reflection")
 
 
 async def _upsert(c: Ctx, q: Question, **fields: object) -> None:
@@ -159,7 +180,7 @@ async def _later(c: Ctx, m: Move) -> None:
 async def _answer(c: Ctx, m: Move) -> None:
     q = _question(c, m.question_id)
     if m.choice not in q.choice_values:
-        raise BadInput("That answer doesn't fit this question. Please use the buttons.")
+        raise BadInput(key="errors.answer_not_fit")
     await _upsert(c, q, choice=m.choice, skipped=False)
     _advance(c, c.questions.index(q))
 
@@ -178,15 +199,14 @@ async def _text(c: Ctx, m: Move) -> None:
     text = clean(m.text or "")
     if len(text) > c.core.max_answer_chars:
         raise BadInput(
-            f"That is a bit long for one answer ({len(text)} characters). "
-            f"Please keep it under {c.core.max_answer_chars} characters; nothing was saved."
+            key="errors.answer_too_long_exact", length=len(text), max=c.core.max_answer_chars
         )
     if q.kind == "text":
         await _upsert(c, q, comment=text or None, skipped=not text)
         _advance(c, c.questions.index(q))
     else:
         if not q.comment:
-            raise BadInput("This question does not take a comment.")
+            raise BadInput(key="errors.no_comment")
         await _upsert(c, q, comment=text or None)
         # A comment does not answer the question: stay on it so the member can pick.
         answered = (await _answers(c)).get(q.id)
@@ -270,15 +290,14 @@ async def advance(core: Core, actor: Actor, participation_id: int, move: Move) -
         raise BadInput()
     allowed, step = TRANSITIONS[move.name]
     async with core.db.write() as s:
-        part, member, session, group = await own_participation(
-            s, actor, participation_id, lock=True
-        )
+        found = await own_participation(s, actor, participation_id, lock=True)
+        part, member, session, group = found
+        c = await _context(core, s, actor, found)
         if session.status != "open":
             # Replace the old card so it cannot be pressed again; nothing is saved.
-            closed = closed_message(group.child_ref, cancelled=session.status == "cancelled")
+            cancelled = session.status == "cancelled"
+            closed = closed_message(group.child_ref, cancelled=cancelled, lang=c.lang)
             return [Update(dialogue_key(participation_id), closed)]
-        qset = core.sets.get(session.set_id)
-        c = Ctx(core, s, part, member, session, group, qset, questions_for(qset, member), actor)
         if part.state not in allowed:
             # A stale button (double click, old message): show where they really are.
             return [Update(dialogue_key(participation_id), await render(c))]
@@ -306,28 +325,40 @@ async def render(c: Ctx) -> Message:
     deadline = local_deadline(c.session.closes_at, org.timezone if org else "Europe/London")
     answers = await _answers(c)
     states = {k: AnswerState(a.choice, a.comment, a.skipped) for k, a in answers.items()}
+    lang = c.lang
     if c.part.state == S.DEFERRED:
-        return deferred_message(pid)
+        return deferred_message(pid, lang=lang)
     if c.part.state == S.REVIEWING:
-        return review_message(c.questions, pid, states, submitted=False)
+        return review_message(c.questions, pid, states, submitted=False, lang=lang)
     if c.part.state == S.DONE:
-        return thanks_message(pid, deadline)
+        return thanks_message(pid, deadline, lang=lang)
     if c.part.state == S.INVITED:
-        return invitation(c.qset, c.group.child_ref, deadline, pid, c.group.facilitator_id)
+        return invitation(
+            c.qset,
+            c.group.child_ref,
+            deadline,
+            pid,
+            c.group.facilitator_id,
+            lang=lang,
+            role=c.part.role,
+        )
     index = min(c.part.position, len(c.questions) - 1)
     q = c.questions[index]
     answered = sum(1 for a in answers.values() if a.choice or a.comment)
-    return question_message(c.qset, c.questions, index, pid, states.get(q.id), answered)
+    return question_message(
+        c.qset, c.questions, index, pid, states.get(q.id), answered, lang=lang
+    )
 
 
 async def current_view(core: Core, actor: Actor, participation_id: int) -> Message:
     """Re-show a member where they are (App Home "continue", a reminder)."""
     async with core.db.read() as s:
-        part, member, session, group = await own_participation(s, actor, participation_id)
+        found = await own_participation(s, actor, participation_id)
+        session, group = found[2], found[3]
+        c = await _context(core, s, actor, found)
         if session.status != "open":
-            return closed_message(group.child_ref, cancelled=session.status == "cancelled")
-        qset = core.sets.get(session.set_id)
-        c = Ctx(core, s, part, member, session, group, qset, questions_for(qset, member), actor)
+            cancelled = session.status == "cancelled"
+            return closed_message(group.child_ref, cancelled=cancelled, lang=c.lang)
         return await render(c)
 
 
@@ -354,16 +385,14 @@ TEXT_FORM = "dlg.text"
 async def text_form(core: Core, actor: Actor, participation_id: int, question_id: str) -> Form:
     """The short form for a free-text answer or a comment, pre-filled with what was said."""
     async with core.db.read() as s:
-        part, member, session, group = await own_participation(s, actor, participation_id)
-        qset = core.sets.get(session.set_id)
-        c = Ctx(core, s, part, member, session, group, qset, questions_for(qset, member), actor)
+        c = await _context(core, s, actor, await own_participation(s, actor, participation_id))
         q = _question(c, question_id)
         existing = (await _answers(c)).get(q.id)
     hint = q.hint or " ".join(q.guidance)
     is_answer = q.kind == "text"
     return Form(
         form_id=TEXT_FORM,
-        title="Your answer" if is_answer else "Your comment",
+        title=t("dialogue.answer_title" if is_answer else "dialogue.comment_title", c.lang),
         fields=(
             FormField(
                 "text",
@@ -376,5 +405,5 @@ async def text_form(core: Core, actor: Actor, participation_id: int, question_id
             ),
         ),
         state=f"{participation_id}:{q.id}",
-        submit="Save",
+        submit=t("dialogue.save", c.lang),
     )

@@ -46,9 +46,7 @@ async def language_for(s: AsyncSession, org: Organisation | None, user_id: str |
     return org_language(org)
 
 
-async def languages_for(
-    s: AsyncSession, org: Organisation, user_ids: list[str]
-) -> dict[str, str]:
+async def languages_for(s: AsyncSession, org: Organisation, user_ids: list[str]) -> dict[str, str]:
     """Several people at once (invitations, reminders, record copies)."""
     default = org_language(org)
     if not user_ids:

@@ -174,9 +174,7 @@ def question_message(
     if q.guidance:
         blocks.append(Context(tuple(line + "\n" for line in q.guidance)))
     if q.kind == "scale":
-        blocks.append(
-            Context((t("dialogue.scale_hint", lang, min=q.scale_min, max=q.scale_max),))
-        )
+        blocks.append(Context((t("dialogue.scale_hint", lang, min=q.scale_min, max=q.scale_max),)))
     if current is not None and (current.choice or current.comment or current.skipped):
         said: list[Span] = []
         if current.choice:
@@ -184,7 +182,10 @@ def question_message(
                 "dialogue.your_answer", lang, answer=Strong(choice_label(q, current.choice, lang))
             )
         if current.comment:
-            said += ["\n" if said else "", *t_spans("dialogue.your_words", lang, words=current.comment)]
+            said += [
+                "\n" if said else "",
+                *t_spans("dialogue.your_words", lang, words=current.comment),
+            ]
         if current.skipped and not said:
             said = [t("dialogue.you_skipped", lang)]
         blocks.append(Context(tuple(said)))
@@ -214,14 +215,18 @@ def question_message(
     pid = str(participation_id)
     if index > 0:
         nav.append(
-            Button(t("dialogue.back", lang), "dlg.back", pid, spoken=t("dialogue.back_spoken", lang))
+            Button(
+                t("dialogue.back", lang), "dlg.back", pid, spoken=t("dialogue.back_spoken", lang)
+            )
         )
     nav.append(
         Button(t("dialogue.skip", lang), "dlg.skip", ref, spoken=t("dialogue.skip_spoken", lang))
     )
     if current is not None and (current.choice or current.comment) and index < total - 1:
         nav.append(
-            Button(t("dialogue.next", lang), "dlg.next", ref, spoken=t("dialogue.next_spoken", lang))
+            Button(
+                t("dialogue.next", lang), "dlg.next", ref, spoken=t("dialogue.next_spoken", lang)
+            )
         )
     if answered_count:
         nav.append(Button(t("dialogue.review_answers", lang), "dlg.review", pid))
@@ -249,7 +254,9 @@ def review_message(
 ) -> Message:
     blocks: list[Block] = [
         Heading(t("dialogue.check_title", lang)),
-        Context((t("dialogue.check_intro_submitted" if submitted else "dialogue.check_intro", lang),)),
+        Context(
+            (t("dialogue.check_intro_submitted" if submitted else "dialogue.check_intro", lang),)
+        ),
     ]
     for number, q in enumerate(questions, start=1):
         a = answers.get(q.id)
@@ -313,11 +320,7 @@ def thanks_message(participation_id: int, deadline: str, *, lang: str = "en") ->
             Paragraph((Strong(saved),)),
             Paragraph((t("dialogue.saved_next", lang), " ", until)),
             Buttons(
-                (
-                    Button(
-                        t("dialogue.review_or_change", lang), "dlg.review", str(participation_id)
-                    ),
-                )
+                (Button(t("dialogue.review_or_change", lang), "dlg.review", str(participation_id)),)
             ),
         ),
     )
