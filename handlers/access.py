@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.core import Core
 from handlers.errors import NotAllowed, NotFound
 from handlers.events import Actor
+from prompts.strings import phrase
 from storage.models import (
     CoreGroup,
     Member,
@@ -54,17 +55,14 @@ async def group_for_channel(
     s: AsyncSession, org: Organisation, channel_id: str | None
 ) -> CoreGroup:
     if not channel_id:
-        raise NotFound("Run this in the core group's channel.")
+        raise NotFound(key="errors.run_in_channel")
     group = (
         await s.exec(
             select(CoreGroup).where(CoreGroup.org_id == org.id, CoreGroup.channel_id == channel_id)
         )
     ).first()
     if group is None:
-        raise NotFound(
-            "This channel is not set up as a core group yet. "
-            "The facilitator can set it up with `/reflect setup`."
-        )
+        raise NotFound(key="errors.channel_not_group")
     return group
 
 
@@ -116,16 +114,27 @@ async def co_facilitators(s: AsyncSession, group_id: int) -> set[str]:
     return set(rows)
 
 
+# What the refused person tried to do, as UI strings (callers pass the English phrase).
+DOING_KEYS = {
+    "start a reflection": "doing.start",
+    "send reminders": "doing.remind",
+    "cancel this session": "doing.cancel",
+    "close this session": "doing.close",
+    "add members": "doing.add",
+    "snooze these reminders": "doing.snooze",
+    "see attendance": "doing.attendance",
+    "see the feedback": "doing.feedback",
+}
+
+
 async def require_facilitator(s: AsyncSession, group: CoreGroup, actor: Actor, doing: str) -> None:
     """Only the group's facilitator (or a co-facilitator) may open, close or cancel."""
     if actor.user_id == group.chair_id:
-        raise NotAllowed(
-            "The conference chair for this child cannot facilitate their supervision. "
-            "Please ask the facilitator."
-        )
+        raise NotAllowed(key="errors.chair_cannot_facilitate")
     if is_facilitator(group, actor.user_id, await co_facilitators(s, group.id or 0)):
         return
-    raise NotAllowed(f"Only the facilitator can {doing}.", mention=group.facilitator_id)
+    said = phrase(DOING_KEYS[doing]) if doing in DOING_KEYS else doing
+    raise NotAllowed(key="errors.only_facilitator", mention=group.facilitator_id, doing=said)
 
 
 async def open_session(s: AsyncSession, group_id: int) -> ReflectionSession | None:
@@ -165,7 +174,7 @@ async def own_participation(
     group = await s.get(CoreGroup, session.group_id)
     org = await find_org(s, actor)
     if group is None or org is None or group.org_id != org.id or member.user_id != actor.user_id:
-        raise NotAllowed("These questions were sent to someone else, so you can't answer them.")
+        raise NotAllowed(key="errors.someone_elses")
     return part, member, session, group
 
 

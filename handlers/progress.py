@@ -6,6 +6,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.core import Core
+from handlers.i18n import org_language
 from handlers.messages import Message
 from handlers.views import ProgressRow, local_deadline, progress_message
 from storage.models import CoreGroup, Member, Organisation, Participation, ReflectionSession
@@ -30,9 +31,16 @@ async def progress_view(
     s: AsyncSession, session: ReflectionSession, group: CoreGroup, core: Core
 ) -> Message:
     org = await s.get(Organisation, group.org_id)
-    qset = core.sets.get(session.set_id)
+    lang = org_language(org)  # the channel reads the organisation's language
+    qset = core.sets.get(session.set_id, lang)
     rows = await progress_rows(s, session.id or 0)
     deadline = local_deadline(session.closes_at, org.timezone if org else "Europe/London")
     return progress_message(
-        qset.title, group.child_ref, session.id or 0, rows, deadline, str(session.status)
+        qset.title,
+        group.child_ref,
+        session.id or 0,
+        rows,
+        deadline,
+        str(session.status),
+        lang=lang,
     )

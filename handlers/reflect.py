@@ -15,6 +15,7 @@ Command grammar (after ``/reflect`` in Slack and the console, ``@bot reflect`` i
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -35,6 +36,8 @@ from handlers.core import Core
 from handlers.dialogue import dialogue_key
 from handlers.errors import BadInput, Conflict, NotFound
 from handlers.events import Actor
+from handlers.groups import parse_user
+from handlers.i18n import language_for, languages_for, org_language
 from handlers.messages import (
     Context,
     Direct,
@@ -46,14 +49,18 @@ from handlers.messages import (
     Reply,
     Strong,
     Update,
+    plain,
 )
 from handlers.progress import progress_key, progress_view
 from handlers.views import (
     closed_message,
     invitation,
     local_deadline,
+    role_label,
 )
 from prompts.loader import DEFAULT_SET
+from prompts.schema import QuestionSet
+from prompts.strings import t
 from storage.models import (
     CoreGroup,
     GroupStatus,
@@ -67,63 +74,83 @@ from storage.models import (
 )
 
 HELP_LINES = (
-    ("/reflect", "start core group supervision (Appendix 1) in this channel"),
-    ("/reflect <set>", "start another format; see /reflect sets"),
-    ("/reflect setup", "set up this channel as a core group"),
-    ("/reflect status", "see who has reflected so far"),
-    ("/reflect remind", "remind those who have not answered (facilitator)"),
-    ("/reflect close", "record the agreed position and close (facilitator)"),
-    ("/reflect cancel", "cancel the open session (facilitator)"),
-    ("/reflect add @person Agency", "add a member (facilitator)"),
-    ("/reflect role @person facilitator", "give a role (admin)"),
-    ("/reflect export [docx|md|json]", "attach the latest record (facilitator)"),
-    ("/reflect export casefile", "the case-file version: key points only (facilitator)"),
-    ("/reflect trajectory", "the group's answers across its supervisions"),
-    ("/reflect debrief", "your private debrief notes (facilitator)"),
-    ("/reflect digest", "themes and counts across all groups (Lead Officer)"),
-    ("/reflect sets", "list the reflection formats"),
+    ("/reflect", "help.start"),
+    ("/reflect <set>", "help.start_set"),
+    ("/reflect action_learning presenter=@a enabler=@b", "help.roles"),
+    ("/reflect setup", "help.setup"),
+    ("/reflect status", "help.status"),
+    ("/reflect remind", "help.remind"),
+    ("/reflect close", "help.close"),
+    ("/reflect cancel", "help.cancel"),
+    ("/reflect add @person Agency", "help.add"),
+    ("/reflect role @person facilitator", "help.role"),
+    ("/reflect export [docx|md|json]", "help.export"),
+    ("/reflect export casefile", "help.export_casefile"),
+    ("/reflect trajectory", "help.trajectory"),
+    ("/reflect debrief", "help.debrief"),
+    ("/reflect digest", "help.digest"),
+    ("/reflect attendance", "help.attendance"),
+    ("/reflect feedback", "help.feedback"),
+    ("/reflect language cy|en", "help.language"),
+    ("/reflect sets", "help.sets"),
 )
 
 
-def help_message() -> Message:
-    lines = "\n".join(f"{cmd} — {what}" for cmd, what in HELP_LINES)
+def help_message(lang: str = "en") -> Message:
+    lines = [t("help.line", lang, command=cmd, what=t(key, lang)) for cmd, key in HELP_LINES]
+    intro = t("help.intro", lang)
     return Message(
-        text="Here is what I can do:\n" + lines,
+        text=intro + "\n" + "\n".join(lines),
         blocks=(
-            Heading("Core group reflection"),
-            Paragraph(("Here is what I can do:",)),
-            Context(tuple(f"{cmd} — {what}\n" for cmd, what in HELP_LINES)),
+            Heading(t("help.title", lang)),
+            Paragraph((intro,)),
+            Context(tuple(line + "\n" for line in lines)),
         ),
     )
 
 
-def sets_message(core: Core) -> Message:
-    rows = []
-    for set_id in core.sets.ids():
-        qset = core.sets.get(set_id)
-        rows.append((set_id, qset.title, qset.summary, qset.minutes))
-    text = "\n".join(f"{i} — {t} (about {m} min)" for i, t, _s, m in rows)
+def sets_message(core: Core, lang: str = "en") -> Message:
+    sets = [core.sets.get(set_id, lang) for set_id in core.sets.ids()]
+    text = "\n".join(
+        t("sets.format_line", lang, set_id=q.id, title=q.title, minutes=q.minutes) for q in sets
+    )
     return Message(
-        text="Reflection formats:\n" + text,
+        text=t("sets.formats_intro", lang) + "\n" + text,
         blocks=(
-            Heading("Reflection formats"),
+            Heading(t("sets.formats_title", lang)),
             *(
-                Paragraph((Strong(f"/reflect {i}"), f" — {t}. {s} About {m} minutes."))
-                for i, t, s, m in rows
+                Paragraph(
+                    (
+                        Strong(f"/reflect {q.id}"),
+                        ": ",
+                        t(
+                            "sets.format_item",
+                            lang,
+                            title=q.title,
+                            summary=q.summary,
+                            minutes=q.minutes,
+                        ),
+                    )
+                )
+                for q in sets
             ),
         ),
     )
 
 
 async def start(core: Core, actor: Actor, channel_id: str | None, set_name: str) -> list[Intent]:
-    """Open a session in the channel's core group and invite every member by DM."""
-    set_id = set_name or DEFAULT_SET
+    """Open a session in the channel's core group and invite every member by DM.
+
+    ``set_name`` may carry session roles after the set: ``action_learning presenter=@a``.
+    """
+    words = set_name.split()
+    set_id = words[0] if words else DEFAULT_SET
     if not core.sets.has(set_id):
-        raise BadInput(f"I don't know the format '{set_id[:40]}'. See `/reflect sets`.")
+        raise BadInput(key="errors.unknown_format", set_id=set_id[:40])
     async with core.db.write() as s:
         org = await ensure_org(s, core, actor)
         group = await group_for_channel(s, org, channel_id)
-        return await _open(core, s, org, group, actor, set_id)
+        return await _open(core, s, org, group, actor, set_id, words[1:])
 
 
 async def start_for_group(core: Core, actor: Actor, group_id: int) -> list[Intent]:
@@ -134,24 +161,51 @@ async def start_for_group(core: Core, actor: Actor, group_id: int) -> list[Inten
         return await _open(core, s, org, group, actor, DEFAULT_SET)
 
 
+def _session_roles(qset: QuestionSet, members: list[Member], args: list[str]) -> dict[int, str]:
+    """``presenter=@a enabler=@b,@c`` -> member id -> role; everyone else gets the default role
+    (observer, or the set's first role that is not the presenter's)."""
+    if not qset.roles:
+        if args:
+            raise BadInput(key="errors.no_roles")
+        return {}
+    by_user = {m.user_id: m for m in members}
+    chosen: dict[int, str] = {}
+    for arg in args:
+        role, _, people = arg.partition("=")
+        if role not in qset.roles or not people:
+            raise BadInput(key="errors.unknown_role", role=role[:30], roles=", ".join(qset.roles))
+        for who in filter(None, people.split(",")):
+            user_id, name = parse_user(who, "person")
+            member = by_user.get(user_id)
+            if member is None:
+                raise BadInput(key="errors.role_not_member", name=name or user_id)
+            if chosen.get(member.id or 0, role) != role:
+                raise BadInput(key="errors.role_twice", name=member.display_name)
+            chosen[member.id or 0] = role
+    others = [r for r in qset.roles if r != "presenter"] or list(qset.roles)
+    default = "observer" if "observer" in qset.roles else others[0]
+    return {m.id or 0: chosen.get(m.id or 0, default) for m in members}
+
+
 async def _open(
-    core: Core, s: AsyncSession, org: Organisation, group: CoreGroup, actor: Actor, set_id: str
+    core: Core,
+    s: AsyncSession,
+    org: Organisation,
+    group: CoreGroup,
+    actor: Actor,
+    set_id: str,
+    role_args: list[str] | None = None,
 ) -> list[Intent]:
     await require_facilitator(s, group, actor, "start a reflection")
     if group.status == GroupStatus.ENDED:
-        raise Conflict("This child's plan has ended, so the core group is closed.")
+        raise Conflict(key="errors.plan_ended")
     if await open_session(s, group.id or 0) is not None:
-        raise Conflict(
-            "A session is already open here. Use `/reflect status` to see it, "
-            "or `/reflect close` to close it first."
-        )
+        raise Conflict(key="errors.already_open")
     members = [m for m in await members_of(s, group.id or 0) if m.role == MemberRole.MEMBER]
     if not members:
-        raise BadInput(
-            "This core group has no members to ask yet. "
-            "Add them with `/reflect setup` or `/reflect add @person Agency`."
-        )
-    qset = core.sets.get(set_id, org.language)
+        raise BadInput(key="errors.no_members")
+    qset = core.sets.get(set_id, org_language(org))
+    roles = _session_roles(qset, members, role_args or [])
     now = core.now()
     session = ReflectionSession(
         group_id=group.id or 0,
@@ -165,10 +219,15 @@ async def _open(
     try:
         await s.flush()
     except IntegrityError as exc:  # another instance opened one a moment ago
-        raise Conflict("A session is already open here. Use `/reflect status` to see it.") from exc
+        raise Conflict(key="errors.already_open_short") from exc
     parts = []
     for m in members:
-        p = Participation(session_id=session.id or 0, member_id=m.id or 0, updated_at=now)
+        p = Participation(
+            session_id=session.id or 0,
+            member_id=m.id or 0,
+            updated_at=now,
+            role=roles.get(m.id or 0),
+        )
         s.add(p)
         parts.append((p, m))
     await s.flush()
@@ -191,15 +250,45 @@ async def _open(
             remember_as=progress_key(session.id or 0),
         ),
     ]
+    langs = await languages_for(s, org, [m.user_id for _p, m in parts])
     for p, m in parts:
+        lang = langs[m.user_id]
         intents.append(
             Direct(
                 m.user_id,
-                invitation(qset, group.child_ref, deadline, p.id or 0, group.facilitator_id),
+                invitation(
+                    core.sets.get(set_id, lang),
+                    group.child_ref,
+                    deadline,
+                    p.id or 0,
+                    group.facilitator_id,
+                    lang=lang,
+                    role=p.role,
+                ),
                 remember_as=dialogue_key(p.id or 0),
             )
         )
+    if roles:
+        intents.append(Reply(_roles_message(parts, await language_for(s, org, actor.user_id))))
     return intents
+
+
+def _roles_message(parts: list[tuple[Participation, Member]], lang: str) -> Message:
+    """Tell the facilitator who has which role (the default role is named once)."""
+    counts = Counter(p.role for p, _m in parts)
+    default = counts.most_common(1)[0][0] or ""
+    named = [
+        t("roles.assigned_line", lang, name=m.display_name, role=role_label(p.role or "", lang))
+        for p, m in parts
+        if p.role != default
+    ]
+    said = t(
+        "roles.assigned",
+        lang,
+        roles="; ".join(named) or "-",
+        default=role_label(default, lang),
+    )
+    return plain(said)
 
 
 async def _session_in_channel(
@@ -209,7 +298,7 @@ async def _session_in_channel(
     group = await group_for_channel(s, org, channel_id)
     session = await open_session(s, group.id or 0)
     if session is None:
-        raise NotFound("There is no open session in this core group. Start one with `/reflect`.")
+        raise NotFound(key="errors.no_open_session")
     return org, group, session
 
 
@@ -231,7 +320,7 @@ async def remind_outstanding(
             org, group, session = await _session_in_channel(s, core, actor, channel_id)
         await require_facilitator(s, group, actor, "send reminders")
         if session.status != SessionStatus.OPEN:
-            raise Conflict("This session has closed.")
+            raise Conflict(key="errors.session_has_closed")
         rows = await s.exec(
             select(Participation, Member)
             .join(Member, col(Member.id) == col(Participation.member_id))
@@ -248,26 +337,37 @@ async def remind_outstanding(
             count=len(outstanding),
         )
         deadline = local_deadline(session.closes_at, org.timezone)
-        qset = core.sets.get(session.set_id)
+        langs = await languages_for(s, org, [m.user_id for _p, m in outstanding])
+        actor_lang = await language_for(s, org, actor.user_id)
     intents: list[Intent] = []
     for p, m in outstanding:
-        text = f"A reminder: the reflection for {group.child_ref} is still open" + (
-            f" until {deadline}." if deadline else "."
+        lang = langs[m.user_id]
+        key = "progress.reminder_open_until" if deadline else "progress.reminder_open"
+        intents.append(
+            Direct(m.user_id, plain(t(key, lang, child_ref=group.child_ref, closes_at=deadline)))
         )
-        intents.append(Direct(m.user_id, Message(text=text, blocks=(Paragraph((text,)),))))
         if p.state in (ParticipationState.INVITED, ParticipationState.DEFERRED):
             intents.append(
                 Update(
                     dialogue_key(p.id or 0),
-                    invitation(qset, group.child_ref, deadline, p.id or 0, group.facilitator_id),
+                    invitation(
+                        core.sets.get(session.set_id, lang),
+                        group.child_ref,
+                        deadline,
+                        p.id or 0,
+                        group.facilitator_id,
+                        lang=lang,
+                        role=p.role,
+                    ),
                 )
             )
-    done = (
-        "Nobody is outstanding."
-        if not outstanding
-        else (f"Reminded {len(outstanding)} {'person' if len(outstanding) == 1 else 'people'}.")
-    )
-    intents.append(Reply(Message(text=done, blocks=(Paragraph((done,)),))))
+    if not outstanding:
+        done = t("progress.nobody_outstanding", actor_lang)
+    elif len(outstanding) == 1:
+        done = t("progress.reminded_one", actor_lang)
+    else:
+        done = t("progress.reminded_many", actor_lang, count=len(outstanding))
+    intents.append(Reply(plain(done)))
     return intents
 
 
@@ -289,12 +389,18 @@ async def cancel(core: Core, actor: Actor, channel_id: str | None) -> list[Inten
             at=core.now(),
         )
         parts = list(
-            await s.exec(select(Participation).where(Participation.session_id == session.id))
+            await s.exec(
+                select(Participation, Member)
+                .join(Member, col(Member.id) == col(Participation.member_id))
+                .where(Participation.session_id == session.id)
+            )
         )
         progress = await progress_view(s, session, group, core)
+        langs = await languages_for(s, org, [m.user_id for _p, m in parts])
+        actor_lang = await language_for(s, org, actor.user_id)
     intents: list[Intent] = [Update(progress_key(session.id or 0), progress)]
-    for p in parts:
-        intents.append(Update(dialogue_key(p.id or 0), closed_message(group.child_ref, True)))
-    said = "The session was cancelled. Nothing was recorded."
-    intents.append(Reply(Message(text=said, blocks=(Paragraph((said,)),))))
+    for p, m in parts:
+        closed = closed_message(group.child_ref, True, lang=langs[m.user_id])
+        intents.append(Update(dialogue_key(p.id or 0), closed))
+    intents.append(Reply(plain(t("progress.cancelled_reply", actor_lang))))
     return intents

@@ -12,7 +12,19 @@ from collections.abc import Awaitable, Callable
 
 from sqlmodel import select
 
-from handlers import closing, debrief, dialogue, digest, exports, groups, home, reflect, trajectory
+from handlers import (
+    closing,
+    debrief,
+    dialogue,
+    digest,
+    exports,
+    feedback,
+    groups,
+    home,
+    i18n,
+    reflect,
+    trajectory,
+)
 from handlers.access import ensure_org, members_of
 from handlers.core import Core
 from handlers.errors import BadInput, CoreGroupError
@@ -27,6 +39,8 @@ from handlers.messages import (
     Reply,
     Span,
 )
+from handlers.views import t_spans
+from prompts.strings import t
 from storage.models import CoreGroup
 
 log = logging.getLogger(__name__)
@@ -34,11 +48,20 @@ log = logging.getLogger(__name__)
 MAX_COMMAND_CHARS = 2000
 
 
-def refusal(error: CoreGroupError) -> Reply:
-    spans: list[Span] = [error.user_message]
+def refusal(error: CoreGroupError, lang: str = "en") -> Reply:
+    said = error.message_in(lang)
+    spans: list[Span] = [said]
     if error.mention:
-        spans += [" The facilitator is ", Mention(error.mention), "."]
-    return Reply(Message(text=error.user_message, blocks=(Paragraph(tuple(spans)),)))
+        spans += [" ", *t_spans("errors.facilitator_is", lang, facilitator=Mention(error.mention))]
+    return Reply(Message(text=said, blocks=(Paragraph(tuple(spans)),)))
+
+
+async def _refusal_language(core: Core, actor: Actor) -> str:
+    """The refused person's language; English if even that cannot be looked up."""
+    try:
+        return await i18n.actor_language(core, actor)
+    except CoreGroupError:
+        return "en"
 
 
 async def handle(core: Core, event: Event) -> list[Intent]:
@@ -47,7 +70,7 @@ async def handle(core: Core, event: Event) -> list[Intent]:
         return await _route(core, event)
     except CoreGroupError as error:
         log.info("refused", extra={"event": type(event).__name__, "error": type(error).__name__})
-        return [refusal(error)]
+        return [refusal(error, await _refusal_language(core, event.actor))]
 
 
 async def _route(core: Core, event: Event) -> list[Intent]:
@@ -69,20 +92,26 @@ async def _route(core: Core, event: Event) -> list[Intent]:
 async def _command(core: Core, event: Command) -> list[Intent]:
     text = event.text.strip()
     if len(text) > MAX_COMMAND_CHARS:
-        raise BadInput("That command is too long. Try `/reflect help`.")
+        raise BadInput(key="errors.command_too_long")
     word, _, rest = text.partition(" ")
     word = word.lower()
     actor, channel = event.actor, event.channel_id
-    if event.is_direct and word not in ("help", "sets", "", "digest"):
-        raise BadInput("Please use this in the core group's channel, not here.")
+    if event.is_direct and word not in ("help", "sets", "", "digest", "language"):
+        raise BadInput(key="errors.use_in_channel")
     if word in ("", "start"):
         if event.is_direct:
-            return [Reply(reflect.help_message())]
+            return [Reply(reflect.help_message(await i18n.actor_language(core, actor)))]
         return await reflect.start(core, actor, channel, rest.strip())
     if word == "help":
-        return [Reply(reflect.help_message())]
+        return [Reply(reflect.help_message(await i18n.actor_language(core, actor)))]
     if word == "sets":
-        return [Reply(reflect.sets_message(core))]
+        return [Reply(reflect.sets_message(core, await i18n.actor_language(core, actor)))]
+    if word == "language":
+        return await i18n.set_language(core, actor, rest)
+    if word == "attendance":
+        return await feedback.attendance(core, actor, channel)
+    if word == "feedback":
+        return await feedback.show_feedback(core, actor, channel)
     if word == "setup":
         if rest.strip():
             return await groups.register(core, actor, channel, groups.parse_inline(rest))
@@ -108,13 +137,13 @@ async def _command(core: Core, event: Command) -> list[Intent]:
     if word == "role":
         return await groups.grant_role(core, actor, rest)
     if core.sets.has(word):
-        return await reflect.start(core, actor, channel, word)
-    raise BadInput(f"I don't know `{word[:30]}`. Try `/reflect help`.")
+        return await reflect.start(core, actor, channel, f"{word} {rest}".strip())
+    raise BadInput(key="errors.unknown_word", word=word[:30])
 
 
 async def _setup_form(core: Core, actor: Actor, channel: str | None) -> list[Intent]:
     if not channel:
-        raise BadInput("Run `/reflect setup` in the core group's channel.")
+        raise BadInput(key="errors.setup_in_channel")
     async with core.db.read() as s:
         org = await ensure_org(s, core, actor)
         existing = (
@@ -129,7 +158,7 @@ async def _setup_form(core: Core, actor: Actor, channel: str | None) -> list[Int
 def _ids(value: str, parts: int) -> list[str]:
     bits = value.split(":")
     if len(bits) != parts or not bits[0].isdigit():
-        raise BadInput("That button has expired. Please use the latest message.")
+        raise BadInput(key="errors.button_expired")
     return bits
 
 
@@ -171,7 +200,7 @@ async def _press(core: Core, event: Press) -> list[Intent]:
     handler = EXTRA_PRESSES.get(action)
     if handler is not None:
         return await handler(core, actor, value)
-    raise BadInput("That button has expired. Please use the latest message.")
+    raise BadInput(key="errors.button_expired")
 
 
 # Presses owned by other modules (scheduler "Snooze a week", …), registered at import time.
@@ -180,7 +209,7 @@ EXTRA_PRESSES: dict[str, Callable[[Core, Actor, str], Awaitable[list[Intent]]]] 
 
 def _int(value: str) -> int:
     if not value.isdigit():
-        raise BadInput("That button has expired. Please use the latest message.")
+        raise BadInput(key="errors.button_expired")
     return int(value)
 
 
@@ -207,7 +236,7 @@ async def _form(core: Core, event: FormSubmit) -> list[Intent]:
         return await dialogue.advance(
             core, actor, int(bits[0]), dialogue.Move("text", question_id=bits[1], text=text)
         )
-    raise BadInput("That form has expired. Please start again.")
+    raise BadInput(key="errors.form_expired")
 
 
 async def _typed(core: Core, event: TypedText) -> list[Intent]:
@@ -215,10 +244,7 @@ async def _typed(core: Core, event: TypedText) -> list[Intent]:
         return []
     waiting = await dialogue.awaiting_text(core, event.actor)
     if waiting is None:
-        said = (
-            "Hello. I collect core group reflections. When a session opens you'll get the "
-            "questions here. Type `help` in a channel with `/reflect help` to see more."
-        )
+        said = t("help.hello", await i18n.actor_language(core, event.actor))
         return [Reply(Message(text=said, blocks=(Paragraph((said,)),)))]
     pid, qid = waiting
     return await dialogue.advance(
