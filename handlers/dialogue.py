@@ -345,9 +345,7 @@ async def render(c: Ctx) -> Message:
     index = min(c.part.position, len(c.questions) - 1)
     q = c.questions[index]
     answered = sum(1 for a in answers.values() if a.choice or a.comment)
-    return question_message(
-        c.qset, c.questions, index, pid, states.get(q.id), answered, lang=lang
-    )
+    return question_message(c.qset, c.questions, index, pid, states.get(q.id), answered, lang=lang)
 
 
 async def current_view(core: Core, actor: Actor, participation_id: int) -> Message:
