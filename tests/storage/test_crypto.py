@@ -1,0 +1,125 @@
+"""Encryption at rest: free text is stored sealed, keys rotate, and a wrong key says so."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from sqlalchemy import text
+from sqlmodel import select
+
+from handlers import privacy
+from handlers.core import Core
+from storage import crypto
+from storage.models import ActionItem, Answer, CoreGroup, Member, Organisation, ReflectionSession
+
+WORDS = "She told me she is frightened at night"
+
+
+@pytest.fixture(autouse=True)
+def _no_key_after() -> Iterator[None]:
+    yield
+    crypto.configure(None)
+
+
+async def _store(core: Core) -> None:
+    async with core.db.write() as s:
+        org = Organisation(platform="console", external_id="o")
+        s.add(org)
+        await s.flush()
+        group = CoreGroup(
+            org_id=org.id or 0,
+            child_ref="AB-1",
+            registered_on=core.now().date(),
+            facilitator_id="ro",
+            channel_id="c",
+        )
+        s.add(group)
+        await s.flush()
+        member = Member(group_id=group.id or 0, user_id="hv", display_name="Hana")
+        session = ReflectionSession(
+            group_id=group.id or 0,
+            set_id="appendix1",
+            set_version=1,
+            opened_by="ro",
+            family_sharing="share " + WORDS,
+        )
+        s.add(member)
+        s.add(session)
+        await s.flush()
+        s.add(
+            Answer(
+                session_id=session.id or 0, member_id=member.id or 0, question_id="q", comment=WORDS
+            )
+        )
+        s.add(ActionItem(session_id=session.id or 0, group_id=group.id or 0, text="act " + WORDS))
+
+
+async def _raw(core: Core) -> list[str]:
+    async with core.db.read() as s:
+        conn = await s.connection()
+        out = []
+        for table, column in privacy.sealed_columns():
+            rows = await conn.execute(
+                text(f'SELECT "{column}" FROM "{table}" WHERE "{column}" IS NOT NULL')
+            )
+            out += [r[0] for r in rows]
+        return out
+
+
+async def _comment(core: Core) -> str | None:
+    async with core.db.read() as s:
+        return (await s.exec(select(Answer))).one().comment
+
+
+async def test_text_is_sealed_in_the_database_and_read_back_plain(core: Core):
+    crypto.configure(crypto.new_key())
+    await _store(core)
+    raw = await _raw(core)
+    assert len(raw) == 3 and all(v.startswith("fernet:") for v in raw)
+    assert not any("frightened" in v for v in raw)
+    assert await _comment(core) == WORDS
+
+
+async def test_rotation_re_encrypts_so_the_old_key_can_go(core: Core):
+    old, new = crypto.new_key(), crypto.new_key()
+    crypto.configure(old)
+    await _store(core)
+    before = await _raw(core)
+    crypto.configure(f"{new},{old}")
+    assert await privacy.rotate_key(core) == 3
+    after = await _raw(core)
+    assert set(before).isdisjoint(after) and all(v.startswith("fernet:") for v in after)
+    crypto.configure(new)  # the old key removed
+    assert await _comment(core) == WORDS
+    async with core.db.read() as s:
+        events = [e.action for e in await s.exec(select(privacy.AuditEvent))]
+    assert "privacy.key_rotated" in events
+
+
+async def test_rotation_also_seals_text_written_before_encryption(core: Core):
+    await _store(core)
+    assert not any(v.startswith("fernet:") for v in await _raw(core))
+    crypto.configure(crypto.new_key())
+    assert await privacy.rotate_key(core) == 3
+    assert all(v.startswith("fernet:") for v in await _raw(core))
+    assert await _comment(core) == WORDS
+
+
+async def test_a_wrong_key_is_a_clear_error_and_rotation_changes_nothing(core: Core):
+    crypto.configure(crypto.new_key())
+    await _store(core)
+    before = await _raw(core)
+    crypto.configure(crypto.new_key())
+    with pytest.raises(crypto.KeyError_) as err:
+        await _comment(core)
+    assert "check the key" in err.value.user_message
+    with pytest.raises(crypto.KeyError_) as rot:
+        await privacy.rotate_key(core)
+    assert "Nothing was changed" in rot.value.user_message
+    assert await _raw(core) == before
+
+
+async def test_rotation_without_a_key_is_refused(core: Core):
+    with pytest.raises(privacy.BadInput):
+        await privacy.rotate_key(core)
