@@ -439,6 +439,63 @@ async def add_member(core: Core, actor: Actor, channel_id: str | None, args: str
     return [Reply(Message(text="Member added.", blocks=(added,)))]
 
 
+async def set_co_facilitator(
+    core: Core, actor: Actor, channel_id: str | None, args: str
+) -> list[Intent]:
+    """``/reflect cofacilitator @person [remove]`` — the facilitator or an admin.
+
+    A co-facilitator may open, remind, close and cancel like the facilitator, and is not
+    asked to reflect. The conference chair can never be one.
+    """
+    parts = args.split()
+    if not parts:
+        raise BadInput("Use `/reflect cofacilitator @person` (add `remove` to take it away).")
+    user_id, name = parse_user(parts[0], "co-facilitator")
+    removing = len(parts) > 1 and parts[1].lower() == "remove"
+    async with core.db.write() as s:
+        org = await ensure_org(s, core, actor)
+        group = await group_for_channel(s, org, channel_id)
+        if actor.user_id != group.facilitator_id and not await is_org_admin(s, org, actor.user_id):
+            raise NotAllowed(
+                "Only the facilitator or an admin can choose a co-facilitator.",
+                mention=group.facilitator_id,
+            )
+        if user_id == group.chair_id:
+            raise NotAllowed(
+                "The conference chair for this child cannot facilitate their supervision."
+            )
+        if user_id == group.facilitator_id:
+            raise BadInput("That person is already the facilitator.")
+        row = (
+            await s.exec(
+                select(Member).where(Member.group_id == group.id, Member.user_id == user_id)
+            )
+        ).first()
+        if removing:
+            if row is not None and row.role == MemberRole.CO_FACILITATOR:
+                row.active = False
+                s.add(row)
+        else:
+            if row is None:
+                row = Member(group_id=group.id or 0, user_id=user_id, display_name=name or user_id)
+            row.role = MemberRole.CO_FACILITATOR
+            row.agency = row.agency or "Co-facilitator"
+            row.active = True
+            s.add(row)
+        await audit.record(
+            s,
+            org_id=org.id,
+            actor=actor.user_id,
+            action="role.co_facilitator_removed" if removing else "role.co_facilitator",
+            subject=f"group:{group.id}",
+            at=core.now(),
+            user=user_id,
+        )
+    verb = "is no longer" if removing else "is now"
+    said = Paragraph((Mention(user_id, name), f" {verb} a co-facilitator of this core group."))
+    return [Reply(Message(text="Co-facilitator updated.", blocks=(said,)))]
+
+
 ROLE_NAMES = {
     "admin": OrgRole.ADMIN,
     "lead_officer": OrgRole.LEAD_OFFICER,

@@ -126,6 +126,8 @@ async def _command(core: Core, event: Command) -> list[Intent]:
         return await reflect.cancel(core, actor, channel)
     if word == "add":
         return await groups.add_member(core, actor, channel, rest)
+    if word in ("cofacilitator", "co-facilitator"):
+        return await groups.set_co_facilitator(core, actor, channel, rest)
     if word == "export":
         return await exports.export_from_chat(core, actor, channel, rest)
     if word == "trajectory":
