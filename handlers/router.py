@@ -23,6 +23,7 @@ from handlers import (
     home,
     i18n,
     reflect,
+    reminders,
     trajectory,
 )
 from handlers.access import ensure_org, members_of
@@ -193,6 +194,8 @@ async def _press(core: Core, event: Press) -> list[Intent]:
         return await closing.open_close_form(core, actor, session_id=_int(value))
     if action == "reflect.start":
         return await reflect.start_for_group(core, actor, _int(value))
+    if action == "schedule.snooze":
+        return await reminders.snooze(core, actor, _int(value))
     if action == debrief.WRITE_PRESS:
         return await debrief.open_form(core, actor, _int(value))
     if action == "home.continue":

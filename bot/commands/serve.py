@@ -14,6 +14,7 @@ from aiohttp import web
 from bot import bootstrap
 from bot.logging import configure_logging
 from bot.runtime import Runtime
+from bot.scheduler import start_scheduler
 from bot.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -40,7 +41,8 @@ async def run_server(settings: Settings, port: int | None = None) -> None:
     await site.start()
     log.info("serving", extra={"port": port or settings.port})
 
-    # scheduler starts here
+    # One sweep job per process: the clock only; the database ledger is the queue.
+    scheduler = start_scheduler(runtime)
 
     socket_mode = None
     if settings.slack_app_token and SLACK_KEY in app:
@@ -55,6 +57,7 @@ async def run_server(settings: Settings, port: int | None = None) -> None:
     try:
         await stop.wait()
     finally:
+        scheduler.shutdown(wait=False)
         if socket_mode is not None:
             await socket_mode.close_async()
         await runner.cleanup()
