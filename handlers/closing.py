@@ -22,8 +22,12 @@ from handlers.debrief import invitations as debrief_invitations
 from handlers.dialogue import dialogue_key
 from handlers.errors import BadInput, Conflict, NotFound
 from handlers.events import Actor
+from handlers.feedback import feedback_summary
 from handlers.groups import parse_date, parse_user
+from handlers.i18n import language_for, languages_for, org_language
 from handlers.messages import (
+    Block,
+    Context,
     Direct,
     Form,
     FormField,
@@ -38,11 +42,14 @@ from handlers.messages import (
     Reply,
     Update,
     Upload,
+    plain,
+    spans_text,
 )
 from handlers.progress import progress_key, progress_view
 from handlers.text import clean
 from handlers.views import choice_label, closed_message
 from prompts.schema import QuestionSet
+from prompts.strings import t
 from prompts.themes import load_themes
 from storage.models import (
     ActionItem,
@@ -60,34 +67,46 @@ NO_POSITION = "none"
 LONG_TEXT = 3000
 
 
-def _tally(qset: QuestionSet, qid: str, answers: list[Answer]) -> str:
+def _tally(qset: QuestionSet, qid: str, answers: list[Answer], lang: str = "en") -> str:
     q = qset.question(qid)
     counts = Counter(a.choice for a in answers if a.question_id == qid and a.choice)
-    parts = [f"{counts[v]} {choice_label(q, v)}" for v in q.choice_values if counts[v]]
-    return " · ".join(parts) if parts else "no answers yet"
+    parts = [f"{counts[v]} {choice_label(q, v, lang)}" for v in q.choice_values if counts[v]]
+    return " · ".join(parts) if parts else t("close.no_answers_yet", lang)
 
 
 def close_form(
-    qset: QuestionSet, session: ReflectionSession, answers: list[Answer], names: dict[int, str]
+    qset: QuestionSet,
+    session: ReflectionSession,
+    answers: list[Answer],
+    names: dict[int, str],
+    *,
+    lang: str = "en",
+    people: tuple[Option, ...] = (),
+    attended: tuple[str, ...] = (),
 ) -> Form:
+    """The facilitator's form. ``people`` are the invited members (user id, name) and
+    ``attended`` those ticked as present to begin with (everyone who submitted)."""
     fields: list[FormField] = []
     for number, q in enumerate(qset.questions, start=1):
         if q.audience != "group":
             continue
         said = [
-            f"{names.get(a.member_id, 'A member')}: {a.comment}"
+            f"{names.get(a.member_id, t('close.a_member', lang))}: {a.comment}"
             for a in answers
             if a.question_id == q.id and a.comment
         ]
-        hint = ("What people said — " + " | ".join(said))[:1900] if said else ""
+        hint = t("close.what_people_said", lang, said=" | ".join(said))[:1900] if said else ""
         if q.choice_values:
-            options = tuple(Option(v, choice_label(q, v)) for v in q.choice_values)
+            options = tuple(Option(v, choice_label(q, v, lang)) for v in q.choice_values)
+            tally = _tally(qset, q.id, answers, lang)
             fields.append(
                 FormField(
                     f"pos_{q.id}",
-                    f"{number}. {q.headline} ({_tally(qset, q.id, answers)})"[:1900],
+                    t("close.position_label", lang, n=number, headline=q.headline, tally=tally)[
+                        :1900
+                    ],
                     kind="select",
-                    options=(*options, Option(NO_POSITION, "No agreed position")),
+                    options=(*options, Option(NO_POSITION, t("close.no_position", lang))),
                     optional=True,
                     hint=hint,
                 )
@@ -95,7 +114,7 @@ def close_form(
             fields.append(
                 FormField(
                     f"notes_{q.id}",
-                    f"{number}. Notes",
+                    t("close.notes_label", lang, n=number),
                     kind="multiline",
                     optional=True,
                     max_length=LONG_TEXT,
@@ -105,7 +124,7 @@ def close_form(
             fields.append(
                 FormField(
                     f"notes_{q.id}",
-                    f"{number}. {q.headline} — agreed notes"[:1900],
+                    t("close.agreed_notes_label", lang, n=number, headline=q.headline)[:1900],
                     kind="multiline",
                     optional=True,
                     hint=hint,
@@ -114,35 +133,58 @@ def close_form(
             )
         fields.append(
             FormField(
-                f"key_{q.id}", f"{number}. Key point for the case file", kind="check", optional=True
+                f"key_{q.id}",
+                t("close.key_point_label", lang, n=number),
+                kind="check",
+                optional=True,
+            )
+        )
+    if people:
+        fields.append(
+            FormField(
+                "attended",
+                t("close.attended", lang),
+                kind="users",
+                optional=True,
+                options=people,
+                initial=attended,
+                hint=t("close.attended_hint", lang),
             )
         )
     fields.append(
         FormField(
             "family_sharing",
-            "How will this be shared with the family?",
+            t("close.family_sharing_label", lang),
             kind="multiline",
             optional=qset.kind != "supervision",
             max_length=LONG_TEXT,
-            hint="Agree this with the group, e.g. the social worker will talk it through at the "
-            "next visit.",
+            hint=t("close.family_hint", lang),
         )
     )
     for i in range(1, ACTION_ROWS + 1):
         fields.append(
-            FormField(f"action_{i}_text", f"Action {i}: what", optional=True, max_length=500)
+            FormField(
+                f"action_{i}_text",
+                t("close.action_what_n", lang, n=i),
+                optional=True,
+                max_length=500,
+            )
         )
         fields.append(
-            FormField(f"action_{i}_owner", f"Action {i}: who", kind="user", optional=True)
+            FormField(
+                f"action_{i}_owner", t("close.action_who_n", lang, n=i), kind="user", optional=True
+            )
         )
         fields.append(
-            FormField(f"action_{i}_due", f"Action {i}: by when", kind="date", optional=True)
+            FormField(
+                f"action_{i}_due", t("close.action_when_n", lang, n=i), kind="date", optional=True
+            )
         )
     themes = load_themes()
     fields.append(
         FormField(
             "themes",
-            "Themes for the Lead Officer",
+            t("close.themes", lang),
             kind="multi_select",
             optional=True,
             options=tuple(Option(k, v) for k, v in themes.items()),
@@ -151,23 +193,29 @@ def close_form(
     fields.append(
         FormField(
             "escalation",
-            "Escalation to line managers, if any",
+            t("close.escalation_label", lang),
             kind="multiline",
             optional=True,
             max_length=LONG_TEXT,
-            hint="Serious disagreement or resource issues.",
+            hint=t("close.escalation_hint", lang),
         )
     )
     fields.append(
-        FormField("takeaways", "Takeaways", kind="multiline", optional=True, max_length=LONG_TEXT)
+        FormField(
+            "takeaways",
+            t("close.takeaways", lang),
+            kind="multiline",
+            optional=True,
+            max_length=LONG_TEXT,
+        )
     )
     return Form(
         form_id=CLOSE_FORM,
-        title="Close and record",
+        title=t("close.title", lang),
         fields=tuple(fields),
         state=str(session.id),
-        submit="Close and record",
-        intro=("Record what the group agreed. The record goes to every member.",),
+        submit=t("close.title", lang),
+        intro=(t("close.intro", lang),),
     )
 
 
@@ -182,17 +230,28 @@ async def open_close_form(
             group = await group_for_channel(s, org, channel_id)
             found = await open_session(s, group.id or 0)
             if found is None:
-                raise NotFound("There is no open session to close. Start one with `/reflect`.")
+                raise NotFound(key="errors.no_open_to_close")
             session = found
         await require_facilitator(s, group, actor, "close this session")
         if session.status != SessionStatus.OPEN:
-            raise Conflict("This session has already closed.")
+            raise Conflict(key="errors.already_closed")
         answers = list(await s.exec(select(Answer).where(Answer.session_id == session.id)))
         names = {
             m.id or 0: (m.agency or m.display_name) for m in await members_of(s, group.id or 0)
         }
-        qset = core.sets.get(session.set_id)
-    return [OpenForm(close_form(qset, session, answers, names))]
+        invited = list(
+            await s.exec(
+                select(Participation, Member)
+                .join(Member, Member.id == Participation.member_id)  # type: ignore[arg-type]
+                .where(Participation.session_id == session.id)
+            )
+        )
+        lang = await language_for(s, org, actor.user_id)
+        qset = core.sets.get(session.set_id, lang)
+    people = tuple(Option(m.user_id, m.display_name) for _p, m in invited)
+    came = tuple(m.user_id for p, m in invited if p.attended)
+    form = close_form(qset, session, answers, names, lang=lang, people=people, attended=came)
+    return [OpenForm(form)]
 
 
 def _text(values: FormValues, key: str, limit: int = LONG_TEXT) -> str | None:
@@ -201,10 +260,7 @@ def _text(values: FormValues, key: str, limit: int = LONG_TEXT) -> str | None:
         return None
     raw = clean(raw)
     if len(raw) > limit:
-        raise BadInput(
-            f"One of the notes is too long ({len(raw)} characters). Please keep each "
-            f"under {limit}; nothing was saved."
-        )
+        raise BadInput(key="errors.note_too_long", length=len(raw), limit=limit)
     return raw.strip()
 
 
@@ -223,7 +279,7 @@ async def submit_close(core: Core, actor: Actor, state: str, values: FormValues)
         session, group = await session_for(s, org, session_id)
         await require_facilitator(s, group, actor, "close this session")
         if session.status != SessionStatus.OPEN:
-            raise Conflict("This session has already closed.")
+            raise Conflict(key="errors.already_closed")
         qset = core.sets.get(session.set_id)
         members = {m.user_id: m for m in await members_of(s, group.id or 0)}
         positions: list[AgreedPosition] = []
@@ -233,7 +289,7 @@ async def submit_close(core: Core, actor: Actor, state: str, values: FormValues)
             raw = values.get(f"pos_{q.id}")
             position = raw if isinstance(raw, str) and raw and raw != NO_POSITION else None
             if position is not None and position not in q.choice_values:
-                raise BadInput("One agreed position isn't one of the choices. Please pick again.")
+                raise BadInput(key="errors.bad_position")
             notes = _text(values, f"notes_{q.id}")
             key_point = values.get(f"key_{q.id}") is True
             if position or notes or key_point:
@@ -255,18 +311,18 @@ async def submit_close(core: Core, actor: Actor, state: str, values: FormValues)
             due_raw = values.get(f"action_{i}_due")
             if not what:
                 if owner_raw or due_raw:
-                    raise BadInput(f"Action {i} has a person or date but no description.")
+                    raise BadInput(key="errors.action_no_text", n=i)
                 continue
             owner_id = None
             if isinstance(owner_raw, str) and owner_raw:
                 user_id, _name = parse_user(owner_raw, "action owner")
                 owner = members.get(user_id)
                 if owner is None:
-                    raise BadInput(f"The person for action {i} is not in this core group.")
+                    raise BadInput(key="errors.action_owner_not_member", n=i)
                 owner_id = owner.id
             due = parse_date(due_raw, "due date") if isinstance(due_raw, str) and due_raw else None
             if due is not None and due < now.date():
-                raise BadInput(f"Action {i} is due in the past. Please pick a later date.")
+                raise BadInput(key="errors.action_in_past", n=i)
             actions.append(
                 ActionItem(
                     session_id=session_id,
@@ -279,7 +335,7 @@ async def submit_close(core: Core, actor: Actor, state: str, values: FormValues)
             )
         family = _text(values, "family_sharing")
         if qset.kind == "supervision" and not family:
-            raise BadInput("Please record how this will be shared with the family.")
+            raise BadInput(key="errors.family_sharing_needed")
         raw_themes = values.get("themes")
         themes = (
             [t for t in raw_themes if t in themes_known] if isinstance(raw_themes, list) else []
@@ -307,6 +363,14 @@ async def submit_close(core: Core, actor: Actor, state: str, values: FormValues)
                 .where(Participation.session_id == session_id)
             )
         )
+        came = _attended(values.get("attended"))
+        if came is not None:  # the facilitator's own record of who was there
+            for part, m in parts:
+                part.attended = m.user_id in came
+                s.add(part)
+        langs = await languages_for(s, org, [m.user_id for _p, m in parts])
+        lang = await language_for(s, org, actor.user_id)
+        record_lang = org_language(org)
         await audit.record(
             s,
             org_id=org.id,
@@ -321,7 +385,7 @@ async def submit_close(core: Core, actor: Actor, state: str, values: FormValues)
         )
         progress = await progress_view(s, session, group, core)
     view = await build_record(core, session_id)
-    title = f"Record of core group supervision · {group.child_ref}"
+    title = t("close.record_title", record_lang, child_ref=group.child_ref)
     record = Message(text=title, blocks=(RecordBlock(view),))
     intents: list[Intent] = [
         Update(progress_key(session_id), progress),
@@ -335,16 +399,26 @@ async def submit_close(core: Core, actor: Actor, state: str, values: FormValues)
         ),
     ]
     for part, m in parts:
-        intents.append(Update(dialogue_key(part.id or 0), closed_message(group.child_ref)))
+        closed = closed_message(group.child_ref, lang=langs[m.user_id])
+        intents.append(Update(dialogue_key(part.id or 0), closed))
         intents.append(Direct(m.user_id, record))
     if session.escalation:
-        said = (
-            "The group flagged an escalation. Please raise it with your line manager, "
-            "as agreed in the session."
-        )
         for _p, m in parts:
-            intents.append(Direct(m.user_id, Message(text=said, blocks=(Paragraph((said,)),))))
+            intents.append(Direct(m.user_id, plain(t("close.escalation_dm", langs[m.user_id]))))
     intents += debrief_invitations(group, actor.user_id, session_id)  # private, facilitators
-    done = "Closed. The record is in the thread and a copy has gone to each member."
-    intents.append(Reply(Message(text=done, blocks=(Paragraph((done,)),))))
+    done: list[Block] = [Paragraph((t("close.done", lang),))]
+    # "Was this useful?" goes to the facilitator only, as counts (never in the record).
+    useful = await feedback_summary(core, session_id=session_id, lang=lang)
+    if useful.answers:
+        done.append(Context((t("close.useful", lang, summary=useful.line(lang)),)))
+    said = " ".join(spans_text(b.spans) for b in done if isinstance(b, Paragraph | Context))
+    intents.append(Reply(Message(text=said, blocks=tuple(done))))
     return intents
+
+
+def _attended(raw: str | list[str] | bool | None) -> set[str] | None:
+    """The user ids ticked in the "Who came?" field; ``None`` when the form had no such field."""
+    if raw is None or isinstance(raw, bool):
+        return None
+    tokens = raw if isinstance(raw, list) else raw.split(",")
+    return {parse_user(tok, "person")[0] for tok in tokens if tok.strip()}
