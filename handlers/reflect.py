@@ -27,6 +27,8 @@ from handlers.access import (
     ensure_org,
     group_by_id,
     group_for_channel,
+    is_org_admin,
+    member_in,
     members_of,
     open_session,
     require_facilitator,
@@ -34,7 +36,7 @@ from handlers.access import (
 )
 from handlers.core import Core
 from handlers.dialogue import dialogue_key
-from handlers.errors import BadInput, Conflict, NotFound
+from handlers.errors import BadInput, Conflict, NotAllowed, NotFound
 from handlers.events import Actor
 from handlers.groups import parse_user
 from handlers.i18n import language_for, languages_for, org_language
@@ -304,7 +306,14 @@ async def _session_in_channel(
 
 async def status(core: Core, actor: Actor, channel_id: str | None) -> list[Intent]:
     async with core.db.read() as s:
-        _org, group, session = await _session_in_channel(s, core, actor, channel_id)
+        org, group, session = await _session_in_channel(s, core, actor, channel_id)
+        # Names and the child's reference: the group's own people and admins only.
+        if not (
+            await member_in(s, group.id or 0, actor.user_id)
+            or actor.user_id == group.facilitator_id
+            or await is_org_admin(s, org, actor.user_id)
+        ):
+            raise NotAllowed("Only the core group's members can see its progress.")
         return [Reply(await progress_view(s, session, group, core))]
 
 
