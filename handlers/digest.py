@@ -68,13 +68,12 @@ class Count:
 
     @classmethod
     def of(cls, n: int, min_count: int) -> Count:
-        return cls(n if n >= min_count else None, min_count)
+        # A minimum of 1 turns suppression off (zero is then shown as it is).
+        return cls(n if n >= min_count or min_count <= 1 else None, min_count)
 
     @property
     def text(self) -> str:
-        if self.value is not None:
-            return str(self.value)
-        return "none" if self.min_count <= 1 else f"fewer than {self.min_count}"
+        return str(self.value) if self.value is not None else f"fewer than {self.min_count}"
 
 
 def trend(now: Count, before: Count) -> str:
@@ -105,7 +104,7 @@ class Rates:
     @property
     def text(self) -> str:
         if self.base.value is None:
-            return f"not shown ({self.base.text})"
+            return f"not shown: {self.base.text} answers"
         return " · ".join(f"{pct}% {label}" for label, pct in self.percentages)
 
 

@@ -11,7 +11,7 @@ from bot.platforms.console.backend import ConsoleBackend
 from handlers.core import Core
 from handlers.exports import record_docx
 from handlers.messages import RecordBlock
-from handlers.records import build_record, render_record
+from handlers.records import Target, build_record, render_record
 from handlers.trajectory import TrajectoryRow, TrajectoryView, trajectory
 from storage.models import (
     AgreedPosition,
@@ -24,7 +24,7 @@ from storage.models import (
 )
 from tests.conftest import Clock
 
-TARGETS = ("markdown", "slack", "teams", "html")
+TARGETS: tuple[Target, ...] = ("markdown", "slack", "teams", "html")
 
 # One session: question id -> (agreed position or None, the members' choices).
 SessionPlan = dict[str, tuple[str | None, list[str]]]
@@ -179,7 +179,7 @@ async def test_record_shows_the_trajectory_up_to_that_supervision_in_every_forma
     for target in TARGETS:
         assert "Trajectory" not in render_record(first, target), target
     doc = Document(io.BytesIO(record_docx(await build_record(core, ids[2]))))
-    headings = [p.text for p in doc.paragraphs if p.style.name.startswith("Heading")]
+    headings = [p.text for p in doc.paragraphs if p.style and p.style.name.startswith("Heading")]
     assert headings.index("Questions") < headings.index("Trajectory") < headings.index("Actions")
     table = next(t for t in doc.tables if t.rows[0].cells[0].text == "Question")
     plan = next(r for r in table.rows if r.cells[0].text == "Is the plan working well?")
