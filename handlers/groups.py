@@ -99,6 +99,24 @@ def _check_child_ref(raw: str) -> str:
     return ref
 
 
+def looks_like_name(ref: str) -> bool:
+    """A reference that reads like a name ("Jane Smith", "jsmith") rather than initials or a
+    case number. Anything with a digit is a case number; up to four capital letters are initials.
+    """
+    if any(ch.isdigit() for ch in ref):
+        return False
+    tokens = [t for t in re.split(r"[\s./_-]+", ref) if t]
+    if any(re.fullmatch(r"[A-Z][a-z]+", t) or re.fullmatch(r"[a-z]{3,}", t) for t in tokens):
+        return True
+    return sum(ch.isalpha() for ch in ref) > 4
+
+
+NAME_REFUSED = (
+    "That looks like a name. Please use the child's initials or a case number, like AB-1234: "
+    "your organisation has chosen not to store children's names."
+)
+
+
 def parse_inline(text: str) -> GroupDraft:
     """``key=value`` pairs; a value runs until the next ``key=``."""
     text = clean(text)
@@ -288,6 +306,8 @@ async def register(
     now = core.now()
     async with core.db.write() as s:
         org = await ensure_org(s, core, actor)
+        if not org.child_names_allowed and looks_like_name(draft.child_ref):
+            raise BadInput(NAME_REFUSED)
         roles = await staff_roles(s, org, actor.user_id)
         first_ever = not await has_any_admin(s, org)
         if first_ever:

@@ -138,3 +138,34 @@ async def test_erasing_a_group_deletes_it_and_leaves_other_groups(core: Core):
     assert groups == ["XY-1"] and sessions == [] and answers == [] and len(members) == 1
     events = await _audit(core, "privacy.erased_group")
     assert events[0].subject == f"group:{first.id}"
+
+
+# ---- data minimisation --------------------------------------------------------------------------
+
+
+async def test_names_are_refused_as_child_references_unless_the_organisation_allows_them(
+    core: Core,
+):
+    actor = Actor("console", "org-min", "ro")
+    for name in ("Jane Smith", "jsmith", "JANESMITH"):
+        reply = await handle(
+            core, Command(actor, f"setup child={name} registered=2026-01-05 facilitator=@ro", "c1")
+        )
+        assert "initials or a case number" in reply[0].message.text, name
+    async with core.db.read() as s:
+        assert list(await s.exec(select(CoreGroup))) == []
+    ok = await handle(
+        core, Command(actor, "setup child=JS-2041 registered=2026-01-05 facilitator=@ro", "c1")
+    )
+    assert "set up" in ok[0].message.text.lower()
+    # An organisation that decided to use names can.
+    async with core.db.write() as s:
+        from storage.models import Organisation
+
+        org = (await s.exec(select(Organisation))).one()
+        org.child_names_allowed = True
+        s.add(org)
+    named = await handle(
+        core, Command(actor, "setup child=Jane Smith registered=2026-01-05 facilitator=@ro", "c2")
+    )
+    assert "Jane Smith" in named[0].message.text
