@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from docx import Document
+from sqlmodel import select
 from test_records import seed_session
 from typer.testing import CliRunner, Result
 
@@ -25,10 +26,11 @@ from handlers.exports import (
     record_json,
     record_markdown,
 )
-from handlers.records import build_record
+from handlers.records import build_record, render_record
 from prompts.loader import load_catalogue
+from prompts.render import escape_for
 from storage.db import Database
-from storage.models import Answer
+from storage.models import ActionItem, Answer
 
 
 def _docx_text(data: bytes) -> tuple[list[str], list[list[list[str]]]]:
@@ -213,3 +215,76 @@ async def test_cli_refuses_unknown_session_and_docx_without_a_file(file_db: str)
         runner.invoke, app, ["export", "--session", "1", "--format", "docx"]
     )
     assert word.exit_code == 2 and "--out" in word.stderr
+
+
+# ---- every format from split, unanimous and missing answers (issue 6, "done when") ----------
+
+TRICKY = "*bold* <b>x</b> & @here {{ 7*7 }}"
+
+
+async def test_every_format_marks_split_unanimous_and_missing_answers(core: Core) -> None:
+    answers = {
+        "plan_working": [("yes", None)] * 3 + [("no", None)] * 2,  # split
+        "risks_current": [("yes", TRICKY)] + [("yes", None)] * 4,  # unanimous
+        # every other question: nobody answered
+    }
+    seeded = await seed_session(core, answers=answers)
+    view = await build_record(core, seeded.session_id)
+    for target in ("markdown", "slack", "teams", "html"):
+        text = render_record(view, target)
+        assert "Split view: 3 Yes · 2 No" in text, target
+        assert "Answers: 5 Yes" in text and "Split view: 5 Yes" not in text, target
+        assert text.count("No answers.") == len(view.questions) - 2, target
+        assert escape_for(target, TRICKY) in text, target
+        assert "49" not in text, target
+
+    data = json.loads(record_json(view))["record"]
+    by_id = {q["id"]: q for q in data["questions"]}
+    assert by_id["plan_working"]["split"] is True and by_id["risks_current"]["split"] is False
+    assert by_id["blocking_factors"]["answers"] == []
+    comments = [a["comment"] for a in by_id["risks_current"]["answers"]]
+    assert TRICKY in comments  # data, not markup
+
+    rows = list(csv.DictReader(io.StringIO(record_csv(view))))
+    assert {r["question_id"] for r in rows} == {"plan_working", "risks_current"}
+
+    doc = Document(io.BytesIO(record_docx(view)))
+    headings = [
+        p.text for p in doc.paragraphs if p.style and p.style.name.startswith(("Heading", "Title"))
+    ]
+    assert headings == [
+        "Record of Core Group Supervision/Reflection",
+        "What is life like for this child?",
+        "Questions",
+        "How the record will be shared with the family",
+        "Actions",
+        "Takeaways",
+        "Themes for the Lead Officer",
+        "Escalation",
+    ]
+    header, questions, actions = (
+        [[c.text for c in row.cells] for row in t.rows] for t in doc.tables
+    )
+    assert [row[0] for row in header] == [
+        "Date of supervision",
+        "Facilitator",
+        "Attendees",
+        "Name of child(ren)",
+    ]
+    assert actions[0] == ["Action", "Owner", "Due", "Status"] and len(actions) == 3
+    numbered = {row[0]: row for row in questions[1:] if row[0].isdigit()}
+    assert numbered["3"][2] == "Split view: 3 Yes · 2 No"
+    assert numbered["1"][2] == "5 Yes"
+    assert numbered["4"][2] == "No answers"
+    assert any(TRICKY in cell for row in questions for cell in row)  # plain text in Word
+
+
+async def test_word_without_actions_or_answers_says_so(core: Core) -> None:
+    seeded = await seed_session(core, answers={})
+    async with core.db.write() as s:
+        for item in await s.exec(select(ActionItem)):
+            await s.delete(item)
+    paragraphs, tables = _docx_text(record_docx(await build_record(core, seeded.session_id)))
+    assert len(tables) == 2  # header and questions; no empty actions table
+    assert "No actions agreed." in paragraphs
+    assert all(row[2] == "No answers" for row in tables[1][1:] if row[0].isdigit())
