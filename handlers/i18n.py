@@ -94,7 +94,7 @@ async def set_language(core: Core, actor: Actor, args: str) -> list[Intent]:
             s,
             org_id=org.id,
             actor=actor.user_id,
-            action="language.org" if for_org else "language.person",
+            action="org.language" if for_org else "person.language",
             subject=f"org:{org.id}" if for_org else f"user:{actor.user_id}",
             at=core.now(),
             language=code,

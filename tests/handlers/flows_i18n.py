@@ -40,8 +40,7 @@ async def answer_everything(bot: ConsoleBackend, user: str, words: str = "A few 
     start = _first(shown, "dlg.start")
     assert start is not None, [b.label for b in shown.buttons()]
     await bot.press(user, start)
-    answered = 0
-    for _ in range(60):
+    for answered in range(60):
         shown = bot.dialogue(user)
         submit = _first(shown, "dlg.submit")
         if submit is not None:
@@ -55,7 +54,6 @@ async def answer_everything(bot: ConsoleBackend, user: str, words: str = "A few 
             assert text is not None, f"no way to answer: {[b.label for b in shown.buttons()]}"
             await bot.press(user, text)
             await bot.submit(user, {"text": f"{words} ({user})"})
-        answered += 1
     raise AssertionError(f"{user} never reached the review")
 
 
