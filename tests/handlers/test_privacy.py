@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import re
+
 import pytest
 from sqlmodel import select
 
@@ -169,3 +172,74 @@ async def test_names_are_refused_as_child_references_unless_the_organisation_all
         core, Command(actor, "setup child=Jane Smith registered=2026-01-05 facilitator=@ro", "c2")
     )
     assert "Jane Smith" in named[0].message.text
+
+
+IDS_ONLY = re.compile(r"^[0-9:a-z_]*$")
+
+
+async def test_no_child_reference_or_answer_leaves_the_store_except_to_its_readers(
+    core: Core, clock, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+):
+    """Logs, button values, form state and scheduler ledger rows carry ids only."""
+    import bot.runtime
+    from bot.logging import JsonFormatter, PrivacyFilter
+    from bot.scheduler import sweep
+    from handlers import reminders
+    from storage.models import Delivery
+
+    produced: list = []
+    real_handle = bot.runtime.handle
+
+    async def recording(core_: Core, event: object) -> list:
+        intents = await real_handle(core_, event)  # type: ignore[arg-type]
+        produced.extend(intents)
+        return intents
+
+    monkeypatch.setattr(bot.runtime, "handle", recording)
+    caplog.set_level(logging.DEBUG)
+    console = _bot(core)
+    await full_session(console)
+    # A second session with reminders planned and sent while it is open.
+    await console.command("ro", "")
+    invite = console.last_dm("sw")
+    await console.click("sw", "Start", invite)
+    await console.click("sw", "Add a comment", invite)
+    await console.submit("sw", {"text": f"{SECRET} second session"})
+    await console.command("ro", "remind")
+    await console.command("hv", "close")  # refused: logged by the router
+    await console.home("hv")
+    for days in (1, 2, 3, 20):
+        clock.advance(days=days)
+        await reminders.plan(core, clock())
+        await sweep(console.runtime, now=clock(), pace_seconds=0)
+
+    secrets = (SECRET, NOTES, CHILD, "Hana", "Health visiting")
+    # Buttons and forms: opaque ids only.
+    for intent in produced:
+        message = getattr(intent, "message", None)
+        blocks = message.blocks if message is not None else ()
+        for block in blocks:
+            for button in getattr(block, "buttons", ()):
+                assert IDS_ONLY.match(button.value), button
+        form = getattr(intent, "form", None)
+        if form is not None:
+            assert IDS_ONLY.match(form.state), form.form_id
+    assert any(getattr(i, "form", None) for i in produced)
+    # Scheduler ledger rows: ids and kinds only.
+    async with core.db.read() as s:
+        rows = list(await s.exec(select(Delivery)))
+    assert rows, "the sweep planned nothing, so this test proves nothing"
+    for row in rows:
+        said = f"{row.key} {row.kind} {row.sent_ref} {row.last_error}"
+        assert not any(secret in said for secret in secrets), said
+    # Logs: neither what our code logs nor what the JSON handler would write.
+    assert any(r.name.startswith("handlers") for r in caplog.records)
+    privacy_filter, formatter = PrivacyFilter(), JsonFormatter()
+    ours = ("handlers", "bot", "storage", "prompts")
+    for record in caplog.records:
+        if record.name.split(".")[0] in ours:  # libraries are redacted by the filter below
+            raw = record.getMessage() + " " + str(record.__dict__)
+            assert not any(secret in raw for secret in secrets), record.name
+        privacy_filter.filter(record)
+        out = formatter.format(record)
+        assert not any(secret in out for secret in secrets), out
