@@ -1,0 +1,165 @@
+"""Two real processes share one PostgreSQL database and a fake Slack for a year of schedules.
+
+Every nudge and reminder the ledger says was sent reached Slack exactly once, and no group is
+ever nudged twice on the same day, however the two instances interleave.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+import uuid
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+
+import psycopg
+import pytest
+from sqlmodel import select
+
+from storage.db import Database
+from storage.models import (
+    CoreGroup,
+    Delivery,
+    Member,
+    MemberRole,
+    Organisation,
+    Participation,
+    ReflectionSession,
+)
+from tests.conftest import PG_ADMIN, repo_root
+from tests.fakes.slack_api import FakeSlack
+
+GROUPS = 16
+pytestmark = pytest.mark.slow
+
+
+async def _seed(url: str) -> None:
+    db = Database(url)
+    await db.create_all()
+    async with db.write() as s:
+        org = Organisation(platform="slack", external_id="T0001", name="Council")
+        s.add(org)
+        await s.flush()
+        for n in range(GROUPS):
+            group = CoreGroup(
+                org_id=org.id or 0,
+                child_ref=f"CR-{n:03d}",
+                registered_on=date(2025, 8, 1) + timedelta(days=23 * n),
+                facilitator_id=f"URO{n:03d}",
+                channel_id=f"C{n:04d}",
+            )
+            s.add(group)
+            await s.flush()
+            for k in range(3):
+                s.add(
+                    Member(
+                        group_id=group.id or 0,
+                        user_id=f"U{n:03d}{k}",
+                        display_name=f"M{k}",
+                        agency="Health",
+                        role=MemberRole.MEMBER,
+                    )
+                )
+            if n < 2:  # two groups have a session open with nobody answered yet
+                opened = datetime(2026, 1, 5, 10, tzinfo=UTC)
+                session = ReflectionSession(
+                    group_id=group.id or 0,
+                    set_id="appendix1",
+                    set_version=1,
+                    opened_by=f"URO{n:03d}",
+                    opened_at=opened,
+                    closes_at=opened + timedelta(days=7),
+                )
+                s.add(session)
+                await s.flush()
+                for m in await s.exec(select(Member).where(Member.group_id == group.id)):
+                    s.add(Participation(session_id=session.id or 0, member_id=m.id or 0))
+    await db.dispose()
+
+
+def _times() -> list[datetime]:
+    """Every weekday morning of 2026, plus the first afternoons (reminders fall then too)."""
+    out, day = [], date(2026, 1, 5)
+    while day < date(2027, 1, 1):
+        if day.weekday() < 5:
+            out.append(datetime(day.year, day.month, day.day, 10, tzinfo=UTC))
+            if day < date(2026, 1, 16):
+                out.append(datetime(day.year, day.month, day.day, 14, tzinfo=UTC))
+        day += timedelta(days=1)
+    return out
+
+
+async def _worker(env: dict[str, str]) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "tests.bot.scheduler_worker",
+        cwd=repo_root(),
+        env=env,
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+    )
+
+
+async def _step(proc: asyncio.subprocess.Process, when: datetime) -> int:
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(f"{when.isoformat()}\n".encode())
+    await proc.stdin.drain()
+    line = (await asyncio.wait_for(proc.stdout.readline(), timeout=60)).decode().strip()
+    assert line.startswith("ok "), line
+    return int(line.split()[1])
+
+
+async def test_two_processes_send_every_nudge_and_reminder_exactly_once(pg_url):
+    name = f"cg_sched_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    url = f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
+    fake = await FakeSlack().start()
+    procs: list[asyncio.subprocess.Process] = []
+    try:
+        await _seed(url)
+        fake.fail("chat.postMessage", times=3, status=429, retry_after=1)  # a busy Slack too
+        env = {
+            **os.environ,
+            "DATABASE_URL": url,
+            "SLACK_BOT_TOKEN": "xoxb-test",
+            "SLACK_SIGNING_SECRET": "secret",
+            "SLACK_API_URL": fake.api_url,
+            "PYTHONPATH": str(repo_root()),
+        }
+        env.pop("SLACK_APP_TOKEN", None)
+        procs = [await _worker(env), await _worker(env)]
+        sent_by = [0, 0]
+        for when in _times():
+            counts = await asyncio.gather(*(_step(p, when) for p in procs))
+            sent_by = [a + b for a, b in zip(sent_by, counts, strict=True)]
+        db = Database(url)
+        async with db.read() as s:
+            rows = list(await s.exec(select(Delivery)))
+        await db.dispose()
+    finally:
+        for p in procs:
+            if p.stdin:
+                p.stdin.close()
+            await p.wait()
+        await fake.stop()
+        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+    sent = [r for r in rows if r.status == "sent"]
+    posts = fake.delivered("chat.postMessage")
+    # Exactly once: one Slack message per ledger row sent, and the ledger knows each one.
+    assert len(posts) == len(sent) == sum(sent_by)
+    assert len({r.sent_ref for r in sent}) == len(sent)
+    assert not [r for r in rows if r.status in ("sending", "dead")]
+    # Every group was nudged in the channel (but those with a session open: no nudge while one
+    # is open), never twice on one day.
+    nudges = [r for r in sent if r.kind.startswith("nudge")]
+    assert {r.group_id for r in nudges} == set(range(3, GROUPS + 1))
+    per_day = Counter((r.group_id, (r.sent_at or r.due_at).date()) for r in nudges)
+    assert max(per_day.values()) == 1
+    # Each member of the two open sessions got their three reminders, once each.
+    reminders = Counter(r.member_id for r in sent if r.kind.startswith("remind"))
+    assert len(reminders) == 6 and set(reminders.values()) == {3}
