@@ -15,7 +15,6 @@ Command grammar (after ``/reflect`` in Slack and the console, ``@bot reflect`` i
 
 from __future__ import annotations
 
-from collections import Counter
 from datetime import timedelta
 
 from sqlalchemy.exc import IntegrityError
@@ -184,9 +183,14 @@ def _session_roles(qset: QuestionSet, members: list[Member], args: list[str]) ->
             if chosen.get(member.id or 0, role) != role:
                 raise BadInput(key="errors.role_twice", name=member.display_name)
             chosen[member.id or 0] = role
-    others = [r for r in qset.roles if r != "presenter"] or list(qset.roles)
-    default = "observer" if "observer" in qset.roles else others[0]
+    default = _default_role(list(qset.roles))
     return {m.id or 0: chosen.get(m.id or 0, default) for m in members}
+
+
+def _default_role(roles: list[str]) -> str:
+    """Observer where the set has one, else its first role that is not the presenter's."""
+    others = [r for r in roles if r != "presenter"] or roles
+    return "observer" if "observer" in roles else others[0]
 
 
 async def _open(
@@ -271,14 +275,13 @@ async def _open(
             )
         )
     if roles:
-        intents.append(Reply(_roles_message(parts, await language_for(s, org, actor.user_id))))
+        lang = await language_for(s, org, actor.user_id)
+        intents.append(Reply(_roles_message(parts, _default_role(list(qset.roles)), lang)))
     return intents
 
 
-def _roles_message(parts: list[tuple[Participation, Member]], lang: str) -> Message:
+def _roles_message(parts: list[tuple[Participation, Member]], default: str, lang: str) -> Message:
     """Tell the facilitator who has which role (the default role is named once)."""
-    counts = Counter(p.role for p, _m in parts)
-    default = counts.most_common(1)[0][0] or ""
     named = [
         t("roles.assigned_line", lang, name=m.display_name, role=role_label(p.role or "", lang))
         for p, m in parts
