@@ -13,7 +13,7 @@ from bot.settings import Settings
 from bot.transport import Deliverer, ReplyContext, Transport
 from handlers.core import Core
 from handlers.events import Event
-from handlers.messages import Intent
+from handlers.messages import Direct, Intent, Mention, Message, Paragraph, Post, Span
 from handlers.router import handle
 
 log = logging.getLogger(__name__)
@@ -32,12 +32,44 @@ class Runtime:
         return Deliverer(self.core.db, self.transports[platform])
 
     async def dispatch(self, event: Event, ctx: ReplyContext) -> list[Intent]:
-        """Handle one neutral event and carry out what the handlers asked for."""
+        """Handle one neutral event and carry out what the handlers asked for.
+
+        When messages to other people fail for good (after the adapter's retries), the person
+        who acted — the facilitator opening, reminding or closing — is told who was not reached.
+        """
         intents = await handle(self.core, event)
-        await self.deliver(event.actor.platform, event.actor.org, intents, ctx)
+        platform, org = event.actor.platform, event.actor.org
+        unreached: list[str] = []
+        for intent in intents:
+            failed = await self.deliver(platform, org, [intent], ctx)
+            if failed and isinstance(intent, Direct) and intent.user_id != event.actor.user_id:
+                unreached.append(intent.user_id)
+            elif failed and isinstance(intent, Post):
+                unreached.append("")  # the channel itself
+        if unreached:
+            note = Direct(event.actor.user_id, unreached_message(unreached))
+            await self.deliver(platform, org, [note], ctx)
         return intents
 
     async def deliver(
         self, platform: str, org: str, intents: list[Intent], ctx: ReplyContext | None = None
     ) -> list[str]:
         return await self.deliverer(platform).deliver(org, intents, ctx)
+
+
+def unreached_message(user_ids: list[str]) -> Message:
+    """Tell the facilitator, by mention only, whom a message could not reach."""
+    people = list(dict.fromkeys(u for u in user_ids if u))
+    spans: list[Span] = []
+    if people:
+        spans.append("I couldn't reach ")
+        for i, user_id in enumerate(people):
+            spans += [", " if i else "", Mention(user_id)]
+        spans.append(
+            ". They have not had this message. Please check they can receive messages "
+            "from this app, or tell them another way. "
+        )
+    if "" in user_ids:
+        spans.append("I couldn't post in the channel. Please check the app is in it.")
+    text = "Some messages could not be delivered."
+    return Message(text=text, blocks=(Paragraph(tuple(spans)),))

@@ -124,7 +124,11 @@ class TeamsAdapter:
             return web.json_response({"error": str(exc)}, status=400)
         invoke = activity.type == "invoke"
         key = _seen_key(where) if where.activity_id else None
-        if key is not None and not await self._first_time(key):
+        try:
+            if key is not None and not await self._first_time(key):
+                return _ok(invoke)
+        except CoreGroupError as exc:  # the database is down: say so kindly, don't 500
+            await self._sorry(where, exc)
             return _ok(invoke)
         try:
             event = inbound.to_event(activity, where)
@@ -142,6 +146,13 @@ class TeamsAdapter:
         if done and task.exception() is not None:
             return web.json_response({"error": "internal error"}, status=500)
         return _ok(invoke)
+
+    async def _sorry(self, where: Origin, exc: CoreGroupError) -> None:
+        ctx = ReplyContext(where.tenant, where.user_id, where.channel_id, where.reply_data())
+        try:
+            await self.transport.reply(ctx, plain(exc.user_message))
+        except DeliveryFailed as failed:
+            log.warning("teams error reply failed", extra={"reason": failed.reason})
 
     async def _handle(self, event: Event, where: Origin, key: str | None) -> None:
         ctx = ReplyContext(
