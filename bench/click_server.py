@@ -85,9 +85,17 @@ def main() -> None:
     parser.add_argument("kind", choices=("ours", "bolt"))
     parser.add_argument("--database-url", default="")
     parser.add_argument("--slack-api", required=True)
+    parser.add_argument("--profile", default="", help="write cProfile stats to this file")
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR)
-    asyncio.run(serve(args.kind, args.database_url, args.slack_api))
+    if not args.profile:
+        asyncio.run(serve(args.kind, args.database_url, args.slack_api))
+        return
+    import cProfile
+
+    with cProfile.Profile() as profile:
+        asyncio.run(serve(args.kind, args.database_url, args.slack_api))
+    profile.dump_stats(args.profile)
 
 
 if __name__ == "__main__":

@@ -119,7 +119,8 @@ async def seed(db: Database, groups: int) -> list[Clicker]:
                 for g in range(groups)
             ],
         )
-        group_ids = dict((await conn.execute(text("SELECT channel_id, id FROM core_group"))).all())
+        found = await conn.execute(text("SELECT channel_id, id FROM core_group"))
+        group_ids: dict[str, int] = {str(k): int(v) for k, v in found.all()}
         members: list[dict[str, Any]] = []
         for g in range(groups):
             gid = group_ids[f"C{g:08d}"]
@@ -162,7 +163,7 @@ async def seed(db: Database, groups: int) -> list[Clicker]:
                 for g, gid in enumerate(group_ids[f"C{g:08d}"] for g in range(groups))
             ],
         )
-        sessions = dict(
+        sessions: dict[int, int] = dict(
             (await conn.execute(text("SELECT group_id, id FROM reflection_session"))).all()
         )
         rows = (
@@ -190,9 +191,7 @@ async def seed(db: Database, groups: int) -> list[Clicker]:
                 )
             )
         ).all()
-        clickers = [
-            Clicker(user, pid, "D" + user, f"1700000000.{pid:06d}") for pid, user in parts
-        ]
+        clickers = [Clicker(user, pid, "D" + user, f"1700000000.{pid:06d}") for pid, user in parts]
         await conn.execute(
             insert(MessageRef),
             [
@@ -258,9 +257,12 @@ def answer_clicks(clickers: list[Clicker], n: int, round_offset: int) -> list[Cl
         j = k % len(q.choice_values)
         action_id = "dlg.answer" + (f"{ACTION_SUFFIX}{j}" if j else "")
         value = f"{c.participation_id}:{q.id}:{q.choice_values[j]}"
-        payload = block_actions(action_id, value, user=c.user_id, channel=c.channel, message_ts=c.ts)
+        payload = block_actions(
+            action_id, value, user=c.user_id, channel=c.channel, message_ts=c.ts
+        )
         body, content_type = encode(payload)
-        clicks.append(Click(c, body.encode(), signed(SIGNING_SECRET, body, content_type=content_type)))
+        headers = signed(SIGNING_SECRET, body, content_type=content_type)
+        clicks.append(Click(c, body.encode(), headers))
     return clicks
 
 
@@ -323,7 +325,10 @@ class Run:
     seconds: float = 0.0
 
 
-async def start_server(kind: str, database_url: str, api_url: str) -> tuple[Any, str]:
+async def start_server(
+    kind: str, database_url: str, api_url: str, profile: str = ""
+) -> tuple[Any, str]:
+    extra = ["--profile", profile] if profile else []
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -333,6 +338,7 @@ async def start_server(kind: str, database_url: str, api_url: str) -> tuple[Any,
         database_url,
         "--slack-api",
         api_url,
+        *extra,
         stdout=asyncio.subprocess.PIPE,
     )
     assert proc.stdout is not None
@@ -356,7 +362,26 @@ async def measure(
     args: argparse.Namespace,
     round_offset: int,
 ) -> Run:
-    proc, url = await start_server(kind, database_url, fake.api_url)
+    profile = f"{args.profile}.{kind}.{args_db(database_url)}.prof" if args.profile else ""
+    proc, url = await start_server(kind, database_url, fake.api_url, profile)
+    spy = None
+    if args.py_spy and kind == "ours":
+        # Sample the server while it works; py-spy writes its file when the server exits.
+        out = f"{args.py_spy}.{args_db(database_url)}.txt"
+        spy = await asyncio.create_subprocess_exec(
+            "py-spy",
+            "record",
+            "--pid",
+            str(proc.pid),
+            "--format",
+            "raw",
+            "-o",
+            out,
+            "--rate",
+            "200",
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
     try:
         warm = answer_clicks(clickers, args.warmup, round_offset)
         since = len(fake.arrived)
@@ -378,6 +403,12 @@ async def measure(
         return run
     finally:
         await stop_server(proc)
+        if spy is not None:
+            await spy.wait()
+
+
+def args_db(database_url: str) -> str:
+    return "sqlite" if database_url.startswith("sqlite") else "postgres"
 
 
 def _row(run: Run, floor_p99: float | None, db: str) -> list[object]:
@@ -407,12 +438,15 @@ async def main() -> None:
     parser.add_argument("--clicks", type=int, default=2000)
     parser.add_argument("--warmup", type=int, default=200)
     parser.add_argument("--follow-up-timeout", type=float, default=120.0)
+    parser.add_argument("--py-spy", default="", help="sample our server with py-spy to PREFIX")
+    parser.add_argument("--profile", default="", help="cProfile each server to PREFIX.*.prof")
     args = parser.parse_args()
     header("Click latency", "bench.clicks")
     rows: list[list[object]] = []
     notes: list[str] = []
     for kind in args.db.split(","):
-        fake = await TimedFakeSlack().start()
+        fake = TimedFakeSlack()
+        await fake.start()
         try:
             async with throwaway_database(kind) as url:
                 db = Database(url)

@@ -14,8 +14,8 @@ peak Python memory, as N grows at a fixed K, and as K grows at a fixed N.
 from __future__ import annotations
 
 import argparse
-import functools
 import asyncio
+import functools
 import random
 import resource
 import time

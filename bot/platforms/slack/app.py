@@ -49,6 +49,7 @@ BOT_SCOPES = (
     "groups:read",
 )
 EVENTS_PATH = "/slack/events"
+HANDLING_SLOTS = 8  # acknowledged deliveries handled at once; the rest queue in arrival order
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 
@@ -91,6 +92,7 @@ class SlackAdapter:
         self.signing_secret = settings.slack_signing_secret or ""
         self.verifier = SignatureVerifier(self.signing_secret)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(HANDLING_SLOTS)
         self.oauth_flow: AsyncOAuthFlow | None = None
         if multi_workspace(settings):
             from storage.slack_install import DbInstallationStore, DbOAuthStateStore
@@ -144,7 +146,13 @@ class SlackAdapter:
         except MalformedPayload as exc:
             log.warning("slack payload refused", extra={"reason": str(exc)})
             return
-        self._spawn(self.handle(inbound))
+        self._spawn(self._in_turn(inbound))
+
+    async def _in_turn(self, inbound: Inbound) -> None:
+        # A burst of clicks waits here instead of crowding the event loop (acks stay fast)
+        # and the database pool (no pool timeouts); see docs/performance.md.
+        async with self._slots:
+            await self.handle(inbound)
 
     def _spawn(self, work: Any) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(work)
@@ -201,6 +209,7 @@ class SlackAdapter:
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post(EVENTS_PATH, self.events)
+        app.on_cleanup.append(self._close_transport)
         if self.oauth_flow is not None:
             app.router.add_get(INSTALL_PATH, self.install)
             app.router.add_get(REDIRECT_PATH, self.oauth_redirect)
@@ -215,6 +224,11 @@ class SlackAdapter:
             return web.json_response({"ok": False, "error": "malformed payload"}, status=400)
         bolt_response = await self.bolt.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(bolt_response)
+
+    async def _close_transport(self, _: web.Application) -> None:
+        close = getattr(self.runtime.transports.get("slack"), "close", None)
+        if close is not None:
+            await close()
 
     async def install(self, request: web.Request) -> web.Response:
         assert self.oauth_flow is not None

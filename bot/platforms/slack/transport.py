@@ -127,13 +127,28 @@ class SlackTransport:
         self.base_url = base_url
         self.pacer = Pacer(pace_seconds)
         self._clients: dict[str, AsyncWebClient] = {}
+        self._session: aiohttp.ClientSession | None = None
 
     async def client(self, org: str) -> AsyncWebClient:
         token = await self.tokens.token_for(org)
         client = self._clients.get(token)
         if client is None:
             client = self._clients[token] = make_client(self.base_url, token)
+        client.session = self._http()
         return client
+
+    def _http(self) -> aiohttp.ClientSession:
+        # One connection pool for every call: without it slack_sdk opens (and TLS-handshakes)
+        # a new connection per call, which costs more than the call (docs/performance.md).
+        if self._session is None or self._session.closed:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
+        return self._session
+
+    async def close(self) -> None:
+        """Close the connection pool (server shutdown); a later call opens a new one."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     async def call(self, org: str, method: str, **kwargs: Any) -> dict[str, Any]:
         """One Web API call; every failure after retries becomes ``DeliveryFailed``."""
