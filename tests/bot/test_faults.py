@@ -21,7 +21,7 @@ from handlers.errors import Unavailable
 from handlers.messages import Mention, Message, Paragraph
 from prompts.loader import Catalogue
 from storage.db import Database
-from storage.models import AuditEvent, Participation, ReflectionSession
+from storage.models import Answer, AuditEvent, Participation, ReflectionSession
 from tests.bot.platforms.teams.teams_harness import Person, running
 from tests.conftest import PG_ADMIN
 from tests.handlers.conftest import SETUP
@@ -167,3 +167,39 @@ async def test_teams_gets_200_and_the_kind_message_when_the_database_is_down(
             assert any(UNAVAILABLE in t for t in said), said
     finally:
         await down.dispose()
+
+
+class DiesOnNextUpdate(ConsoleTransport):
+    """The process is killed after the database commit, before the platform hears of it."""
+
+    armed = False
+
+    async def update(self, org: str, ref: PlatformRef, message: Message) -> None:
+        if self.armed:
+            self.armed = False
+            raise KeyboardInterrupt  # stands in for SIGKILL: nothing after this runs
+        await super().update(org, ref, message)
+
+
+async def test_killed_between_commit_and_send_the_repeated_click_lands_once(core: Core):
+    transport = DiesOnNextUpdate()
+    bot = ConsoleBackend(Runtime(Settings(), core), transport=transport)
+    await bot.command("ro", SETUP)
+    await bot.command("ro", "")
+    await bot.click("hv", "Start")
+    card = bot.dialogue("hv")
+    yes = bot.button(card, "Yes")
+    transport.armed = True
+    with pytest.raises(KeyboardInterrupt):
+        await bot.press("hv", yes)
+    assert "Question 1 of 14" in bot.dialogue("hv").text  # the platform never heard
+    # A new process; the member, seeing question 1 still, presses Yes again.
+    restarted = ConsoleBackend(
+        Runtime(Settings(), Core(db=core.db, sets=core.sets, clock=core.clock)),
+        transport=transport,
+    )
+    await restarted.press("hv", yes)
+    assert "Question 2 of 14" in restarted.dialogue("hv").text
+    async with core.db.read() as s:
+        answers = list(await s.exec(select(Answer)))
+    assert [(a.question_id, a.choice) for a in answers] == [("risks_current", "yes")]
