@@ -34,15 +34,18 @@ from handlers.messages import (
     Reply,
     Strong,
 )
-from handlers.reminders import calendar_for, nudge_state
+from handlers.reminders import Drop, Send, calendar_for, nudge_state
 from handlers.schedule import DEFAULT_RULES
 from prompts.render import escape_markdown
 from prompts.schema import Question
 from prompts.themes import load_themes
+from storage import ledger
+from storage.ledger import Planned
 from storage.models import (
     AgreedPosition,
     Answer,
     CoreGroup,
+    Delivery,
     GroupStatus,
     Organisation,
     OrgRole,
@@ -480,3 +483,60 @@ async def monthly_digest_intents(core: Core, org_id: int, month: date | str) -> 
 def digest_key(org_id: int, month: date) -> str:
     """The delivery ledger key of one month's digest for one organisation."""
     return f"digest:{org_id}:{month:%Y-%m}"
+
+
+# ---- the scheduler: one ledger row per organisation and month --------------------------------
+
+KIND_DIGEST = "digest"
+PLAN_WITHIN_DAYS = 7  # a deployment started later in the month does not send last month's
+
+
+async def plan_digests(s: AsyncSession, now: datetime) -> list[Planned]:
+    """Last month's digest for each organisation with a Lead Officer, due at the opening of
+    this month's first working day (the key carries the month reported on: ids and dates only).
+    """
+    org_ids = set(
+        await s.exec(select(StaffRole.org_id).where(StaffRole.role == OrgRole.LEAD_OFFICER))
+    )
+    out: list[Planned] = []
+    for org_id in sorted(org_ids):
+        org = await s.get(Organisation, org_id)
+        if org is None:
+            continue
+        cal = calendar_for(org)
+        today = cal.local_date(now)
+        first_working = cal.working_day_on_or_after(date(today.year, today.month, 1))
+        due = cal.opening(first_working)
+        if now < due or (today - first_working).days > PLAN_WITHIN_DAYS:
+            continue
+        month = previous_month(today)
+        out.append(Planned(digest_key(org_id, month), org_id, KIND_DIGEST, due))
+    return out
+
+
+def month_of_key(key: str) -> date:
+    """The month a digest row reports on, read back from its key."""
+    return parse_month(key.rsplit(":", 1)[-1])
+
+
+async def render_digest(core: Core, org: Organisation, row: Delivery) -> Send | Drop:
+    """At send time: the digest as it stands, to the Lead Officers there are now."""
+    intents = await monthly_digest_intents(core, org.id or 0, month_of_key(row.key))
+    if not intents:
+        return Drop("no lead officer")
+    return Send(org.platform, org.external_id, f"digest:{org.id}", intents)
+
+
+async def plan_monthly_digests(core: Core, now: datetime | None = None) -> list[Planned]:
+    """Insert the digest rows that have come due; returns the new ones (idempotent by key).
+
+    The scheduler's sweep calls this next to ``reminders.plan``; ``reminders.render`` then
+    renders a ``digest`` row with :func:`render_digest` at send time.
+    """
+    now = now or core.now()
+    async with core.db.write() as s:
+        wanted = await plan_digests(s, now)
+        known = await ledger.existing_keys(s, [p.key for p in wanted])
+        new = [p for p in wanted if p.key not in known]
+        await ledger.insert_new(s, new)
+        return new

@@ -492,6 +492,10 @@ async def render(
             return await _render_reminder(core, s, org, cal, row, now)
         if row.kind == KIND_ACTION:
             return await _render_action(s, org, cal, row, now)
+        if row.kind == "digest":
+            from handlers.digest import render_digest
+
+            return await render_digest(core, org, row)
     return Drop(f"unknown kind {row.kind}")
 
 

@@ -15,7 +15,9 @@ from typer.testing import CliRunner
 from bot.cli import app
 from bot.platforms.console.backend import ConsoleBackend
 from bot.platforms.console.render import render_text
+from bot.scheduler import sweep
 from bot.settings import get_settings
+from handlers import reminders
 from handlers.core import Core
 from handlers.digest import (
     build_digest,
@@ -23,6 +25,7 @@ from handlers.digest import (
     digest_markdown,
     digest_message,
     monthly_digest_intents,
+    plan_monthly_digests,
 )
 from handlers.events import Command
 from handlers.messages import Direct, Message
@@ -310,3 +313,46 @@ async def test_cli_prints_the_digest_and_needs_an_org_when_there_are_several(
         runner.invoke, app, ["digest", "--org", "slack:T0SECOND", "--month", "26-2"]
     )
     assert bad.exit_code == 1 and "YYYY-MM" in bad.stderr
+
+
+# ---- monthly, by the scheduler ----------------------------------------------------------------
+
+
+async def test_scheduler_plans_last_months_digest_once_on_the_first_working_day(
+    core: Core,
+) -> None:
+    org_id = await seed_org(core)
+    async with core.db.write() as s:
+        s.add(StaffRole(org_id=org_id, user_id="LO1", role=OrgRole.LEAD_OFFICER))
+    early = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)  # Monday 2 March, before the office opens
+    assert await plan_monthly_digests(core, early) == []
+    now = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    planned = await plan_monthly_digests(core, now)
+    assert [p.key for p in planned] == [f"digest:{org_id}:2026-02"]
+    assert await plan_monthly_digests(core, now) == []  # once
+    decision = await reminders.render(core, reminders.to_delivery(planned[0]), now)
+    assert isinstance(decision, reminders.Send)
+    assert [i.user_id for i in decision.intents if isinstance(i, Direct)] == ["LO1"]
+    first = decision.intents[0]
+    assert isinstance(first, Direct) and "February 2026" in first.message.text
+    late = datetime(2026, 3, 20, 10, 0, tzinfo=UTC)  # a deployment started mid-month
+    async with core.db.write() as s:
+        other = Organisation(platform="console", external_id="T-late")
+        s.add(other)
+        await s.flush()
+        s.add(StaffRole(org_id=other.id or 0, user_id="LO9", role=OrgRole.LEAD_OFFICER))
+    assert await plan_monthly_digests(core, late) == []
+
+
+async def test_the_sweep_sends_the_digest_to_the_lead_officer(group: ConsoleBackend) -> None:
+    bot = group
+    await seed_org(bot.runtime.core, await _console_org(bot))
+    await bot.command("ro", "role @lo lead_officer")
+    now = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
+    await plan_monthly_digests(bot.runtime.core, now)  # the one call the sweep needs
+    await plan_monthly_digests(bot.runtime.core, now)
+    await sweep(bot.runtime, now=now, pace_seconds=0)
+    digests = [m for m in bot.dms("lo") if "Lead Officer digest" in m.text]
+    assert len(digests) == 1 and "February 2026" in digests[0].text
+    await sweep(bot.runtime, now=datetime(2026, 3, 2, 11, 0, tzinfo=UTC), pace_seconds=0)
+    assert len([m for m in bot.dms("lo") if "Lead Officer digest" in m.text]) == 1
