@@ -29,24 +29,32 @@ def record_view(bot: ConsoleBackend) -> RecordView:
     return block.view
 
 
+def latest_dialogue(bot: ConsoleBackend, user: str) -> Shown:
+    """The person's question message for the newest session (``bot.dialogue`` is the first)."""
+    return [m for m in bot.dms(user) if m.opened_as_dialogue][-1]
+
+
 def _first(shown: Shown, action: str) -> Button | None:
     return next((b for b in shown.buttons() if b.action == action), None)
 
 
-async def answer_everything(bot: ConsoleBackend, user: str, words: str = "A few words.") -> int:
+async def answer_everything(
+    bot: ConsoleBackend, user: str, words: str = "A few words.", prefer: tuple[str, ...] = ()
+) -> int:
     """Start, answer every question (choice, scale, yes/no or text), submit. Returns how many
-    questions were answered."""
-    shown = bot.dialogue(user)
+    questions were answered. A choice labelled as in ``prefer`` wins over the first one."""
+    shown = latest_dialogue(bot, user)
     start = _first(shown, "dlg.start")
     assert start is not None, [b.label for b in shown.buttons()]
     await bot.press(user, start)
     for answered in range(60):
-        shown = bot.dialogue(user)
+        shown = latest_dialogue(bot, user)
         submit = _first(shown, "dlg.submit")
         if submit is not None:
             await bot.press(user, submit)
             return answered
-        choice = _first(shown, "dlg.answer")
+        liked = [b for b in shown.buttons() if b.action == "dlg.answer" and b.label in prefer]
+        choice = liked[0] if liked else _first(shown, "dlg.answer")
         if choice is not None:
             await bot.press(user, choice)
         else:
