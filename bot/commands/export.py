@@ -11,12 +11,15 @@ from typing import Annotated
 import typer
 
 from bot.settings import get_settings
+from handlers import audit
 from handlers.core import Core
 from handlers.errors import CoreGroupError
 from handlers.exports import record_csv, record_docx, record_json, record_markdown
 from handlers.records import RecordView, build_record
 from prompts.loader import load_catalogue
+from storage import crypto
 from storage.db import Database
+from storage.models import CoreGroup, ReflectionSession
 
 
 class ExportFormat(StrEnum):
@@ -39,10 +42,24 @@ def _encode(view: RecordView, fmt: ExportFormat) -> bytes:
 
 async def _build(session_id: int, key_points_only: bool) -> RecordView:
     settings = get_settings()
+    crypto.configure(settings.coregroup_encryption_key)  # sealed text must be readable
     db = Database(settings.database_url)
     try:
         core = Core(db=db, sets=load_catalogue(settings.coregroup_sets_dir))
-        return await build_record(core, session_id, key_points_only=key_points_only)
+        view = await build_record(core, session_id, key_points_only=key_points_only)
+        async with db.write() as s:  # who took a copy of a record off the platform
+            session = await s.get(ReflectionSession, session_id)
+            group = await s.get(CoreGroup, session.group_id) if session else None
+            await audit.record(
+                s,
+                org_id=group.org_id if group else None,
+                actor="cli:export",
+                action="record.exported",
+                subject=f"session:{session_id}",
+                at=core.now(),
+                key_points_only=key_points_only,
+            )
+        return view
     finally:
         await db.dispose()
 

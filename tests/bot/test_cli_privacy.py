@@ -146,3 +146,21 @@ async def test_audit_prints_ids_only_and_verifies_the_chain(core: Core):
     tampered = await cli(core, "audit", "--verify")
     assert tampered.exit_code == 1
     assert f"event {target.id} does not match" in tampered.output
+
+
+async def test_exporting_a_record_from_the_cli_is_audited_and_reads_sealed_text(core: Core):
+    key = crypto.new_key()
+    crypto.configure(key)
+    bot = ConsoleBackend(Runtime(settings=Settings(), core=core))
+    sid = await full_session(bot)
+    crypto.configure(None)
+    result = await cli(
+        core, "export", "--session", str(sid), "--format", "md", COREGROUP_ENCRYPTION_KEY=key
+    )
+    assert result.exit_code == 0, result.output
+    assert SECRET in result.stdout
+    async with core.db.read() as s:
+        events = list(
+            await s.exec(select(AuditEvent).where(AuditEvent.action == "record.exported"))
+        )
+    assert [e.subject for e in events] == [f"session:{sid}"]
