@@ -28,6 +28,7 @@ from handlers.access import (
 from handlers.core import Core
 from handlers.errors import BadInput, NotAllowed
 from handlers.events import Actor
+from handlers.i18n import language_for, org_language
 from handlers.messages import (
     Form,
     FormField,
@@ -43,6 +44,8 @@ from handlers.messages import (
     Strong,
 )
 from handlers.text import clean
+from handlers.views import t_spans
+from prompts.strings import t
 from storage.models import CoreGroup, GroupStatus, Member, MemberRole, OrgRole, StaffRole
 
 SETUP_FORM = "group.setup"
@@ -72,13 +75,13 @@ def parse_date(raw: str, what: str) -> date:
             return datetime.strptime(raw, fmt).date()  # noqa: DTZ007  (a calendar date, no time)
         except ValueError:
             continue
-    raise BadInput(f"The {what} '{raw[:20]}' is not a date I understand. Use YYYY-MM-DD.")
+    raise BadInput(key="errors.bad_date", what=what, raw=raw[:20])
 
 
 def parse_user(raw: str, what: str) -> tuple[str, str]:
     match = USER_TOKEN.match(raw.strip())
     if not match:
-        raise BadInput(f"I couldn't tell who the {what} is. Mention them, like @name.")
+        raise BadInput(key="errors.who", what=what)
     user_id = match.group(1) or match.group(3)
     return user_id, (match.group(2) or "").strip()
 
@@ -92,10 +95,7 @@ def _yes(raw: str | bool | None) -> bool:
 def _check_child_ref(raw: str) -> str:
     ref = raw.strip()
     if not CHILD_REF.match(ref):
-        raise BadInput(
-            "The child reference should be short initials or a case number, "
-            "like AB-1234 (letters, numbers, - . / _ only, up to 32 characters)."
-        )
+        raise BadInput(key="errors.child_ref_format")
     return ref
 
 
@@ -122,7 +122,7 @@ def parse_inline(text: str) -> GroupDraft:
     text = clean(text)
     marks = list(ARG.finditer(text))
     if not marks:
-        raise BadInput("Add the details after `setup`, or run `/reflect setup` alone for a form.")
+        raise BadInput(key="errors.setup_details")
     args: dict[str, str] = {}
     for i, m in enumerate(marks):
         end = marks[i + 1].start() if i + 1 < len(marks) else len(text)
@@ -139,10 +139,10 @@ def parse_inline(text: str) -> GroupDraft:
     }
     unknown = sorted(set(args) - known)
     if unknown:
-        raise BadInput(f"I don't know the setting '{unknown[0]}'. Try `/reflect help`.")
+        raise BadInput(key="errors.unknown_setting", name=unknown[0])
     for needed in ("child", "registered", "facilitator"):
         if not args.get(needed):
-            raise BadInput(f"Please include {needed}=… in the setup.")
+            raise BadInput(key="errors.include_setting", name=needed)
     members: list[tuple[str, str, str]] = []
     for chunk in filter(None, (c.strip() for c in args.get("members", "").split(";"))):
         who, _, agency = chunk.partition(":")
@@ -167,9 +167,9 @@ def _value(values: FormValues, key: str) -> str:
 
 def parse_form(values: FormValues) -> GroupDraft:
     if not _value(values, "child_ref") or not _value(values, "registered_on"):
-        raise BadInput("Please fill in the child reference and the registration date.")
+        raise BadInput(key="errors.fill_child")
     if not _value(values, "facilitator"):
-        raise BadInput("Please choose the facilitator.")
+        raise BadInput(key="errors.choose_facilitator")
     members: list[tuple[str, str, str]] = []
     for i in range(1, MEMBER_ROWS + 1):
         who = _value(values, f"member_{i}")
@@ -190,58 +190,60 @@ def parse_form(values: FormValues) -> GroupDraft:
     )
 
 
-def setup_form(channel_id: str, existing: CoreGroup | None, members: list[Member]) -> Form:
+def setup_form(
+    channel_id: str, existing: CoreGroup | None, members: list[Member], lang: str = "en"
+) -> Form:
     def initial(value: object) -> str | None:
         return None if value is None else str(value)
 
     fields: list[FormField] = [
         FormField(
             "child_ref",
-            "Child reference",
-            hint="Initials or case number, e.g. AB-1234",
+            t("groups.child_ref", lang),
+            hint=t("groups.child_ref_hint", lang),
             initial=initial(existing.child_ref if existing else None),
             max_length=32,
         ),
         FormField(
             "registered_on",
-            "Date of child protection registration",
+            t("groups.registered_on", lang),
             kind="date",
             initial=initial(existing.registered_on if existing else None),
         ),
         FormField(
             "pre_birth",
-            "Registered before birth (pre-birth)",
+            t("groups.pre_birth", lang),
             kind="check",
             initial=bool(existing and existing.pre_birth),
             optional=True,
         ),
         FormField(
             "rcppm_on",
-            "Review conference (RCPPM) date, if pre-birth",
+            t("groups.rcppm_on", lang),
             kind="date",
             optional=True,
             initial=initial(existing.rcppm_on if existing else None),
         ),
         FormField(
             "facilitator",
-            "Facilitator (Reviewing Officer)",
+            t("groups.facilitator", lang),
             kind="user",
             initial=existing.facilitator_id if existing else None,
         ),
         FormField(
             "chair",
-            "Conference chair (cannot facilitate)",
+            t("groups.chair", lang),
             kind="user",
             optional=True,
             initial=existing.chair_id if existing else None,
         ),
         FormField(
             "anchor",
-            "Count the next supervision from",
+            t("groups.anchor", lang),
             kind="select",
             options=(
-                Option("registration", "Registration date"),
-                Option("last_held", "The last supervision held"),
+                Option("registration", t("groups.anchor_registration", lang)),
+                Option("last_held", t("groups.anchor_last_held", lang)),
             ),
             initial=existing.schedule_anchor if existing else "registration",
         ),
@@ -252,7 +254,7 @@ def setup_form(channel_id: str, existing: CoreGroup | None, members: list[Member
         fields.append(
             FormField(
                 f"member_{i}",
-                f"Member {i}",
+                t("groups.member_n", lang, n=i),
                 kind="user",
                 optional=True,
                 initial=m.user_id if m else None,
@@ -261,23 +263,20 @@ def setup_form(channel_id: str, existing: CoreGroup | None, members: list[Member
         fields.append(
             FormField(
                 f"agency_{i}",
-                f"Member {i}: agency",
+                t("groups.agency_n", lang, n=i),
                 optional=True,
-                hint="e.g. Health visiting, School, Police",
+                hint=t("groups.agency_hint", lang),
                 max_length=120,
                 initial=m.agency if m else None,
             )
         )
     return Form(
         form_id=SETUP_FORM,
-        title="Set up core group",
+        title=t("groups.form_title", lang),
         fields=tuple(fields),
         state=channel_id,
-        submit="Save",
-        intro=(
-            "Set up this channel for core group supervision. ",
-            "Use a reference for the child, not their name.",
-        ),
+        submit=t("dialogue.save", lang),
+        intro=(t("groups.form_intro", lang),),
     )
 
 
@@ -289,18 +288,15 @@ async def register(
     In a brand-new organisation the first person to set up a group becomes its admin.
     """
     if not channel_id:
-        raise BadInput("Run `/reflect setup` in the core group's channel.")
+        raise BadInput(key="errors.setup_in_channel")
     if draft.chair and draft.chair[0] == draft.facilitator[0]:
-        raise NotAllowed(
-            "The facilitator must not be the conference chair for this child. "
-            "Please choose a Reviewing Officer who does not chair the conferences."
-        )
+        raise NotAllowed(key="errors.chair_is_facilitator")
     if draft.anchor not in ("registration", "last_held"):
-        raise BadInput("The schedule can count from 'registration' or 'last_held'.")
+        raise BadInput(key="errors.anchor")
     if draft.pre_birth and draft.rcppm_on and draft.rcppm_on < draft.registered_on:
-        raise BadInput("The review conference (RCPPM) can't be before the registration.")
+        raise BadInput(key="errors.rcppm_before")
     if len({m[0] for m in draft.members}) != len(draft.members):
-        raise BadInput("A member is listed twice. Please list each person once.")
+        raise BadInput(key="errors.member_twice")
     if draft.facilitator[0] == actor.user_id and not draft.facilitator[1]:
         draft.facilitator = (actor.user_id, actor.name)  # we know our own name
     now = core.now()
@@ -331,12 +327,9 @@ async def register(
         if group is not None and not (
             await is_org_admin(s, org, actor.user_id) or actor.user_id == group.facilitator_id
         ):
-            raise NotAllowed(
-                "Only the facilitator or an admin can change this core group.",
-                mention=group.facilitator_id,
-            )
+            raise NotAllowed(key="errors.only_fac_or_admin_change", mention=group.facilitator_id)
         if group is None and not allowed:
-            raise NotAllowed("Only an admin or a Reviewing Officer can set up a core group.")
+            raise NotAllowed(key="errors.only_admin_or_ro_setup")
         created = group is None
         if group is None:
             group = CoreGroup(
@@ -367,7 +360,7 @@ async def register(
             at=now,
             members=len(draft.members),
         )
-    return [_confirmation(channel_id, draft, created)]
+    return [_confirmation(channel_id, draft, created, org_language(org))]
 
 
 async def _sync_members(s: AsyncSession, group: CoreGroup, draft: GroupDraft) -> None:
@@ -408,21 +401,20 @@ async def _sync_members(s: AsyncSession, group: CoreGroup, draft: GroupDraft) ->
     await s.flush()
 
 
-def _confirmation(channel_id: str, draft: GroupDraft, created: bool) -> Post:
-    spans: list[Span] = [
-        "Core group " + ("set up" if created else "updated") + " for ",
-        Strong(draft.child_ref),
-        ". Facilitator: ",
-        Mention(draft.facilitator[0], draft.facilitator[1]),
-        f". {len(draft.members)} member(s).",
-    ]
-    if draft.pre_birth and not draft.rcppm_on:
-        spans.append(
-            " Add the review conference date when you know it, so I can work out when "
-            "supervision is due."
+def _confirmation(channel_id: str, draft: GroupDraft, created: bool, lang: str = "en") -> Post:
+    spans: list[Span] = list(
+        t_spans(
+            "groups.confirm" if created else "groups.confirm_updated",
+            lang,
+            child_ref=Strong(draft.child_ref),
+            facilitator=Mention(draft.facilitator[0], draft.facilitator[1]),
+            count=len(draft.members),
         )
-    spans.append(" Start a reflection with `/reflect`.")
-    text = f"Core group {'set up' if created else 'updated'} for {draft.child_ref}."
+    )
+    if draft.pre_birth and not draft.rcppm_on:
+        spans.append(" " + t("groups.rcppm_later", lang))
+    spans.append(" " + t("groups.start_hint", lang))
+    text = t("groups.set_up" if created else "groups.updated", lang, child_ref=draft.child_ref)
     return Post(channel_id, Message(text=text, blocks=(Paragraph(tuple(spans)),)))
 
 
@@ -436,7 +428,7 @@ async def add_member(core: Core, actor: Actor, channel_id: str | None, args: str
         if not await is_org_admin(s, org, actor.user_id):
             await require_facilitator(s, group, actor, "add members")
         if user_id == group.chair_id or user_id == group.facilitator_id:
-            raise BadInput("The facilitator and the conference chair are not asked to reflect.")
+            raise BadInput(key="errors.fac_chair_not_asked")
         row = (
             await s.exec(
                 select(Member).where(Member.group_id == group.id, Member.user_id == user_id)
@@ -455,8 +447,9 @@ async def add_member(core: Core, actor: Actor, channel_id: str | None, args: str
             subject=f"group:{group.id}",
             at=core.now(),
         )
-    added = Paragraph(("Added ", Mention(user_id, name), " to the core group."))
-    return [Reply(Message(text="Member added.", blocks=(added,)))]
+        lang = await language_for(s, org, actor.user_id)
+    added = Paragraph(t_spans("groups.added", lang, person=Mention(user_id, name)))
+    return [Reply(Message(text=t("groups.member_added", lang), blocks=(added,)))]
 
 
 async def set_co_facilitator(
@@ -527,14 +520,14 @@ async def grant_role(core: Core, actor: Actor, args: str) -> list[Intent]:
     """``/reflect role @person facilitator|lead_officer|admin [remove]`` — admins only."""
     parts = args.split()
     if len(parts) < 2 or parts[1] not in ROLE_NAMES:
-        raise BadInput("Use `/reflect role @person facilitator`, `lead_officer` or `admin`.")
+        raise BadInput(key="errors.role_usage")
     user_id, name = parse_user(parts[0], "person")
     role = ROLE_NAMES[parts[1]]
     removing = len(parts) > 2 and parts[2] == "remove"
     async with core.db.write() as s:
         org = await ensure_org(s, core, actor)
         if not await is_org_admin(s, org, actor.user_id):
-            raise NotAllowed("Only an admin can give or remove roles.")
+            raise NotAllowed(key="errors.only_admin_roles")
         row = (
             await s.exec(
                 select(StaffRole).where(
@@ -555,6 +548,9 @@ async def grant_role(core: Core, actor: Actor, args: str) -> list[Intent]:
             at=core.now(),
             role=str(role),
         )
-    verb = "no longer has" if removing else "now has"
-    said = Paragraph((Mention(user_id, name), f" {verb} the {parts[1].replace('_', ' ')} role."))
-    return [Reply(Message(text=f"Role {'removed' if removing else 'given'}.", blocks=(said,)))]
+        lang = await language_for(s, org, actor.user_id)
+    key = "groups.no_longer_has" if removing else "groups.now_has"
+    role_name = parts[1].replace("_", " ")
+    said = Paragraph(t_spans(key, lang, person=Mention(user_id, name), role=role_name))
+    done = t("groups.role_removed" if removing else "groups.role_given", lang)
+    return [Reply(Message(text=done, blocks=(said,)))]

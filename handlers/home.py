@@ -7,6 +7,7 @@ from sqlmodel import col, select
 from handlers.access import find_org
 from handlers.core import Core
 from handlers.events import Actor
+from handlers.i18n import language_for
 from handlers.messages import (
     Block,
     Button,
@@ -22,6 +23,7 @@ from handlers.messages import (
 from handlers.reminders import calendar_for, nudge_state
 from handlers.schedule import DEFAULT_RULES
 from handlers.views import local_deadline
+from prompts.strings import t
 from storage.models import (
     CoreGroup,
     Member,
@@ -31,21 +33,14 @@ from storage.models import (
 
 
 async def home_view(core: Core, actor: Actor) -> list[Intent]:
-    blocks: list[Block] = [Heading("Core group reflection")]
     async with core.db.read() as s:
         org = await find_org(s, actor)
+        lang = await language_for(s, org, actor.user_id)
+        title = t("home.title", lang)
+        blocks: list[Block] = [Heading(title)]
         if org is None:
-            blocks.append(
-                Paragraph(
-                    (
-                        "No core groups here yet. A facilitator can set one up "
-                        "with /reflect setup in the group's channel.",
-                    )
-                )
-            )
-            return [
-                Home(actor.user_id, Message(text="Core group reflection", blocks=tuple(blocks)))
-            ]
+            blocks.append(Paragraph((t("home.no_groups", lang),)))
+            return [Home(actor.user_id, Message(text=title, blocks=tuple(blocks)))]
         pending = list(
             await s.exec(
                 select(Participation, ReflectionSession, CoreGroup)
@@ -86,31 +81,35 @@ async def home_view(core: Core, actor: Actor) -> list[Intent]:
         for g in [g for g, _m in groups] + facilitating:
             state = await nudge_state(s, g, cal, core.now(), DEFAULT_RULES)
             if state.due is not None:
-                due[g.id or 0] = f" · next supervision due {state.due.on:%a %d %b %Y}"
-    blocks.append(Paragraph((Strong("Waiting for you"),)))
+                when = f"{state.due.on:%a %d %b %Y}"
+                due[g.id or 0] = " · " + t("home.due", lang, due_on=when)
+    blocks.append(Paragraph((Strong(t("home.waiting", lang)),)))
     if not pending:
-        blocks.append(Context(("Nothing is waiting for you. Thank you.",)))
+        blocks.append(Context((t("home.nothing_waiting", lang),)))
     for part, session, group in pending:
         until = local_deadline(session.closes_at, org.timezone)
         blocks.append(
             Paragraph(
-                (f"Reflection for {group.child_ref}", f" · open until {until}" if until else "")
+                (
+                    t("home.reflection_for", lang, child_ref=group.child_ref),
+                    " · " + t("home.open_until", lang, closes_at=until) if until else "",
+                )
             )
         )
         blocks.append(
             Buttons(
                 (
                     Button(
-                        "Continue",
+                        t("home.continue", lang),
                         "home.continue",
                         str(part.id),
                         style="primary",
-                        spoken=f"Continue the reflection for {group.child_ref}",
+                        spoken=t("home.continue_spoken", lang, child_ref=group.child_ref),
                     ),
                 )
             )
         )
-    blocks.append(Paragraph((Strong("My core groups"),)))
+    blocks.append(Paragraph((Strong(t("home.my_groups", lang)),)))
     seen: set[int] = set()
     for group, member in groups:
         seen.add(group.id or 0)
@@ -124,24 +123,24 @@ async def home_view(core: Core, actor: Actor) -> list[Intent]:
             )
         )
     if not groups:
-        blocks.append(Context(("You are not in any core group yet.",)))
+        blocks.append(Context((t("home.no_group", lang),)))
     mine = [g for g in facilitating if (g.id or 0) not in seen] + [
         g for g, m in groups if m.role == "facilitator"
     ]
     if mine:
-        blocks.append(Paragraph((Strong("Groups I facilitate"),)))
+        blocks.append(Paragraph((Strong(t("home.facilitating", lang)),)))
         for group in {g.id: g for g in mine}.values():
             blocks.append(Paragraph((group.child_ref, due.get(group.id or 0, ""))))
             blocks.append(
                 Buttons(
                     (
                         Button(
-                            "Start supervision",
+                            t("home.start", lang),
                             "reflect.start",
                             str(group.id),
-                            spoken=f"Start supervision for {group.child_ref}",
+                            spoken=t("home.start_spoken", lang, child_ref=group.child_ref),
                         ),
                     )
                 )
             )
-    return [Home(actor.user_id, Message(text="Core group reflection", blocks=tuple(blocks)))]
+    return [Home(actor.user_id, Message(text=title, blocks=tuple(blocks)))]

@@ -155,7 +155,8 @@ async def _setup_form(core: Core, actor: Actor, channel: str | None) -> list[Int
             )
         ).first()
         members = await members_of(s, existing.id or 0) if existing else []
-    return [OpenForm(groups.setup_form(channel, existing, members))]
+        lang = await i18n.language_for(s, org, actor.user_id)
+    return [OpenForm(groups.setup_form(channel, existing, members, lang))]
 
 
 def _ids(value: str, parts: int) -> list[str]:
