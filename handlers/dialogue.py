@@ -243,7 +243,8 @@ async def _back(c: Ctx, m: Move) -> None:
 
 
 async def _review(c: Ctx, m: Move) -> None:
-    c.part.state = S.DONE if c.part.finished_at is not None else S.REVIEWING
+    # Also after submitting: answers stay editable until the facilitator closes.
+    c.part.state = S.REVIEWING
     c.part.pending_question = None
 
 
@@ -256,7 +257,7 @@ async def _change(c: Ctx, m: Move) -> None:
 
 async def _submit(c: Ctx, m: Move) -> None:
     c.part.state = S.DONE
-    c.part.finished_at = c.core.now()
+    c.part.finished_at = c.part.finished_at or c.core.now()
     c.part.attended = True
     await audit.record(
         c.s,
@@ -329,7 +330,8 @@ async def render(c: Ctx) -> Message:
     if c.part.state == S.DEFERRED:
         return deferred_message(pid, lang=lang)
     if c.part.state == S.REVIEWING:
-        return review_message(c.questions, pid, states, submitted=False, lang=lang)
+        submitted = c.part.finished_at is not None
+        return review_message(c.questions, pid, states, submitted=submitted, lang=lang)
     if c.part.state == S.DONE:
         return thanks_message(pid, deadline, lang=lang)
     if c.part.state == S.INVITED:

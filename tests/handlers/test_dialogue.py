@@ -175,3 +175,23 @@ async def test_control_characters_are_dropped_before_saving(group: ConsoleBacken
     async with bot.runtime.core.db.read() as s:
         answer = (await s.exec(select(Answer))).one()
     assert answer.comment == "line one\nline two"
+
+
+async def test_after_submitting_answers_can_be_reviewed_and_changed(group: ConsoleBackend):
+    bot = group
+    await _open(bot)
+    await bot.click("sw", "Start")
+    await bot.click("sw", "Yes")
+    for _ in range(13):
+        await bot.click("sw", "Skip")
+    await bot.click("sw", "Submit")
+    review = await bot.click("sw", "Review or change my answers")
+    assert "Check your answers" in review.text and "Submit" not in review.text
+    await bot.press("sw", [b for b in review.buttons() if b.label == "Change"][0])
+    back = await bot.click("sw", "No")
+    assert "Check your answers" in back.text and "No" in back.text
+    thanks = await bot.click("sw", "Done")
+    assert "Your reflection is saved" in thanks.text
+    async with bot.runtime.core.db.read() as s:
+        answer = (await s.exec(select(Answer).where(Answer.question_id == "risks_current"))).one()
+    assert answer.choice == "no"
