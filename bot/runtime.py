@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import date
 
 from bot.settings import Settings
 from bot.transport import Deliverer, ReplyContext, Transport
@@ -24,6 +25,7 @@ class Runtime:
     settings: Settings
     core: Core
     transports: dict[str, Transport] = field(default_factory=dict)
+    purged_on: date | None = None  # the scheduler applies retention once a day
 
     def add_transport(self, transport: Transport) -> None:
         self.transports[transport.platform] = transport

@@ -20,7 +20,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.runtime import Runtime
 from bot.transport import Deliverer, DeliveryFailed, PlatformRef, ReplyContext, Transport
-from handlers import reminders
+from handlers import reminders, retention
 from handlers.messages import Form, Message
 from storage import ledger
 from storage.models import Delivery
@@ -145,6 +145,7 @@ async def sweep(
         return report
 
     report.planned = len(await reminders.plan(core, now))
+    await _purge_daily(runtime, now)
     pacer = _Pacer(pace_seconds)
     limited: dict[str, datetime] = {}  # pace key -> when the platform said to come back
     handled: set[int] = set()
@@ -159,6 +160,14 @@ async def sweep(
         if len(rows) < batch:
             break
     return report
+
+
+async def _purge_daily(runtime: Runtime, now: datetime) -> None:
+    """Apply the retention rules once a day per process (the purge is idempotent)."""
+    if runtime.purged_on == now.date():
+        return
+    await retention.purge(runtime.core, now)
+    runtime.purged_on = now.date()
 
 
 def _quiet(decision: reminders.Decision) -> str:

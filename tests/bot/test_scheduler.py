@@ -358,3 +358,50 @@ async def test_rows_for_a_platform_this_process_cannot_reach_wait_for_one_that_c
     clock.advance(minutes=1)
     await sweep(runtime_for(core, fake), pace_seconds=0)
     assert len(fake.sent) == 1
+
+
+async def test_the_sweep_applies_retention_once_a_day(runtime, clock):
+    """Answers past their retention are purged by the scheduler, without an operator."""
+    from storage.models import Answer, Participation
+
+    core = runtime.core
+    old = at(2025, 1, 6)
+    async with core.db.write() as s:
+        org = Organisation(platform="fake", external_id="T1")
+        s.add(org)
+        await s.flush()
+        group = CoreGroup(
+            org_id=org.id,
+            child_ref="AB-1",
+            registered_on=date(2024, 9, 1),
+            facilitator_id="URO",
+            channel_id="C1",
+        )
+        s.add(group)
+        await s.flush()
+        member = Member(group_id=group.id, user_id="U1", display_name="M", role=MemberRole.MEMBER)
+        session = ReflectionSession(
+            group_id=group.id,
+            set_id="appendix1",
+            set_version=1,
+            opened_by="URO",
+            opened_at=old,
+            status="closed",
+            closed_at=old,
+            record_final=True,
+        )
+        s.add_all([member, session])
+        await s.flush()
+        s.add(Participation(session_id=session.id, member_id=member.id, finished_at=old))
+        s.add(
+            Answer(
+                session_id=session.id, member_id=member.id, question_id="notes", comment="old words"
+            )
+        )
+    now = at(2026, 3, 2)
+    clock.at = now
+    await sweep(runtime, now=now, pace_seconds=0)
+    async with core.db.read() as s:
+        assert list(await s.exec(select(Answer))) == []
+        assert (await s.exec(select(ReflectionSession))).one().status == "closed"
+    assert runtime.purged_on == now.date()
