@@ -179,8 +179,6 @@ class SlackAdapter:
         event = inbound.event
         if event is None:
             return
-        if inbound.dedupe_key and not await self.first_time(inbound.dedupe_key):
-            return
         ctx = ReplyContext(
             org=event.actor.org,
             user_id=event.actor.user_id,
@@ -188,6 +186,9 @@ class SlackAdapter:
             data=dict(inbound.data or {}),
         )
         try:
+            # Inside the try: with the database down the person still hears "try again".
+            if inbound.dedupe_key and not await self.first_time(inbound.dedupe_key):
+                return
             await self.runtime.dispatch(event, ctx)
         except CoreGroupError as exc:
             await self._sorry(ctx, exc.user_message)
