@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 22:18:47.644149
+Create Date: 2026-11-22 23:09:14.251196
 """
 
 from alembic import op
@@ -122,6 +122,18 @@ def upgrade() -> None:
     with op.batch_alter_table('core_group', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_core_group_org_id'), ['org_id'], unique=False)
 
+    op.create_table('person_preference',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('org_id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('language', sqlmodel.sql.sqltypes.AutoString(length=5), nullable=True),
+    sa.ForeignKeyConstraint(['org_id'], ['organisation.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('org_id', 'user_id')
+    )
+    with op.batch_alter_table('person_preference', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_person_preference_org_id'), ['org_id'], unique=False)
+
     op.create_table('staffrole',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('org_id', sa.Integer(), nullable=False),
@@ -238,6 +250,7 @@ def upgrade() -> None:
     sa.Column('pending_kind', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=True),
     sa.Column('return_to_review', sa.Boolean(), nullable=False),
     sa.Column('attended', sa.Boolean(), nullable=True),
+    sa.Column('role', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=True),
     sa.Column('started_at', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('finished_at', storage.types.UTCDateTime(timezone=True), nullable=True),
     sa.Column('updated_at', storage.types.UTCDateTime(timezone=True), nullable=False),
@@ -251,6 +264,16 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_participation_member_id'), ['member_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_participation_session_id'), ['session_id'], unique=False)
 
+    op.create_table('session_debrief',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('session_id', sa.Integer(), nullable=False),
+    sa.Column('text', storage.types.SealedText(), nullable=False),
+    sa.Column('written_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('updated_at', storage.types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['session_id'], ['reflection_session.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('session_id')
+    )
     op.create_table('delivery',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=160), nullable=False),
@@ -289,6 +312,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_delivery_due')
 
     op.drop_table('delivery')
+    op.drop_table('session_debrief')
     with op.batch_alter_table('participation', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_participation_session_id'))
         batch_op.drop_index(batch_op.f('ix_participation_member_id'))
@@ -322,6 +346,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_staffrole_org_id'))
 
     op.drop_table('staffrole')
+    with op.batch_alter_table('person_preference', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_person_preference_org_id'))
+
+    op.drop_table('person_preference')
     with op.batch_alter_table('core_group', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_core_group_org_id'))
 
