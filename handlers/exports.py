@@ -58,7 +58,8 @@ def _plain(value: object) -> str:
 
 
 def _cell(table: Table, row: int, col: int, text: object, *, bold: bool = False) -> None:
-    paragraph = table.cell(row, col).paragraphs[0]
+    # The row's own cells: ``table.cell`` rebuilds the whole grid on every call (quadratic).
+    paragraph = table.rows[row].cells[col].paragraphs[0]
     paragraph.add_run(_plain(text)).bold = bold
 
 
