@@ -20,7 +20,7 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from bot.runtime import Runtime
 from bot.transport import Deliverer, DeliveryFailed, PlatformRef, ReplyContext, Transport
-from handlers import reminders, retention
+from handlers import digest, reminders, retention
 from handlers.messages import Form, Message
 from storage import ledger
 from storage.models import Delivery
@@ -145,6 +145,7 @@ async def sweep(
         return report
 
     report.planned = len(await reminders.plan(core, now))
+    report.planned += len(await digest.plan_monthly_digests(core, now))
     await _purge_daily(runtime, now)
     pacer = _Pacer(pace_seconds)
     limited: dict[str, datetime] = {}  # pace key -> when the platform said to come back
