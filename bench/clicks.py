@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import time
 from collections import defaultdict
@@ -322,13 +323,16 @@ class Run:
     missing: int = 0
     failed: int = 0
     apologies: int = 0
-    seconds: float = 0.0
+    seconds: float = 0.0  # sending the clicks and reading the acks
+    handled_seconds: float = 0.0  # first click sent to last follow-up received
 
 
 async def start_server(
-    kind: str, database_url: str, api_url: str, profile: str = ""
+    kind: str, database_url: str, api_url: str, profile: str = "", source: str = ""
 ) -> tuple[Any, str]:
+    """Start ``bench.click_server``; ``source`` runs it from another checkout (before/after)."""
     extra = ["--profile", profile] if profile else []
+    env = dict(os.environ, PYTHONPATH=source) if source else None
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -340,6 +344,8 @@ async def start_server(
         api_url,
         *extra,
         stdout=asyncio.subprocess.PIPE,
+        cwd=source or None,
+        env=env,
     )
     assert proc.stdout is not None
     line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
@@ -354,57 +360,90 @@ async def stop_server(proc: Any) -> None:
     await proc.wait()
 
 
-async def measure(
-    kind: str,
-    database_url: str,
-    fake: TimedFakeSlack,
-    clickers: list[Clicker],
-    args: argparse.Namespace,
-    round_offset: int,
-) -> Run:
-    profile = f"{args.profile}.{kind}.{args_db(database_url)}.prof" if args.profile else ""
-    proc, url = await start_server(kind, database_url, fake.api_url, profile)
-    spy = None
-    if args.py_spy and kind == "ours":
-        # Sample the server while it works; py-spy writes its file when the server exits.
-        out = f"{args.py_spy}.{args_db(database_url)}.txt"
-        spy = await asyncio.create_subprocess_exec(
-            "py-spy",
-            "record",
-            "--pid",
-            str(proc.pid),
-            "--format",
-            "raw",
-            "-o",
-            out,
-            "--rate",
-            "200",
-            stdout=asyncio.subprocess.DEVNULL,
-            stderr=asyncio.subprocess.DEVNULL,
+class Target:
+    """One server under test, in its own process (sampled by py-spy when asked)."""
+
+    def __init__(self, kind: str, database_url: str, args: argparse.Namespace) -> None:
+        self.kind = kind
+        self.database_url = database_url
+        self.args = args
+        self.proc: Any = None
+        self.spy: Any = None
+        self.url = ""
+
+    async def start(self, api_url: str) -> None:
+        db = args_db(self.database_url)
+        profile = f"{self.args.profile}.{self.kind}.{db}.prof" if self.args.profile else ""
+        self.proc, self.url = await start_server(
+            self.kind, self.database_url, api_url, profile, self.args.server_src
         )
+        if self.args.py_spy and self.kind == "ours":
+            # py-spy writes its file when the server exits.
+            self.spy = await asyncio.create_subprocess_exec(
+                *("py-spy", "record", "--pid", str(self.proc.pid), "--format", "raw"),
+                *("-o", f"{self.args.py_spy}.{db}.txt", "--rate", "200"),
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
+            )
+
+    async def stop(self) -> None:
+        if self.proc is not None:
+            await stop_server(self.proc)
+        if self.spy is not None:
+            await self.spy.wait()
+
+
+async def burst(
+    target: Target, fake: TimedFakeSlack, clicks: list[Click], args: argparse.Namespace
+) -> Run:
+    """Fire the clicks; for our server, wait until every follow-up has reached Slack."""
+    since = len(fake.arrived)
+    posts_before = len(fake.of("chat.postMessage"))
+    seconds = await fire(target.url, clicks, args.concurrency)
+    run = Run(target.kind, [c.acked - c.sent for c in clicks], seconds=seconds)
+    run.failed = sum(1 for c in clicks if c.status != 200)
+    if target.kind == "ours":
+        await wait_for_updates(fake, since, len(clicks), args.follow_up_timeout)
+        done = follow_ups(fake, clicks, since)
+        run.follow = [d for d in done if d is not None]
+        run.missing = sum(1 for d in done if d is None)
+        run.apologies = len(fake.of("chat.postMessage")) - posts_before
+        last = max((c.sent + d for c, d in zip(clicks, done, strict=True) if d), default=0.0)
+        run.handled_seconds = last - min(c.sent for c in clicks)
+    return run
+
+
+def merge(runs: list[Run]) -> Run:
+    out = Run(runs[0].name, [])
+    for r in runs:
+        out.acks += r.acks
+        out.follow += r.follow
+        out.missing += r.missing
+        out.failed += r.failed
+        out.apologies += r.apologies
+        out.seconds += r.seconds
+        out.handled_seconds += r.handled_seconds
+    return out
+
+
+async def compare(
+    url: str, fake: TimedFakeSlack, clickers: list[Clicker], args: argparse.Namespace
+) -> tuple[Run, Run]:
+    """Bare bolt and our server, alternating bursts so both see the same machine noise."""
+    floor, ours = Target("bolt", url, args), Target("ours", url, args)
     try:
-        warm = answer_clicks(clickers, args.warmup, round_offset)
-        since = len(fake.arrived)
-        await fire(url, warm, args.concurrency)
-        if kind == "ours":  # let the warm-up's background work finish first
-            await wait_for_updates(fake, since, len(warm), args.follow_up_timeout)
-        clicks = answer_clicks(clickers, args.clicks, round_offset + 1)
-        since = len(fake.arrived)
-        posts_before = len(fake.of("chat.postMessage"))
-        seconds = await fire(url, clicks, args.concurrency)
-        run = Run(kind, [c.acked - c.sent for c in clicks], seconds=seconds)
-        run.failed = sum(1 for c in clicks if c.status != 200)
-        if kind == "ours":
-            await wait_for_updates(fake, since, len(clicks), args.follow_up_timeout)
-            done = follow_ups(fake, clicks, since)
-            run.follow = [d for d in done if d is not None]
-            run.missing = sum(1 for d in done if d is None)
-            run.apologies = len(fake.of("chat.postMessage")) - posts_before
-        return run
+        for target in (floor, ours):
+            await target.start(fake.api_url)
+            await burst(target, fake, answer_clicks(clickers, args.warmup, 0), args)  # warm-up
+        runs: dict[str, list[Run]] = {"bolt": [], "ours": []}
+        for r in range(args.rounds):
+            for target in (floor, ours):
+                clicks = answer_clicks(clickers, args.clicks // args.rounds, 1 + r)
+                runs[target.kind].append(await burst(target, fake, clicks, args))
     finally:
-        await stop_server(proc)
-        if spy is not None:
-            await spy.wait()
+        await floor.stop()
+        await ours.stop()
+    return merge(runs["bolt"]), merge(runs["ours"])
 
 
 def args_db(database_url: str) -> str:
@@ -425,6 +464,7 @@ def _row(run: Run, floor_p99: float | None, db: str) -> list[object]:
         ack["max"],
         follow["p50"] if follow else "—",
         follow["p99"] if follow else "—",
+        len(run.follow) / run.handled_seconds if run.handled_seconds else "—",
         f"{ratio:.2f}" if ratio is not None else "1 (floor)",
         run.failed + run.missing + run.apologies,
     ]
@@ -437,6 +477,8 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=50)
     parser.add_argument("--clicks", type=int, default=2000)
     parser.add_argument("--warmup", type=int, default=200)
+    parser.add_argument("--rounds", type=int, default=4, help="alternating bursts per server")
+    parser.add_argument("--server-src", default="", help="run the servers from this checkout")
     parser.add_argument("--follow-up-timeout", type=float, default=120.0)
     parser.add_argument("--py-spy", default="", help="sample our server with py-spy to PREFIX")
     parser.add_argument("--profile", default="", help="cProfile each server to PREFIX.*.prof")
@@ -460,8 +502,7 @@ async def main() -> None:
                     f" in {time.perf_counter() - t0:.1f} s",
                     flush=True,
                 )
-                floor = await measure("bolt", url, fake, clickers, args, 0)
-                ours = await measure("ours", url, fake, clickers, args, 2)
+                floor, ours = await compare(url, fake, clickers, args)
         finally:
             await fake.stop()
         floor_p99 = summary_ms(floor.acks)["p99"]
@@ -482,12 +523,13 @@ async def main() -> None:
                 "db",
                 "server",
                 "clicks",
-                "clicks/s",
+                "acks/s",
                 "ack p50 ms",
                 "ack p99 ms",
                 "ack max ms",
                 "follow-up p50 ms",
                 "follow-up p99 ms",
+                "handled/s",
                 "p99 / floor",
                 "errors",
             ],
