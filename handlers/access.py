@@ -179,8 +179,10 @@ async def own_participation(
     # The session's identity map holds rows weakly; keeping the organisation here lets the
     # later ``s.get(Organisation, …)`` of this click (language, deadline) skip the database.
     s.info.setdefault("held", []).append(org)
-    if org is None or (org.platform, org.external_id) != (actor.platform, actor.org) or (
-        member.user_id != actor.user_id
+    if (
+        org is None
+        or (org.platform, org.external_id) != (actor.platform, actor.org)
+        or (member.user_id != actor.user_id)
     ):
         raise NotAllowed(key="errors.someone_elses")
     return part, member, session, group

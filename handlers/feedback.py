@@ -71,9 +71,7 @@ async def feedback_summary(
 ) -> FeedbackSummary:
     """The answers to the feedback questions of one session, or of every session of a group."""
     async with core.db.read() as s:
-        stmt = select(ReflectionSession).where(
-            ReflectionSession.status != SessionStatus.CANCELLED
-        )
+        stmt = select(ReflectionSession).where(ReflectionSession.status != SessionStatus.CANCELLED)
         if session_id is not None:
             stmt = stmt.where(ReflectionSession.id == session_id)
         elif group_id is not None:

@@ -286,8 +286,13 @@ def review_message(
     pid = str(participation_id)
     if submitted:
         # Already submitted: changes are saved as they are made; "Done" goes back to the thanks.
-        done = Button(t("dialogue.done", lang), "dlg.submit", pid, style="primary",
-                      spoken=t("dialogue.done_spoken", lang))
+        done = Button(
+            t("dialogue.done", lang),
+            "dlg.submit",
+            pid,
+            style="primary",
+            spoken=t("dialogue.done_spoken", lang),
+        )
         blocks.append(Buttons((done,)))
     else:
         blocks.append(

@@ -187,7 +187,7 @@ async def test_after_submitting_answers_can_be_reviewed_and_changed(group: Conso
     await bot.click("sw", "Submit")
     review = await bot.click("sw", "Review or change my answers")
     assert "Check your answers" in review.text and "Submit" not in review.text
-    await bot.press("sw", [b for b in review.buttons() if b.label == "Change"][0])
+    await bot.press("sw", next(b for b in review.buttons() if b.label == "Change"))
     back = await bot.click("sw", "No")
     assert "Check your answers" in back.text and "No" in back.text
     thanks = await bot.click("sw", "Done")
