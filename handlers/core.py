@@ -26,6 +26,8 @@ class Core:
     answer_retention_days: int | None = 90
     record_retention_days: int | None = 2555
     audit_retention_days: int | None = 2920
+    # Sent nudges and reminders; once their dates have passed they can never be planned again.
+    delivery_retention_days: int | None = 90
 
     def now(self) -> datetime:
         return self.clock()

@@ -52,7 +52,7 @@ class Policy:
     record_days: int | None = 2555
     audit_days: int | None = 2920
     inbound_days: int = 7
-    delivery_days: int = 90
+    delivery_days: int | None = 90
 
     @classmethod
     def of(cls, core: Core) -> Policy:
@@ -61,6 +61,7 @@ class Policy:
             answer_days=core.answer_retention_days,
             record_days=core.record_retention_days,
             audit_days=core.audit_retention_days,
+            delivery_days=core.delivery_retention_days,
         )
 
 
@@ -196,6 +197,8 @@ async def _purge_ledgers(s: AsyncSession, report: PurgeReport, now: datetime, p:
         delete(InboundSeen).where(col(InboundSeen.seen_at) < now - timedelta(days=p.inbound_days))
     )
     report.add("inbound_seen", seen.rowcount or 0)
+    if p.delivery_days is None:
+        return
     done = await s.exec(
         delete(Delivery).where(
             col(Delivery.status).in_(FINISHED_DELIVERIES),
