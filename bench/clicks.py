@@ -96,6 +96,7 @@ class Clicker:
 async def seed(db: Database, groups: int) -> list[Clicker]:
     """What `/reflect setup`, `/reflect` and every member's Start leave behind, in bulk."""
     now = utcnow()
+    version = load_catalogue().get(DEFAULT_SET).version
     async with db.write() as s:
         conn = await s.connection()
         await conn.execute(insert(Organisation), [{"platform": "slack", "external_id": TEAM}])
@@ -153,7 +154,7 @@ async def seed(db: Database, groups: int) -> list[Clicker]:
                 {
                     "group_id": gid,
                     "set_id": DEFAULT_SET,
-                    "set_version": load_catalogue().get(DEFAULT_SET).version,
+                    "set_version": version,
                     "status": "open",
                     "opened_by": f"U{g:05d}RO",
                     "opened_at": now,
