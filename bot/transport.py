@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.messages import (
     Direct,
@@ -150,37 +151,27 @@ class Deliverer:
             await t.publish_home(org, intent.user_id, intent.message)
 
     async def remember(self, key: str, ref: PlatformRef) -> None:
-        platform = self.transport.platform
         async with self.db.write() as s:
-            row = (
-                await s.exec(
-                    select(MessageRef).where(MessageRef.platform == platform, MessageRef.key == key)
-                )
-            ).first()
+            row = await self._row(s, key)
             if row is None:
-                s.add(MessageRef(platform=platform, key=key, ref=ref))
+                s.add(MessageRef(platform=self.transport.platform, key=key, ref=ref))
             else:
                 row.ref = ref
                 row.updated_at = utcnow()
                 s.add(row)
 
     async def recall(self, key: str) -> PlatformRef | None:
-        platform = self.transport.platform
         async with self.db.read() as s:
-            row = (
-                await s.exec(
-                    select(MessageRef).where(MessageRef.platform == platform, MessageRef.key == key)
-                )
-            ).first()
+            row = await self._row(s, key)
             return dict(row.ref) if row else None
 
     async def forget(self, key: str) -> None:
-        platform = self.transport.platform
         async with self.db.write() as s:
-            row = (
-                await s.exec(
-                    select(MessageRef).where(MessageRef.platform == platform, MessageRef.key == key)
-                )
-            ).first()
+            row = await self._row(s, key)
             if row is not None:
                 await s.delete(row)
+
+    async def _row(self, s: AsyncSession, key: str) -> MessageRef | None:
+        platform = self.transport.platform
+        query = select(MessageRef).where(MessageRef.platform == platform, MessageRef.key == key)
+        return (await s.exec(query)).first()
