@@ -90,57 +90,75 @@ async def _route(core: Core, event: Event) -> list[Intent]:
     raise BadInput()
 
 
+CommandHandler = Callable[[Core, Actor, str | None, str], Awaitable[list[Intent]]]
+
+
+async def _help(core: Core, actor: Actor, channel: str | None, rest: str) -> list[Intent]:
+    return [Reply(reflect.help_message(await i18n.actor_language(core, actor)))]
+
+
+async def _sets(core: Core, actor: Actor, channel: str | None, rest: str) -> list[Intent]:
+    return [Reply(reflect.sets_message(core, await i18n.actor_language(core, actor)))]
+
+
+async def _start(core: Core, actor: Actor, channel: str | None, rest: str) -> list[Intent]:
+    return await reflect.start(core, actor, channel, rest.strip())
+
+
+async def _setup(core: Core, actor: Actor, channel: str | None, rest: str) -> list[Intent]:
+    if rest.strip():
+        return await groups.register(core, actor, channel, groups.parse_inline(rest))
+    return await _setup_form(core, actor, channel)
+
+
+# `/reflect <word> <rest>`: each word's use case. A word that names a question set starts it.
+COMMANDS: dict[str, CommandHandler] = {
+    "": _start,
+    "start": _start,
+    "help": _help,
+    "sets": _sets,
+    "setup": _setup,
+    "language": lambda core, actor, channel, rest: i18n.set_language(core, actor, rest),
+    "attendance": lambda core, actor, channel, rest: feedback.attendance(core, actor, channel),
+    "feedback": lambda core, actor, channel, rest: feedback.show_feedback(core, actor, channel),
+    "status": lambda core, actor, channel, rest: reflect.status(core, actor, channel),
+    "remind": lambda core, actor, channel, rest: reflect.remind_outstanding(
+        core, actor, channel_id=channel
+    ),
+    "close": lambda core, actor, channel, rest: closing.open_close_form(
+        core, actor, channel_id=channel
+    ),
+    "cancel": lambda core, actor, channel, rest: reflect.cancel(core, actor, channel),
+    "add": groups.add_member,
+    "cofacilitator": groups.set_co_facilitator,
+    "co-facilitator": groups.set_co_facilitator,
+    "export": exports.export_from_chat,
+    "trajectory": lambda core, actor, channel, rest: trajectory.show_trajectory(
+        core, actor, channel
+    ),
+    "debrief": lambda core, actor, channel, rest: debrief.show(core, actor, channel),
+    "digest": lambda core, actor, channel, rest: digest.digest_in_chat(core, actor, rest),
+    "role": lambda core, actor, channel, rest: groups.grant_role(core, actor, rest),
+}
+# What works in a direct message with the bot (everything else needs the group's channel).
+DIRECT_OK = frozenset({"help", "sets", "digest", "language"})
+
+
 async def _command(core: Core, event: Command) -> list[Intent]:
     text = event.text.strip()
     if len(text) > MAX_COMMAND_CHARS:
         raise BadInput(key="errors.command_too_long")
     word, _, rest = text.partition(" ")
     word = word.lower()
-    actor, channel = event.actor, event.channel_id
-    if event.is_direct and word not in ("help", "sets", "", "digest", "language"):
+    if event.is_direct and word in ("", "start"):
+        return await _help(core, event.actor, None, rest)
+    if event.is_direct and word not in DIRECT_OK:
         raise BadInput(key="errors.use_in_channel")
-    if word in ("", "start"):
-        if event.is_direct:
-            return [Reply(reflect.help_message(await i18n.actor_language(core, actor)))]
-        return await reflect.start(core, actor, channel, rest.strip())
-    if word == "help":
-        return [Reply(reflect.help_message(await i18n.actor_language(core, actor)))]
-    if word == "sets":
-        return [Reply(reflect.sets_message(core, await i18n.actor_language(core, actor)))]
-    if word == "language":
-        return await i18n.set_language(core, actor, rest)
-    if word == "attendance":
-        return await feedback.attendance(core, actor, channel)
-    if word == "feedback":
-        return await feedback.show_feedback(core, actor, channel)
-    if word == "setup":
-        if rest.strip():
-            return await groups.register(core, actor, channel, groups.parse_inline(rest))
-        return await _setup_form(core, actor, channel)
-    if word == "status":
-        return await reflect.status(core, actor, channel)
-    if word == "remind":
-        return await reflect.remind_outstanding(core, actor, channel_id=channel)
-    if word == "close":
-        return await closing.open_close_form(core, actor, channel_id=channel)
-    if word == "cancel":
-        return await reflect.cancel(core, actor, channel)
-    if word == "add":
-        return await groups.add_member(core, actor, channel, rest)
-    if word in ("cofacilitator", "co-facilitator"):
-        return await groups.set_co_facilitator(core, actor, channel, rest)
-    if word == "export":
-        return await exports.export_from_chat(core, actor, channel, rest)
-    if word == "trajectory":
-        return await trajectory.show_trajectory(core, actor, channel)
-    if word == "debrief":
-        return await debrief.show(core, actor, channel)
-    if word == "digest":
-        return await digest.digest_in_chat(core, actor, rest)
-    if word == "role":
-        return await groups.grant_role(core, actor, rest)
+    handler = COMMANDS.get(word)
+    if handler is not None:
+        return await handler(core, event.actor, event.channel_id, rest)
     if core.sets.has(word):
-        return await reflect.start(core, actor, channel, f"{word} {rest}".strip())
+        return await reflect.start(core, event.actor, event.channel_id, f"{word} {rest}".strip())
     raise BadInput(key="errors.unknown_word", word=word[:30])
 
 
@@ -203,14 +221,7 @@ async def _press(core: Core, event: Press) -> list[Intent]:
         pid = _int(value)
         view = await dialogue.current_view(core, actor, pid)
         return [Direct(actor.user_id, view, remember_as=dialogue.dialogue_key(pid))]
-    handler = EXTRA_PRESSES.get(action)
-    if handler is not None:
-        return await handler(core, actor, value)
     raise BadInput(key="errors.button_expired")
-
-
-# Presses owned by other modules (scheduler "Snooze a week", …), registered at import time.
-EXTRA_PRESSES: dict[str, Callable[[Core, Actor, str], Awaitable[list[Intent]]]] = {}
 
 
 def _int(value: str) -> int:
