@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, and_, case, cast, exists, extract, or_
+from sqlalchemy import or_, update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -46,7 +46,18 @@ from handlers.messages import (
     plain,
     spans_text,
 )
-from handlers.schedule import DEFAULT_RULES, Due, Rules, current_due, held_dates, stage_for
+from handlers.schedule import (
+    ANCHOR_LAST_HELD,
+    DEFAULT_RULES,
+    Due,
+    Rules,
+    add_months,
+    base_date,
+    current_due,
+    held_dates,
+    nudge_stages,
+    stage_for,
+)
 from storage import ledger
 from storage.ledger import Planned
 from storage.models import (
@@ -153,56 +164,60 @@ async def plan(
         return new
 
 
-def _month_index(column: Any) -> Any:
-    return cast(extract("year", column), Integer) * 12 + cast(extract("month", column), Integer)
+CHUNK = 500  # ids per IN (…) list: well inside every driver's parameter limit
+RECHECK_AT_LEAST_EVERY = timedelta(days=366)
 
 
-def _months(day: date) -> int:
-    return day.year * 12 + day.month
+async def _groups_to_check(s: AsyncSession, now: datetime) -> list[CoreGroup]:
+    """Active groups whose bookmark says something may change today (or was never set).
 
-
-async def _candidate_groups(s: AsyncSession, now: datetime, rules: Rules) -> list[CoreGroup]:
-    """Active groups whose nudging could be under way now, found in SQL by due month.
-
-    A superset (month granularity, a few days' margin for time zones and holidays); the exact
-    rules run in Python on these few groups only.
+    ``next_check_on`` is a local date; the day after UTC's is a superset for every time zone,
+    narrowed per organisation in Python. Indexed: the cost follows the groups due, not all.
     """
-    today = now.date()
-    margin = timedelta(days=8)
-    lo = _months(today - timedelta(days=rules.last_overdue_day + rules.overdue_every_days) - margin)
-    hi = _months(today + timedelta(days=rules.lead_days) + margin)
-    phases = {m % rules.every_months for m in range(lo, hi + 1)}
-    base = case(
-        (col(CoreGroup.pre_birth) == True, col(CoreGroup.rcppm_on)),  # noqa: E712
-        else_=col(CoreGroup.registered_on),
-    )
-    first_month = _month_index(base) + rules.first_months
-    in_series = and_(first_month <= hi, (first_month % rules.every_months).in_(sorted(phases)))
-    after_recorded = (
-        _month_index(col(CoreGroup.last_supervision_on)) + rules.every_months
-    ).between(lo, hi)
-    after_session = exists().where(
-        col(ReflectionSession.group_id) == col(CoreGroup.id),
-        col(ReflectionSession.status) == SessionStatus.CLOSED,
-        (_month_index(col(ReflectionSession.closed_at)) + rules.every_months).between(lo - 1, hi),
-    )
+    horizon = now.date() + timedelta(days=1)
     stmt = select(CoreGroup).where(
         col(CoreGroup.status) == GroupStatus.ACTIVE,
-        or_(col(CoreGroup.snoozed_until).is_(None), col(CoreGroup.snoozed_until) <= today),
-        or_(in_series, after_recorded, after_session),
+        or_(col(CoreGroup.next_check_on).is_(None), col(CoreGroup.next_check_on) <= horizon),
     )
     return list(await s.exec(stmt.order_by(col(CoreGroup.id))))
 
 
-async def _held(s: AsyncSession, group: CoreGroup, cal: WorkCalendar) -> list[date]:
-    rows = await s.exec(
-        select(ReflectionSession.closed_at).where(
-            col(ReflectionSession.group_id) == group.id,
-            col(ReflectionSession.status) == SessionStatus.CLOSED,
-            col(ReflectionSession.closed_at).is_not(None),
+def _chunks(ids: list[int]) -> list[list[int]]:
+    return [ids[i : i + CHUNK] for i in range(0, len(ids), CHUNK)]
+
+
+async def _closed_at_by_group(s: AsyncSession, ids: list[int]) -> dict[int, list[datetime]]:
+    out: dict[int, list[datetime]] = {}
+    for chunk in _chunks(ids):
+        rows = await s.exec(
+            select(ReflectionSession.group_id, ReflectionSession.closed_at).where(
+                col(ReflectionSession.group_id).in_(chunk),
+                col(ReflectionSession.status) == SessionStatus.CLOSED,
+                col(ReflectionSession.closed_at).is_not(None),
+            )
         )
-    )
-    return held_dates(group, [cal.local_date(at) for at in rows if at is not None])
+        for group_id, closed_at in rows:
+            if closed_at is not None:
+                out.setdefault(group_id, []).append(closed_at)
+    return out
+
+
+async def _open_groups(s: AsyncSession, ids: list[int]) -> set[int]:
+    out: set[int] = set()
+    for chunk in _chunks(ids):
+        rows = await s.exec(
+            select(ReflectionSession.group_id).where(
+                col(ReflectionSession.group_id).in_(chunk),
+                col(ReflectionSession.status) == SessionStatus.OPEN,
+            )
+        )
+        out.update(rows)
+    return out
+
+
+async def _held(s: AsyncSession, group: CoreGroup, cal: WorkCalendar) -> list[date]:
+    closed = (await _closed_at_by_group(s, [group.id])) if group.id is not None else {}
+    return held_dates(group, [cal.local_date(at) for at in closed.get(group.id or 0, [])])
 
 
 @dataclass(frozen=True)
@@ -216,14 +231,19 @@ class NudgeState:
     report_due: bool = False
 
 
-async def nudge_state(
-    s: AsyncSession, group: CoreGroup, cal: WorkCalendar, now: datetime, rules: Rules
+def decide(
+    group: CoreGroup,
+    held: list[date],
+    under_way: bool,
+    cal: WorkCalendar,
+    today: date,
+    rules: Rules,
 ) -> NudgeState:
-    today = cal.local_date(now)
-    due = current_due(group, await _held(s, group, cal), today, rules)
+    """Pure: where the group stands today, from its held dates and whether a session is open."""
+    due = current_due(group, held, today, rules)
     if due is None or group.id is None:
         return NudgeState(None, None, None, today)
-    if await _has_open_session(s, group.id):
+    if under_way:
         # The supervision is under way: nobody needs telling to start it.
         return NudgeState(due, None, None, today)
     report_on = cal.working_day_on_or_after(due.on + timedelta(days=rules.report_after_days))
@@ -235,41 +255,112 @@ async def nudge_state(
     return NudgeState(due, nudge_key(group.id, due.on, stage.name), stage.name, today, report_due)
 
 
-async def _has_open_session(s: AsyncSession, group_id: int) -> bool:
-    found = (
-        await s.exec(
-            select(ReflectionSession.id).where(
-                col(ReflectionSession.group_id) == group_id,
-                col(ReflectionSession.status) == SessionStatus.OPEN,
-            )
-        )
-    ).first()
-    return found is not None
+def next_check(group: CoreGroup, state: NudgeState, cal: WorkCalendar, rules: Rules) -> date:
+    """The next local date on which :func:`decide` could answer differently, with the group's
+    inputs unchanged: a stage day, the end of nudging, the report window, a snooze running out,
+    or (registration anchor) an occurrence's date or the start of its nudging. Anything earlier
+    is harmless (one more check); anything later would lose a nudge, hence the property test."""
+    today = state.today
+    days = [today + RECHECK_AT_LEAST_EVERY]
+    if group.snoozed_until is not None:
+        days.append(group.snoozed_until)
+    dues: list[Due] = []
+    if state.due is not None:
+        dues.append(state.due)
+        base = base_date(group)
+        if group.schedule_anchor != ANCHOR_LAST_HELD and base is not None:
+            start, reason = base
+            for k in range(state.due.occurrence + 2):
+                on = add_months(start, rules.first_months + k * rules.every_months)
+                dues.append(Due(on, reason, k))
+    roll = cal.working_day_on_or_after
+    for due in dues:
+        if due.on + timedelta(days=rules.last_overdue_day + 60) < today:
+            continue  # long past, even with its days rolled over holidays: nothing left to change
+        stages = nudge_stages(due, rules, roll)
+        days += [stage.day for stage in stages]
+        days.append(stages[-1].day + timedelta(days=rules.overdue_every_days))
+        days += [due.on, due.on - timedelta(days=rules.lead_days)]
+        days.append(roll(due.on + timedelta(days=rules.report_after_days)))
+        days.append(due.on + timedelta(days=rules.last_overdue_day + 8))
+    return min(day for day in days if day > today)
+
+
+async def nudge_state(
+    s: AsyncSession, group: CoreGroup, cal: WorkCalendar, now: datetime, rules: Rules
+) -> NudgeState:
+    """One group's state (sending time, tests); the planner batches the same lookups."""
+    today = cal.local_date(now)
+    under_way = group.id is not None and group.id in await _open_groups(s, [group.id])
+    return decide(group, await _held(s, group, cal), under_way, cal, today, rules)
 
 
 async def _plan_nudges(
     s: AsyncSession, orgs: _Orgs, now: datetime, rules: Rules, *, dry_run: bool
 ) -> list[Planned]:
-    out: list[Planned] = []
-    for group in await _candidate_groups(s, now, rules):
+    checking: list[tuple[CoreGroup, Organisation, WorkCalendar, date]] = []
+    for group in await _groups_to_check(s, now):
         org = await orgs.get(group.org_id)
         if org is None or group.id is None:
             continue
         cal = calendar_for(org)
-        state = await nudge_state(s, group, cal, now, rules)
-        keep = [state.stage_key] if state.stage_key else []
-        if not dry_run:
-            await ledger.cancel_pending(s, kind=KIND_NUDGE, group_id=group.id, keep=keep)
+        today = cal.local_date(now)
+        if group.next_check_on is not None and group.next_check_on > today:
+            continue  # still tomorrow in this organisation's time zone
+        checking.append((group, org, cal, today))
+    ids = [group.id for group, *_ in checking if group.id is not None]
+    closed = await _closed_at_by_group(s, ids)
+    under_way = await _open_groups(s, ids)
+    out: list[Planned] = []
+    keep: dict[int, str] = {}
+    officers: dict[int, list[StaffRole]] = {}
+    bookmarks: dict[date, list[int]] = {}
+    for group, org, cal, today in checking:
+        assert group.id is not None
+        held = held_dates(group, [cal.local_date(at) for at in closed.get(group.id, [])])
+        state = decide(group, held, group.id in under_way, cal, today, rules)
+        bookmarks.setdefault(next_check(group, state, cal, rules), []).append(group.id)
         if state.due is None:
             continue
         when = cal.next_open(now)
         if state.stage_key:
+            keep[group.id] = state.stage_key
             out.append(Planned(state.stage_key, org.id or 0, KIND_NUDGE, when, group_id=group.id))
         if state.report_due:
-            for officer in await _lead_officers(s, org):
+            if group.org_id not in officers:
+                officers[group.org_id] = await _lead_officers(s, org)
+            for officer in officers[group.org_id]:
                 key = report_key(group.id, state.due.on, officer.id or 0)
                 out.append(Planned(key, org.id or 0, KIND_REPORT, when, group_id=group.id))
+    if not dry_run:
+        await _cancel_outdated_nudges(s, ids, keep)
+        for day, group_ids in bookmarks.items():
+            for chunk in _chunks(group_ids):
+                await s.exec(
+                    update(CoreGroup)
+                    .where(col(CoreGroup.id).in_(chunk))
+                    .values(next_check_on=day)
+                    .execution_options(synchronize_session=False)
+                )
     return out
+
+
+async def _cancel_outdated_nudges(s: AsyncSession, ids: list[int], keep: dict[int, str]) -> None:
+    """Unsent nudges of the checked groups that are no longer today's: one UPDATE a chunk
+    (keys name their group, so one list of keys to keep serves the whole chunk)."""
+    for chunk in _chunks(ids):
+        mine = [keep[gid] for gid in chunk if gid in keep]
+        await s.exec(
+            update(Delivery)
+            .where(
+                col(Delivery.group_id).in_(chunk),
+                col(Delivery.kind) == KIND_NUDGE,
+                col(Delivery.status) == ledger.PENDING,
+                col(Delivery.key).not_in(mine),
+            )
+            .values(status=ledger.CANCELLED)
+            .execution_options(synchronize_session=False)
+        )
 
 
 async def _lead_officers(s: AsyncSession, org: Organisation) -> list[StaffRole]:

@@ -10,7 +10,8 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, String, UniqueConstraint, text
+from sqlalchemy import JSON, Column, Index, String, UniqueConstraint, event, inspect, text, update
+from sqlalchemy.orm import Session
 from sqlmodel import Field, SQLModel
 
 from storage.types import SealedText, UTCDateTime, utcnow
@@ -123,6 +124,9 @@ class CoreGroup(SQLModel, table=True):
     schedule_anchor: str = Field(default="registration", max_length=16)
     last_supervision_on: date | None = None
     snoozed_until: date | None = None
+    # The planner's own bookmark: the next local date on which this group's nudges could change
+    # (NULL: check at the next sweep). Reset whenever a schedule input changes (see below).
+    next_check_on: date | None = Field(default=None, index=True)
     created_at: datetime = _when(default_factory=utcnow)
     ended_at: datetime | None = _when(nullable=True, default=None)
 
@@ -298,7 +302,10 @@ class ConversationRef(SQLModel, table=True):
 class Delivery(SQLModel, table=True):
     """The scheduler's ledger: one row per nudge or reminder, unique by key, sent exactly once."""
 
-    __table_args__ = (Index("ix_delivery_due", "status", "due_at"),)
+    __table_args__ = (
+        Index("ix_delivery_due", "status", "due_at"),
+        Index("ix_delivery_group", "group_id", "kind", "status"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(max_length=160, unique=True)
@@ -330,3 +337,41 @@ class SessionDebrief(SQLModel, table=True):
     text: str = Field(sa_type=SealedText)
     written_by: str = Field(max_length=64)
     updated_at: datetime = _when(default_factory=utcnow)
+
+
+# ---- the planner's bookmark follows every schedule input ------------------------------------
+
+SCHEDULE_INPUTS = (
+    "registered_on",
+    "pre_birth",
+    "rcppm_on",
+    "schedule_anchor",
+    "status",
+    "last_supervision_on",
+    "snoozed_until",
+    "org_id",
+)
+
+
+@event.listens_for(Session, "before_flush")
+def _schedule_inputs_changed(session: Session, _context: Any, _instances: Any) -> None:
+    """A group whose dates, status or snooze changed, or whose sessions opened, closed or went,
+    is checked again at the next planning sweep (``CoreGroup.next_check_on`` back to NULL)."""
+    group_ids: set[int] = set()
+    for obj in session.dirty:
+        if isinstance(obj, CoreGroup):
+            state = inspect(obj)
+            if any(state.attrs[name].history.has_changes() for name in SCHEDULE_INPUTS):
+                obj.next_check_on = None
+        elif isinstance(obj, ReflectionSession):
+            state = inspect(obj)
+            if any(state.attrs[n].history.has_changes() for n in ("status", "closed_at")):
+                group_ids.add(obj.group_id)
+    for obj in (*session.new, *session.deleted):
+        if isinstance(obj, ReflectionSession) and obj.group_id is not None:
+            group_ids.add(obj.group_id)
+    if group_ids:
+        table: Any = CoreGroup.__table__  # type: ignore[attr-defined]
+        session.connection().execute(
+            update(table).where(table.c.id.in_(sorted(group_ids))).values(next_check_on=None)
+        )

@@ -525,14 +525,57 @@ async def test_action_owner_hears_two_working_days_before_and_on_the_day(core):
     assert "Ask school about attendance" in dm.message.text
 
 
-# ---- the planner's SQL pre-filter ----------------------------------------------------------------
+# ---- the planner's bookmark (next_check_on) -----------------------------------------------------
 
 
-async def test_the_sql_prefilter_never_misses_a_group_with_a_nudge_due(core):
+async def checked_groups(core, now) -> set[int]:
+    async with core.db.read() as s:
+        return {g.id for g in await reminders._groups_to_check(s, now)}
+
+
+async def test_a_group_bookmarked_for_later_is_skipped_until_its_dates_change(core):
+    group = await world(core)  # registered 20 Jan: due Mon 20 Apr, first nudge Mon 6 Apr
+    assert await keys(core, at(2026, 3, 2)) == []
+    async with core.db.read() as s:
+        assert (await s.get(CoreGroup, group.id)).next_check_on == date(2026, 4, 6)
+    assert await checked_groups(core, at(2026, 3, 3)) == set()
+    async with core.db.write() as s:
+        g = await s.get(CoreGroup, group.id)
+        g.registered_on = date(2026, 1, 1)  # due Wed 1 Apr, first nudge Wed 18 Mar
+        s.add(g)
+    assert await checked_groups(core, at(2026, 3, 3)) == {group.id}
+    assert await keys(core, at(2026, 3, 3)) == []
+    assert await checked_groups(core, at(2026, 3, 4)) == set()
+    assert await keys(core, at(2026, 3, 18)) == [f"nudge:{group.id}:2026-04-01:ahead"]
+
+
+async def test_closing_a_session_makes_the_group_due_for_a_check_again(core):
+    group = await world(core)
+    await keys(core, at(2026, 4, 7))
+    assert await checked_groups(core, at(2026, 4, 8)) == set()
+    async with core.db.write() as s:
+        s.add(
+            ReflectionSession(
+                group_id=group.id,
+                set_id="appendix1",
+                set_version=1,
+                opened_by="U_RO",
+                opened_at=at(2026, 4, 8, 9),
+                status=SessionStatus.CLOSED,
+                closed_at=at(2026, 4, 8, 10),
+            )
+        )
+    assert await checked_groups(core, at(2026, 4, 8)) == {group.id}
+    await keys(core, at(2026, 4, 8))
+    assert await rows(core) == {f"nudge:{group.id}:2026-04-20:ahead": "cancelled"}
+
+
+async def test_sweeps_find_every_nudge_due_even_after_days_without_a_sweep(core):
     async with core.db.write() as s:
         org = Organisation(platform="fake", external_id="T1")
         s.add(org)
         await s.flush()
+        s.add(StaffRole(org_id=org.id, user_id="U_LEAD", role=OrgRole.LEAD_OFFICER))
         for i in range(36):
             s.add(
                 CoreGroup(
@@ -547,17 +590,64 @@ async def test_the_sql_prefilter_never_misses_a_group_with_a_nudge_due(core):
                     else None,
                 )
             )
-    cal = reminders.calendar_for(None)
+    cal = reminders.calendar_for(org)
+    checked_per_sweep = []
     for day in range(0, 365, 9):
         now = at(2026, 1, 5) + timedelta(days=day)
+        checked_per_sweep.append(len(await checked_groups(core, now)))
+        await reminders.plan(core, now)
         async with core.db.read() as s:
-            candidates = {g.id for g in await reminders._candidate_groups(s, now, DEFAULT_RULES)}
-            every = list(await s.exec(select(CoreGroup)))
-            for g in every:
+            ledger_rows = list(await s.exec(select(Delivery)))
+            pending = {r.key for r in ledger_rows if r.kind == "nudge" and r.status == "pending"}
+            reports = {r.key for r in ledger_rows if r.kind == "report"}
+            wanted = set()
+            for g in await s.exec(select(CoreGroup)):
                 state = await reminders.nudge_state(s, g, cal, now, DEFAULT_RULES)
-                if state.stage_key or state.report_due:
-                    assert g.id in candidates, (g.registered_on, now)
-        assert len(candidates) < len(every)
+                if state.stage_key:
+                    wanted.add(state.stage_key)
+                if state.report_due:
+                    lead = (await s.exec(select(StaffRole))).one()
+                    assert reminders.report_key(g.id, state.due.on, lead.id) in reports
+        assert pending == wanted, now
+    # After the first sweep only the groups whose nudging moves that day are looked at.
+    assert max(checked_per_sweep[1:]) < 36 / 2
+
+
+def test_the_bookmark_never_skips_a_day_on_which_the_nudges_change():
+    """Pure: day by day over three years, the state only changes on a bookmarked day."""
+    cal = reminders.calendar_for(Organisation(platform="fake", external_id="T", nation="SCT"))
+    groups = []
+    for i in range(40):
+        groups.append(
+            CoreGroup(
+                id=i + 1,
+                org_id=1,
+                child_ref="X",
+                registered_on=date(2024, 1, 3) + timedelta(days=13 * i),
+                pre_birth=i % 7 == 0,
+                rcppm_on=date(2024, 5, 1) + timedelta(days=3 * i) if i % 14 == 0 else None,
+                facilitator_id="U",
+                channel_id="C",
+                schedule_anchor="last_held" if i % 3 == 0 else "registration",
+                last_supervision_on=date(2024, 6, 1) + timedelta(days=9 * i) if i % 4 else None,
+                snoozed_until=date(2025, 2, 1) + timedelta(days=i) if i % 5 == 0 else None,
+            )
+        )
+    held = [date(2024, 9, 2) + timedelta(days=17 * i) for i in range(0, 40, 2)]
+    for group in groups:
+        bookmark = None
+        seen = None
+        day = date(2024, 1, 1)
+        while day < date(2027, 1, 1):
+            got = reminders.decide(group, held[: group.id % 4], False, cal, day, DEFAULT_RULES)
+            now = (got.due, got.stage_key, got.report_due)
+            if bookmark is None or day >= bookmark:
+                bookmark = reminders.next_check(group, got, cal, DEFAULT_RULES)
+                assert bookmark > day
+                seen = now
+            else:
+                assert now == seen, (group.id, day, bookmark)
+            day += timedelta(days=1)
 
 
 async def test_no_nudge_while_the_supervision_is_under_way(core):
