@@ -9,6 +9,11 @@ or "quiet today", so the number due is chosen exactly; the sweep must then find 
 no others. Most groups are "compliant" (their last supervision recorded on its due date), the
 rest never held one. The figure that matters: the time of ``handlers.reminders.plan`` and its
 peak Python memory, as N grows at a fixed K, and as K grows at a fixed N.
+
+The planner keeps a bookmark per group (``CoreGroup.next_check_on``), so the first sweep after
+an upgrade checks every group once. The bench runs that first sweep the day before (timed and
+shown as "first sweep"), then times the ordinary daily sweep, checks that exactly the groups
+with a nudge today hold a pending one, and measures peak memory on the following day's sweep.
 """
 
 from __future__ import annotations
@@ -105,12 +110,32 @@ def choose(pool: list[Profile], n: int, rng: random.Random) -> list[Profile]:
     return out
 
 
-async def seed(db: Database, groups: int, due: int, rng: random.Random) -> None:
-    """ORGS organisations with a Lead Officer each, then ``groups`` core groups in bulk."""
+def has_stage_today(p: Profile, today: date, cal: WorkCalendar) -> bool:
+    """Whether the group should hold a pending channel nudge today (not a report only)."""
+    group = CoreGroup(
+        org_id=0,
+        child_ref="x",
+        registered_on=p.registered_on,
+        facilitator_id="U",
+        channel_id="C",
+        last_supervision_on=p.last_supervision_on,
+    )
+    due = current_due(group, held_dates(group, []), today, DEFAULT_RULES)
+    return due is not None and (
+        stage_for(due, today, DEFAULT_RULES, cal.working_day_on_or_after) is not None
+    )
+
+
+async def seed(db: Database, groups: int, due: int, rng: random.Random) -> int:
+    """ORGS organisations with a Lead Officer each, then ``groups`` core groups in bulk.
+
+    Returns how many of the groups should hold a channel nudge today."""
     nudging, quiet = profiles(NOW.date())
     chosen = [(p, True) for p in choose(nudging, due, rng)]
     chosen += [(p, False) for p in choose(quiet, groups - due, rng)]
     rng.shuffle(chosen)
+    cal = WorkCalendar()
+    with_stage = sum(1 for p, d in chosen if d and has_stage_today(p, NOW.date(), cal))
     async with db.write() as s:
         conn = await s.connection()
         await conn.execute(
@@ -153,6 +178,7 @@ async def seed(db: Database, groups: int, due: int, rng: random.Random) -> None:
     else:
         async with db.write() as s:
             await (await s.connection()).exec_driver_sql("ANALYZE")
+    return with_stage
 
 
 @dataclass
@@ -160,6 +186,9 @@ class Result:
     groups: int
     due: int
     planned_nudges: int
+    expected_nudges: int
+    checked: int
+    first_seconds: float
     seconds: float
     peak_mib: float
     rss_delta_mib: float
@@ -173,31 +202,42 @@ async def one(kind: str, groups: int, due: int, seed_value: int) -> Result:
         try:
             await db.create_all()
             t0 = time.perf_counter()
-            await seed(db, groups, due, rng)
+            with_stage = await seed(db, groups, due, rng)
             seeded = time.perf_counter() - t0
             core = Core(db=db, sets=load_catalogue(), clock=lambda: NOW)
-            # Timed run: a real sweep (writes the ledger rows), nothing else measuring.
+            # Yesterday's sweep: the first after an upgrade, every group checked and bookmarked.
+            t0 = time.perf_counter()
+            await reminders.plan(core, NOW - timedelta(days=1))
+            first = time.perf_counter() - t0
+            async with db.read() as s:
+                checked = len(await reminders._groups_to_check(s, NOW))
+            # Timed run: today's ordinary sweep (writes the ledger rows), nothing else measuring.
             rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             t0 = time.perf_counter()
-            planned = await reminders.plan(core, NOW)
+            await reminders.plan(core, NOW)
             seconds = time.perf_counter() - t0
             rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-            # Memory run: the same sweep again on an emptied ledger, under tracemalloc.
-            async with db.write() as s:
-                await (await s.connection()).exec_driver_sql("DELETE FROM delivery")
+            async with db.read() as s:
+                conn = await s.connection()
+                pending = await conn.exec_driver_sql(
+                    "SELECT COUNT(DISTINCT group_id) FROM delivery"
+                    " WHERE kind = 'nudge' AND status = 'pending'"
+                )
+                nudges = int(pending.scalar_one())
+            # Memory run: tomorrow's sweep, under tracemalloc.
             tracemalloc.start()
-            await reminders.plan(core, NOW)
+            await reminders.plan(core, NOW + timedelta(days=1))
             _, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
         finally:
             await db.dispose()
-    # A group due today gets a nudge, or (late in its overdue weeks) only a Lead Officer report.
-    kinds = (reminders.KIND_NUDGE, reminders.KIND_REPORT)
-    nudges = len({p.group_id for p in planned if p.kind in kinds})
     return Result(
         groups=groups,
         due=due,
         planned_nudges=nudges,
+        expected_nudges=with_stage,
+        checked=checked,
+        first_seconds=first,
         seconds=seconds,
         peak_mib=peak / 2**20,
         rss_delta_mib=(rss_after - rss_before) / 1024,
@@ -229,7 +269,10 @@ async def main() -> None:
                         kind,
                         r.groups,
                         r.due,
+                        r.expected_nudges,
                         r.planned_nudges,
+                        r.checked,
+                        r.first_seconds * 1000,
                         r.seconds * 1000,
                         r.peak_mib,
                         r.rss_delta_mib,
@@ -238,7 +281,9 @@ async def main() -> None:
                     ]
                 )
                 print(
-                    f"{kind:8} groups={r.groups:>7,} due={r.due:>6,} planned={r.planned_nudges:>6,}"
+                    f"{kind:8} groups={r.groups:>7,} due={r.due:>6,}"
+                    f" nudges={r.planned_nudges:>6,}/{r.expected_nudges:,} checked={r.checked:>6,}"
+                    f" first={r.first_seconds * 1000:8.1f} ms"
                     f" sweep={r.seconds * 1000:8.1f} ms peak={r.peak_mib:6.1f} MiB"
                     f" (seeded in {r.seed_seconds:.1f} s)",
                     flush=True,
@@ -250,8 +295,11 @@ async def main() -> None:
                 "db",
                 "groups",
                 "nudging today",
-                "groups planned for",
-                "sweep ms",
+                "with a nudge (expected)",
+                "pending nudges found",
+                "groups checked",
+                "first sweep ms",
+                "daily sweep ms",
                 "peak MiB (tracemalloc)",
                 "maxrss +MiB",
                 "seed s",

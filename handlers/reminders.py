@@ -171,10 +171,12 @@ RECHECK_AT_LEAST_EVERY = timedelta(days=366)
 async def _groups_to_check(s: AsyncSession, now: datetime) -> list[CoreGroup]:
     """Active groups whose bookmark says something may change today (or was never set).
 
-    ``next_check_on`` is a local date; the day after UTC's is a superset for every time zone,
-    narrowed per organisation in Python. Indexed: the cost follows the groups due, not all.
+    ``next_check_on`` is a local date: compared with the latest local date of any organisation's
+    time zone, then narrowed per organisation in Python. Indexed: the cost follows the groups
+    due, not all of them.
     """
-    horizon = now.date() + timedelta(days=1)
+    zones = set(await s.exec(select(Organisation.timezone).distinct()))
+    horizon = max((WorkCalendar(timezone=z).local_date(now) for z in zones), default=now.date())
     stmt = select(CoreGroup).where(
         col(CoreGroup.status) == GroupStatus.ACTIVE,
         or_(col(CoreGroup.next_check_on).is_(None), col(CoreGroup.next_check_on) <= horizon),
@@ -264,25 +266,21 @@ def next_check(group: CoreGroup, state: NudgeState, cal: WorkCalendar, rules: Ru
     days = [today + RECHECK_AT_LEAST_EVERY]
     if group.snoozed_until is not None:
         days.append(group.snoozed_until)
-    dues: list[Due] = []
-    if state.due is not None:
-        dues.append(state.due)
-        base = base_date(group)
-        if group.schedule_anchor != ANCHOR_LAST_HELD and base is not None:
-            start, reason = base
-            for k in range(state.due.occurrence + 2):
-                on = add_months(start, rules.first_months + k * rules.every_months)
-                dues.append(Due(on, reason, k))
+    if state.due is None:
+        return min(day for day in days if day > today)
+    base = base_date(group)
+    if group.schedule_anchor != ANCHOR_LAST_HELD and base is not None:
+        # Which occurrence is current moves on an occurrence's date and when its nudging starts.
+        for k in range(state.due.occurrence + 2):
+            on = add_months(base[0], rules.first_months + k * rules.every_months)
+            days += [on, on - timedelta(days=rules.lead_days)]
+    due = state.due
     roll = cal.working_day_on_or_after
-    for due in dues:
-        if due.on + timedelta(days=rules.last_overdue_day + 60) < today:
-            continue  # long past, even with its days rolled over holidays: nothing left to change
-        stages = nudge_stages(due, rules, roll)
-        days += [stage.day for stage in stages]
-        days.append(stages[-1].day + timedelta(days=rules.overdue_every_days))
-        days += [due.on, due.on - timedelta(days=rules.lead_days)]
-        days.append(roll(due.on + timedelta(days=rules.report_after_days)))
-        days.append(due.on + timedelta(days=rules.last_overdue_day + 8))
+    stages = nudge_stages(due, rules, roll)
+    days += [stage.day for stage in stages]
+    days.append(stages[-1].day + timedelta(days=rules.overdue_every_days))
+    days.append(roll(due.on + timedelta(days=rules.report_after_days)))
+    days.append(due.on + timedelta(days=rules.last_overdue_day + 8))
     return min(day for day in days if day > today)
 
 
