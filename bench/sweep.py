@@ -206,9 +206,19 @@ async def one(kind: str, groups: int, due: int, seed_value: int) -> Result:
             seeded = time.perf_counter() - t0
             core = Core(db=db, sets=load_catalogue(), clock=lambda: NOW)
             # Yesterday's sweep: the first after an upgrade, every group checked and bookmarked.
+            # (A sweep takes at most reminders.MAX_GROUPS_PER_SWEEP: one a minute until done.)
             t0 = time.perf_counter()
-            await reminders.plan(core, NOW - timedelta(days=1))
+            while True:
+                await reminders.plan(core, NOW - timedelta(days=1))
+                async with db.read() as s:
+                    left = await (await s.connection()).exec_driver_sql(
+                        "SELECT COUNT(*) FROM core_group WHERE next_check_on IS NULL"
+                    )
+                    if not left.scalar_one():
+                        break
             first = time.perf_counter() - t0
+            async with db.write() as s:  # as autovacuum would have by the next morning
+                await (await s.connection()).exec_driver_sql("ANALYZE")
             async with db.read() as s:
                 checked = len(await reminders._groups_to_check(s, NOW))
             # Timed run: today's ordinary sweep (writes the ledger rows), nothing else measuring.
@@ -298,7 +308,7 @@ async def main() -> None:
                 "with a nudge (expected)",
                 "pending nudges found",
                 "groups checked",
-                "first sweep ms",
+                "first sweeps ms (all)",
                 "daily sweep ms",
                 "peak MiB (tracemalloc)",
                 "maxrss +MiB",

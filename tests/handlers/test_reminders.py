@@ -570,6 +570,28 @@ async def test_closing_a_session_makes_the_group_due_for_a_check_again(core):
     assert await rows(core) == {f"nudge:{group.id}:2026-04-20:ahead": "cancelled"}
 
 
+async def test_many_groups_never_looked_at_are_spread_over_the_next_sweeps(core, monkeypatch):
+    monkeypatch.setattr(reminders, "MAX_GROUPS_PER_SWEEP", 2)
+    async with core.db.write() as s:
+        org = Organisation(platform="fake", external_id="T1")
+        s.add(org)
+        await s.flush()
+        for i in range(3):
+            s.add(
+                CoreGroup(
+                    org_id=org.id,
+                    child_ref=f"X-{i}",
+                    registered_on=date(2026, 1, 20),
+                    facilitator_id="U",
+                    channel_id=f"C{i}",
+                )
+            )
+    assert len(await keys(core, at(2026, 4, 7, 9))) == 2
+    assert len(await keys(core, at(2026, 4, 7, 9, 1))) == 1
+    assert await keys(core, at(2026, 4, 7, 9, 2)) == []
+    assert await checked_groups(core, at(2026, 4, 8)) == set()
+
+
 async def test_sweeps_find_every_nudge_due_even_after_days_without_a_sweep(core):
     async with core.db.write() as s:
         org = Organisation(platform="fake", external_id="T1")
