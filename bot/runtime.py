@@ -40,6 +40,11 @@ class Runtime:
         who acted — the facilitator opening, reminding or closing — is told who was not reached.
         """
         intents = await handle(self.core, event)
+        await self.carry_out(event, intents, ctx)
+        return intents
+
+    async def carry_out(self, event: Event, intents: list[Intent], ctx: ReplyContext) -> None:
+        """Deliver what handling ``event`` asked for (the second half of :meth:`dispatch`)."""
         platform, org = event.actor.platform, event.actor.org
         unreached: list[str] = []
         for intent in intents:
@@ -51,7 +56,6 @@ class Runtime:
         if unreached:
             note = Direct(event.actor.user_id, unreached_message(unreached))
             await self.deliver(platform, org, [note], ctx)
-        return intents
 
     async def deliver(
         self, platform: str, org: str, intents: list[Intent], ctx: ReplyContext | None = None

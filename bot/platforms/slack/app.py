@@ -33,6 +33,7 @@ from bot.settings import Settings
 from bot.transport import DeliveryFailed, ReplyContext
 from handlers.errors import CoreGroupError
 from handlers.messages import plain
+from handlers.router import handle
 from storage.models import InboundSeen
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,14 @@ BOT_SCOPES = (
     "groups:read",
 )
 EVENTS_PATH = "/slack/events"
-HANDLING_SLOTS = 8  # acknowledged deliveries handled at once; the rest queue in arrival order
+# Acknowledged deliveries in progress at once; the rest queue in arrival order (and the database
+# pool never times out under a burst).
+HANDLING_SLOTS = 4
+# Of those, how many may run handler code (database + ORM, CPU on this event loop) at once. One:
+# the loop then has at most one handler step between two steps of an ack, so acks stay fast under
+# load; Slack API calls (network waits) still overlap across all HANDLING_SLOTS. See
+# docs/performance.md.
+DECIDING_SLOTS = 1
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
 
@@ -93,6 +101,7 @@ class SlackAdapter:
         self.verifier = SignatureVerifier(self.signing_secret)
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(HANDLING_SLOTS)
+        self._deciding = asyncio.Semaphore(DECIDING_SLOTS)
         self.oauth_flow: AsyncOAuthFlow | None = None
         if multi_workspace(settings):
             from storage.slack_install import DbInstallationStore, DbOAuthStateStore
@@ -187,9 +196,11 @@ class SlackAdapter:
         )
         try:
             # Inside the try: with the database down the person still hears "try again".
-            if inbound.dedupe_key and not await self.first_time(inbound.dedupe_key):
-                return
-            await self.runtime.dispatch(event, ctx)
+            async with self._deciding:
+                if inbound.dedupe_key and not await self.first_time(inbound.dedupe_key):
+                    return
+                intents = await handle(self.runtime.core, event)
+            await self.runtime.carry_out(event, intents, ctx)
         except CoreGroupError as exc:
             await self._sorry(ctx, exc.user_message)
         except Exception as exc:
