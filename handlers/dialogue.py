@@ -78,6 +78,8 @@ class Ctx:
     questions: tuple[Question, ...]
     actor: Actor
     lang: str = "en"
+    # The member's answers, read once per move (a click used to read them twice).
+    answers: dict[str, Answer] | None = None
 
 
 Step = Callable[[Ctx, Move], Awaitable[None]]
@@ -113,10 +115,12 @@ async def _context(
 
 
 async def _answers(c: Ctx) -> dict[str, Answer]:
-    rows = await c.s.exec(
-        select(Answer).where(Answer.session_id == c.session.id, Answer.member_id == c.member.id)
-    )
-    return {a.question_id: a for a in rows}
+    if c.answers is None:
+        rows = await c.s.exec(
+            select(Answer).where(Answer.session_id == c.session.id, Answer.member_id == c.member.id)
+        )
+        c.answers = {a.question_id: a for a in rows}
+    return c.answers
 
 
 def _question(c: Ctx, question_id: str | None) -> Question:
@@ -137,6 +141,7 @@ async def _upsert(c: Ctx, q: Question, **fields: object) -> None:
             answered_at=now,
             updated_at=now,
         )
+        (await _answers(c))[q.id] = existing
     for name, value in fields.items():
         setattr(existing, name, value)
     existing.updated_at = now
