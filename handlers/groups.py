@@ -86,6 +86,16 @@ def parse_user(raw: str, what: str) -> tuple[str, str]:
     return user_id, (match.group(2) or "").strip()
 
 
+def split_person(args: str) -> tuple[str, str]:
+    """The leading person token and the rest: ``<@U1|Sam Patel> Police`` or ``@sam Police``."""
+    args = args.strip()
+    if args.startswith("<@") and ">" in args:
+        end = args.index(">") + 1
+        return args[:end], args[end:].strip()
+    who, _, rest = args.partition(" ")
+    return who, rest.strip()
+
+
 def _yes(raw: str | bool | None) -> bool:
     if isinstance(raw, bool):
         return raw
@@ -420,7 +430,7 @@ def _confirmation(channel_id: str, draft: GroupDraft, created: bool, lang: str =
 
 async def add_member(core: Core, actor: Actor, channel_id: str | None, args: str) -> list[Intent]:
     """``/reflect add @person Agency`` — facilitator or admin."""
-    who, _, agency = args.strip().partition(" ")
+    who, agency = split_person(args)
     user_id, name = parse_user(who, "member")
     async with core.db.write() as s:
         org = await ensure_org(s, core, actor)
@@ -460,11 +470,11 @@ async def set_co_facilitator(
     A co-facilitator may open, remind, close and cancel like the facilitator, and is not
     asked to reflect. The conference chair can never be one.
     """
-    parts = args.split()
-    if not parts:
+    who, rest = split_person(args)
+    if not who:
         raise BadInput("Use `/reflect cofacilitator @person` (add `remove` to take it away).")
-    user_id, name = parse_user(parts[0], "co-facilitator")
-    removing = len(parts) > 1 and parts[1].lower() == "remove"
+    user_id, name = parse_user(who, "co-facilitator")
+    removing = rest.lower() == "remove"
     async with core.db.write() as s:
         org = await ensure_org(s, core, actor)
         group = await group_for_channel(s, org, channel_id)
@@ -518,12 +528,13 @@ ROLE_NAMES = {
 
 async def grant_role(core: Core, actor: Actor, args: str) -> list[Intent]:
     """``/reflect role @person facilitator|lead_officer|admin [remove]`` — admins only."""
-    parts = args.split()
-    if len(parts) < 2 or parts[1] not in ROLE_NAMES:
+    who, rest = split_person(args)
+    parts = rest.split()
+    if not who or not parts or parts[0] not in ROLE_NAMES:
         raise BadInput(key="errors.role_usage")
-    user_id, name = parse_user(parts[0], "person")
-    role = ROLE_NAMES[parts[1]]
-    removing = len(parts) > 2 and parts[2] == "remove"
+    user_id, name = parse_user(who, "person")
+    role = ROLE_NAMES[parts[0]]
+    removing = len(parts) > 1 and parts[1] == "remove"
     async with core.db.write() as s:
         org = await ensure_org(s, core, actor)
         if not await is_org_admin(s, org, actor.user_id):
@@ -550,7 +561,7 @@ async def grant_role(core: Core, actor: Actor, args: str) -> list[Intent]:
         )
         lang = await language_for(s, org, actor.user_id)
     key = "groups.no_longer_has" if removing else "groups.now_has"
-    role_name = parts[1].replace("_", " ")
+    role_name = parts[0].replace("_", " ")
     said = Paragraph(t_spans(key, lang, person=Mention(user_id, name), role=role_name))
     done = t("groups.role_removed" if removing else "groups.role_given", lang)
     return [Reply(Message(text=done, blocks=(said,)))]

@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import re
 import warnings
+from dataclasses import replace
 from typing import Any
 
 from aiohttp import web
@@ -34,11 +36,13 @@ from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.transport import DeliveryFailed, ReplyContext
 from handlers.errors import CoreGroupError
-from handlers.events import Event, Joined
+from handlers.events import Command, Event, Joined
 from handlers.messages import plain
 from storage.models import InboundSeen
 
 log = logging.getLogger(__name__)
+# A person @mentioned in a command, as inbound.py leaves them: "@29:…".
+TEAMS_MENTION = re.compile(r"@29:\S+")
 
 ROUTE = "/api/messages"
 ANSWER_WITHIN = 10.0  # Teams waits 10–15 s for the HTTP answer; slow work carries on after
@@ -162,6 +166,8 @@ class TeamsAdapter:
             data=where.reply_data(),
         )
         try:
+            if isinstance(event, Command) and TEAMS_MENTION.search(event.text):
+                event = replace(event, text=await self._people_by_aad(event.text, where))
             await self.runtime.dispatch(event, ctx)
         except CoreGroupError as exc:
             try:
@@ -221,6 +227,22 @@ class TeamsAdapter:
             )
         if isinstance(event, Joined) and where.extra.get("team_id"):
             await self._remember_team_members(where)
+
+    async def _people_by_aad(self, text: str, where: Origin) -> str:
+        """Mentions arrive as Teams ids (29:…); the bot knows people by their AAD object id,
+        which the conversation's roster gives. Unknown ids are left as they are."""
+        roster_of = where.extra.get("team_id") or where.conversation_id
+        try:
+            members = await self.transport.connector.members(where.service_url, str(roster_of))
+        except DeliveryFailed as exc:
+            log.info("teams member list unavailable", extra={"reason": exc.reason})
+            return text
+        for m in members:
+            teams_id, aad = m.get("id"), m.get("aadObjectId")
+            if isinstance(teams_id, str) and isinstance(aad, str) and teams_id and aad:
+                name = str(m.get("name") or "").replace(">", "").replace("|", "")
+                text = re.sub(rf"@{re.escape(teams_id)}(?=\s|$)", f"<@{aad}|{name}>", text)
+        return text
 
     async def _remember_team_members(self, where: Origin) -> None:
         # So a member can be sent a 1:1 message before they ever wrote to the bot.
