@@ -21,7 +21,6 @@ from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncServerErrorRetryHandler,
 )
 from slack_sdk.web.async_client import AsyncWebClient
-from sqlmodel import select
 
 from bot.platforms.slack.render import (
     RenderError,
@@ -32,9 +31,8 @@ from bot.platforms.slack.render import (
 )
 from bot.transport import DeliveryFailed, PlatformRef, ReplyContext
 from handlers.messages import Form, Message
+from storage.conversations import ConversationStore
 from storage.db import Database
-from storage.models import ConversationRef
-from storage.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +121,7 @@ class SlackTransport:
         pace_seconds: float = 1.0,
     ) -> None:
         self.db = db
+        self.conversations = ConversationStore(db, PLATFORM)  # people's DM channels
         self.tokens = tokens
         self.base_url = base_url
         self.pacer = Pacer(pace_seconds)
@@ -210,46 +209,15 @@ class SlackTransport:
     async def dm_channel(self, org: str, user_id: str) -> str:
         """The 1:1 conversation with a person, opened once and remembered in the database."""
         target = f"dm:{user_id}"
-        async with self.db.read() as s:
-            row = (
-                await s.exec(
-                    select(ConversationRef).where(
-                        ConversationRef.platform == PLATFORM,
-                        ConversationRef.org_external_id == org,
-                        ConversationRef.target == target,
-                    )
-                )
-            ).first()
-        if row is not None and row.data.get("channel"):
-            return str(row.data["channel"])
+        known = await self.conversations.find(org, target)
+        if known and known.get("channel"):
+            return str(known["channel"])
         data = await self.call(org, "conversations.open", users=user_id)
         channel = str((data.get("channel") or {}).get("id") or "")
         if not channel:
             raise DeliveryFailed("slack conversations.open: no channel")
-        await self._remember_dm(org, target, channel)
+        await self.conversations.merge(org, target, {"channel": channel})
         return channel
-
-    async def _remember_dm(self, org: str, target: str, channel: str) -> None:
-        from sqlalchemy.exc import IntegrityError
-
-        try:
-            async with self.db.write() as s:
-                row = (
-                    await s.exec(
-                        select(ConversationRef).where(
-                            ConversationRef.platform == PLATFORM,
-                            ConversationRef.org_external_id == org,
-                            ConversationRef.target == target,
-                        )
-                    )
-                ).first()
-                if row is None:
-                    row = ConversationRef(platform=PLATFORM, org_external_id=org, target=target)
-                row.data = {"channel": channel}
-                row.updated_at = utcnow()
-                s.add(row)
-        except IntegrityError:
-            pass  # another instance remembered it at the same moment: same channel either way
 
     async def update(self, org: str, ref: PlatformRef, message: Message) -> None:
         pages = self._pages(message)
