@@ -4,7 +4,6 @@ the record goes in the thread, to every involved professional, and as a Word doc
 from __future__ import annotations
 
 from collections import Counter
-from datetime import date
 
 from sqlmodel import select
 
@@ -348,13 +347,13 @@ async def submit_close(core: Core, actor: Actor, state: str, values: FormValues)
         session.closed_by = actor.user_id
         session.closed_at = now
         session.record_final = True
-        group.last_supervision_on = now.date() if isinstance(now.date(), date) else None
+        # No copy to group.last_supervision_on: the schedule reads closed sessions' dates (in
+        # the organisation's time zone); that field is for supervisions held outside the bot.
         for p in positions:
             s.add(p)
         for a in actions:
             s.add(a)
         s.add(session)
-        s.add(group)
         await s.flush()
         parts = list(
             await s.exec(
