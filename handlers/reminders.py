@@ -15,7 +15,6 @@ to say. Both only look at the database and the clock; the scheduler does the sen
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -58,6 +57,7 @@ from handlers.schedule import (
     nudge_stages,
     stage_for,
 )
+from handlers.views import minutes_left
 from storage import ledger
 from storage.ledger import Planned
 from storage.models import (
@@ -89,7 +89,6 @@ SNOOZE_DAYS = 7
 REMINDER_WORKING_DAYS = (1, 2, 3)  # after the session opened; the third is the personal one
 LAST_CHANCE_BEFORE_CLOSE = timedelta(hours=1)
 ACTION_DAYS_BEFORE = 2  # working days
-SECONDS_PER_QUESTION = 45  # as the invitation estimates (handlers.views)
 
 # ---- ledger keys: ids and dates only ---------------------------------------------------------
 
@@ -759,7 +758,7 @@ async def _render_reminder(
     n = int(row.key.rsplit(":", 1)[1])
     left = None
     if n >= len(REMINDER_WORKING_DAYS):
-        left = await _questions_left(core, s, session, member.id)
+        left = await _what_is_left(core, s, session, member.id)
     deadline = _deadline(session, cal, cal.local_date(now))
     message = reminder_message(group.child_ref, part, deadline, left)
     return Send(
@@ -770,13 +769,14 @@ async def _render_reminder(
     )
 
 
-async def _questions_left(
+async def _what_is_left(
     core: Core, s: AsyncSession, session: ReflectionSession, member_id: int
-) -> int:
+) -> tuple[int, int]:
+    """Questions not yet answered, and about how many minutes they take."""
     try:
         qset = core.sets.get(session.set_id)
     except KeyError:
-        return 0
+        return 0, 0
     answered = set(
         await s.exec(
             select(Answer.question_id).where(
@@ -784,7 +784,8 @@ async def _questions_left(
             )
         )
     )
-    return sum(1 for q in qset.questions_for(None) if q.id not in answered)
+    left = sum(1 for q in qset.questions_for(None) if q.id not in answered)
+    return left, minutes_left(qset, left)
 
 
 def _deadline(session: ReflectionSession, cal: WorkCalendar, today: date) -> str:
@@ -795,15 +796,15 @@ def _deadline(session: ReflectionSession, cal: WorkCalendar, today: date) -> str
 
 
 def reminder_message(
-    child_ref: str, part: Participation, deadline: str, questions_left: int | None
+    child_ref: str, part: Participation, deadline: str, left: tuple[int, int] | None
 ) -> Message:
     """A gentle DM. The last one is personal: how much is left and roughly how long."""
     pid = str(part.id)
     until = f" is open until {deadline}." if deadline else " is still open."
     lead: tuple[Span, ...] = ("Core group supervision for ", Strong(child_ref), until)
     blocks: list[Any] = [Paragraph(lead)]
+    questions_left, minutes = left if left is not None else (None, 0)
     if questions_left is not None and questions_left > 0:
-        minutes = max(1, math.ceil(questions_left * SECONDS_PER_QUESTION / 60))
         noun = "question" if questions_left == 1 else "questions"
         unit = "minute" if minutes == 1 else "minutes"
         nudge = f"You have {questions_left} {noun} left, about {minutes} {unit}."

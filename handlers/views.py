@@ -32,7 +32,6 @@ from handlers.messages import (
 from prompts.schema import Question, QuestionSet
 from prompts.strings import t
 
-SECONDS_PER_QUESTION = 45
 YES_NO_KEYS = {"yes": "dialogue.yes", "no": "dialogue.no", "not_sure": "dialogue.not_sure"}
 # Kept for callers that read the English labels directly.
 CHOICE_LABELS = {value: t(key) for value, key in YES_NO_KEYS.items()}
@@ -75,8 +74,11 @@ def role_label(role: str, lang: str = "en") -> str:
         return role.replace("_", " ")
 
 
-def minutes_left(remaining_questions: int) -> int:
-    return max(1, math.ceil(remaining_questions * SECONDS_PER_QUESTION / 60))
+def minutes_left(qset: QuestionSet, remaining_questions: int) -> int:
+    """The set's own estimate ("about 10 minutes") shared out over its questions, so the
+    invitation, the question footer and the last reminder never disagree."""
+    total = max(1, len(qset.questions))
+    return max(1, math.ceil(qset.minutes * remaining_questions / total))
 
 
 def local_deadline(when: datetime | None, tz: str) -> str:
@@ -237,7 +239,7 @@ def question_message(
         lang,
         n=index + 1,
         total=total,
-        minutes=minutes_left(remaining),
+        minutes=minutes_left(qset, remaining),
     )
     blocks.append(Context((footer,)))
     text = t("dialogue.question_text", lang, n=index + 1, total=total, headline=q.headline)

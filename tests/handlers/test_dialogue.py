@@ -20,7 +20,7 @@ async def test_member_gets_invitation_then_questions_one_at_a_time(group: Consol
     assert [b.label for b in invite.buttons()] == ["Start", "Not now"]
     shown = await bot.click("hv", "Start")
     assert "Are the risks identified at the ICPPM current?" in shown.text
-    assert "Question 1 of 14" in shown.text
+    assert "Question 1 of 14 · about 10 minutes left" in shown.text  # as the invitation said
     shown = await bot.click("hv", "Yes")
     assert "Have other risks emerged?" in shown.text and "Question 2 of 14" in shown.text
     # One message, edited in place.

@@ -395,8 +395,8 @@ async def test_two_reminders_then_a_personal_third_then_stop(core):
         assert isinstance(decision, Send)
         (dm,) = decision.intents
         sent[dm.user_id] = dm.message.text
-    assert "You have 11 questions left, about 9 minutes." in sent["U_RO"]
-    assert "You have 14 questions left, about 11 minutes." in sent["U_SW"]
+    assert "You have 11 questions left, about 8 minutes." in sent["U_RO"]
+    assert "You have 14 questions left, about 10 minutes." in sent["U_SW"]
     assert await keys(core, at(2026, 3, 6, 10)) == []
     assert await keys(core, at(2026, 3, 10, 10)) == []
 
