@@ -36,6 +36,7 @@ from handlers.messages import (
 )
 from handlers.reminders import Drop, Send, calendar_for, nudge_state
 from handlers.schedule import DEFAULT_RULES
+from handlers.views import CHOICE_LABELS
 from prompts.render import escape_markdown
 from prompts.schema import Question
 from prompts.themes import load_themes
@@ -54,7 +55,7 @@ from storage.models import (
     StaffRole,
 )
 
-YES_NO = (("yes", "Yes"), ("no", "No"), ("not_sure", "Not sure"))
+YES_NO = tuple(CHOICE_LABELS.items())  # (value, label) in Yes, No, Not sure order
 WRITTEN_IN = "Other (written in)"
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 

@@ -20,6 +20,7 @@ from sqlmodel import select
 from handlers.core import Core
 from handlers.errors import CoreGroupError, NotFound
 from handlers.trajectory import TrajectoryView, load_trajectory
+from handlers.views import choice_label
 from prompts.render import render
 from prompts.schema import Question, QuestionSet
 from prompts.themes import load_themes, theme_label
@@ -36,8 +37,6 @@ from storage.models import (
     ReflectionSession,
     SessionStatus,
 )
-
-YES_NO_LABELS: dict[str, str] = {"yes": "Yes", "no": "No", "not_sure": "Not sure"}
 
 # Appendix 1's sections, made visible in the record where a question serves one.
 SECTION_TITLES: dict[str, str] = {
@@ -224,14 +223,8 @@ class RecordView:
 
 
 def _labels(question: Question) -> dict[str, str]:
-    """Choice value -> label, in the set's order."""
-    if question.kind == "yes_no":
-        return dict(YES_NO_LABELS)
-    if question.kind == "choice":
-        return {c.value: c.label for c in question.choices}
-    if question.kind == "scale":
-        return {v: v for v in question.choice_values}
-    return {}
+    """Choice value -> label, in the set's order (the dialogue's own labels)."""
+    return {v: choice_label(question, v) for v in question.choice_values}
 
 
 def _tz(name: str) -> ZoneInfo:

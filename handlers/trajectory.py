@@ -26,6 +26,7 @@ from handlers.core import Core
 from handlers.errors import NotAllowed, NotFound
 from handlers.events import Actor
 from handlers.messages import Block, Context, Heading, Intent, Message, Paragraph, Reply, Strong
+from handlers.views import CHOICE_LABELS
 from prompts.schema import Question
 from storage.models import (
     AgreedPosition,
@@ -36,7 +37,6 @@ from storage.models import (
     SessionStatus,
 )
 
-YES_NO_LABELS: dict[str, str] = {"yes": "Yes", "no": "No", "not_sure": "Not sure"}
 NO_ANSWER = "–"
 NO_POSITION = "(no agreed position)"
 
@@ -202,10 +202,10 @@ def _compose(
             sid = session.id or 0
             position = agreed.get((sid, qid))
             if position is not None:
-                points.append(TrajectoryPoint(YES_NO_LABELS.get(position, position), True))
+                points.append(TrajectoryPoint(CHOICE_LABELS.get(position, position), True))
                 continue
             majority = _majority(chosen.get((sid, qid), [])) if qid in ids else None
-            label = YES_NO_LABELS.get(majority, majority) if majority else None
+            label = CHOICE_LABELS.get(majority, majority) if majority else None
             points.append(TrajectoryPoint(label, False))
         rows.append(TrajectoryRow(qid, headlines[qid], tuple(points)))
 
