@@ -19,7 +19,6 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from slack_sdk.signature import SignatureVerifier
-from sqlalchemy.exc import IntegrityError
 
 from bot.platforms.slack.inbound import Inbound, MalformedPayload, parse_body, translate
 from bot.platforms.slack.transport import (
@@ -34,7 +33,7 @@ from bot.transport import DeliveryFailed, ReplyContext
 from handlers.errors import CoreGroupError
 from handlers.messages import plain
 from handlers.router import handle
-from storage.models import InboundSeen
+from storage import inbound as inbound_seen
 
 log = logging.getLogger(__name__)
 
@@ -175,15 +174,6 @@ class SlackAdapter:
 
     # ---- handling -----------------------------------------------------------------------------
 
-    async def first_time(self, key: str) -> bool:
-        """Claim a delivery key; ``False`` when some instance already handled it."""
-        try:
-            async with self.runtime.core.db.write() as s:
-                s.add(InboundSeen(key=key[:200]))
-        except IntegrityError:
-            return False
-        return True
-
     async def handle(self, inbound: Inbound) -> None:
         event = inbound.event
         if event is None:
@@ -197,7 +187,9 @@ class SlackAdapter:
         try:
             # Inside the try: with the database down the person still hears "try again".
             async with self._deciding:
-                if inbound.dedupe_key and not await self.first_time(inbound.dedupe_key):
+                if inbound.dedupe_key and not await inbound_seen.first_time(
+                    self.runtime.core.db, inbound.dedupe_key
+                ):
                     return
                 intents = await handle(self.runtime.core, event)
             await self.runtime.carry_out(event, intents, ctx)

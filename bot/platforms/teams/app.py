@@ -20,7 +20,6 @@ from aiohttp import web
 from microsoft_agents.hosting.aiohttp import jwt_authorization_decorator
 from microsoft_agents.hosting.core import AgentAuthConfiguration
 from microsoft_agents.hosting.core.authorization import AuthTypes
-from sqlalchemy.exc import IntegrityError
 
 from bot.platforms.teams import inbound
 from bot.platforms.teams.connector import (
@@ -38,7 +37,7 @@ from bot.transport import DeliveryFailed, ReplyContext
 from handlers.errors import CoreGroupError
 from handlers.events import Command, Event, Joined
 from handlers.messages import plain
-from storage.models import InboundSeen
+from storage import inbound as inbound_seen
 
 log = logging.getLogger(__name__)
 # A person @mentioned in a command, as inbound.py leaves them: "@29:…".
@@ -129,7 +128,7 @@ class TeamsAdapter:
         invoke = activity.type == "invoke"
         key = _seen_key(where) if where.activity_id else None
         try:
-            if key is not None and not await self._first_time(key):
+            if key is not None and not await inbound_seen.first_time(self.runtime.core.db, key):
                 return _ok(invoke)
         except CoreGroupError as exc:  # the database is down: say so kindly, don't 500
             await self._sorry(where, exc)
@@ -186,21 +185,9 @@ class TeamsAdapter:
 
     # ---- dedupe ---------------------------------------------------------------------------------
 
-    async def _first_time(self, key: str) -> bool:
-        try:
-            async with self.runtime.core.db.write() as s:
-                s.add(InboundSeen(key=key))
-        except IntegrityError:
-            return False
-        return True
-
     async def _unsee(self, key: str | None) -> None:
-        if key is None:
-            return
-        async with self.runtime.core.db.write() as s:
-            row = await s.get(InboundSeen, key)
-            if row is not None:
-                await s.delete(row)
+        if key is not None:
+            await inbound_seen.forget(self.runtime.core.db, key)
 
     # ---- conversation references ----------------------------------------------------------------
 
