@@ -3,9 +3,10 @@
     python -m bench.click_server ours --database-url URL --slack-api URL
     python -m bench.click_server bolt --slack-api URL
 
-``ours`` is ``coregroup serve``'s own wiring (``bot.commands.serve.build_runtime`` and
-``bot.server.build_web_app``); ``bolt`` is a bare slack-bolt ``AsyncApp`` on the same aiohttp
-adapter whose only listener acknowledges. Both bind 127.0.0.1 on a free port, print
+``ours`` is ``coregroup serve``'s own wiring (``bot.commands.serve.build_runtime``,
+``bot.server.build_web_app`` and, once listening, ``bot.server.freeze_startup_heap``); ``bolt``
+is a bare slack-bolt ``AsyncApp`` on the same aiohttp adapter whose only listener acknowledges
+(stock: no start-up tuning). Both bind 127.0.0.1 on a free port, print
 ``PORT <n>`` and serve until SIGTERM.
 """
 
@@ -69,6 +70,10 @@ async def serve(kind: str, database_url: str, slack_api: str) -> None:
     server = site._server
     assert server is not None
     port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+    if kind == "ours":
+        from bot.server import freeze_startup_heap
+
+        freeze_startup_heap()  # as `coregroup serve` does once listening
     print(f"PORT {port}", flush=True)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

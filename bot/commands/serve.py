@@ -31,15 +31,14 @@ def build_runtime(settings: Settings) -> Runtime:
 
 
 async def run_server(settings: Settings, port: int | None = None) -> None:
-    from bot.server import SLACK_KEY, build_web_app
+    from bot.server import SLACK_KEY, build_web_app, freeze_startup_heap
 
     runtime = build_runtime(settings)
     app = build_web_app(runtime)
     runner = web.AppRunner(app)
     await runner.setup()
-    site = web.TCPSite(runner, settings.host, port or settings.port)
+    site = web.TCPSite(runner, settings.host, port if port is not None else settings.port)
     await site.start()
-    log.info("serving", extra={"port": port or settings.port})
 
     # One sweep job per process: the clock only; the database ledger is the queue.
     scheduler = start_scheduler(runtime)
@@ -48,6 +47,9 @@ async def run_server(settings: Settings, port: int | None = None) -> None:
     if settings.slack_app_token and SLACK_KEY in app:
         socket_mode = app[SLACK_KEY].socket_mode(settings.slack_app_token)
         await socket_mode.connect_async()
+
+    frozen = freeze_startup_heap()
+    log.info("serving", extra={"port": runner.addresses[0][1], "frozen_objects": frozen})
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
