@@ -328,10 +328,11 @@ async def render(c: Ctx) -> Message:
     """The message that shows the participation's current state."""
     pid = c.part.id or 0
     org = await c.s.get(Organisation, c.group.org_id)
-    deadline = local_deadline(c.session.closes_at, org.timezone if org else "Europe/London")
+    lang = c.lang
+    tz = org.timezone if org else "Europe/London"
+    deadline = local_deadline(c.session.closes_at, tz, lang)
     answers = await _answers(c)
     states = {k: AnswerState(a.choice, a.comment, a.skipped) for k, a in answers.items()}
-    lang = c.lang
     if c.part.state == S.DEFERRED:
         return deferred_message(pid, lang=lang)
     if c.part.state == S.REVIEWING:

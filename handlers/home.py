@@ -20,7 +20,7 @@ from handlers.messages import (
     Paragraph,
     Strong,
 )
-from handlers.reminders import calendar_for, nudge_state
+from handlers.reminders import calendar_for, nudge_state, short_date
 from handlers.schedule import DEFAULT_RULES
 from handlers.views import local_deadline
 from prompts.strings import t
@@ -81,13 +81,13 @@ async def home_view(core: Core, actor: Actor) -> list[Intent]:
         for g in [g for g, _m in groups] + facilitating:
             state = await nudge_state(s, g, cal, core.now(), DEFAULT_RULES)
             if state.due is not None:
-                when = f"{state.due.on:%a %d %b %Y}"
+                when = short_date(state.due.on, state.today, lang)
                 due[g.id or 0] = " · " + t("home.due", lang, due_on=when)
     blocks.append(Paragraph((Strong(t("home.waiting", lang)),)))
     if not pending:
         blocks.append(Context((t("home.nothing_waiting", lang),)))
     for part, session, group in pending:
-        until = local_deadline(session.closes_at, org.timezone)
+        until = local_deadline(session.closes_at, org.timezone, lang)
         blocks.append(
             Paragraph(
                 (

@@ -34,7 +34,8 @@ async def progress_view(
     lang = org_language(org)  # the channel reads the organisation's language
     qset = core.sets.get(session.set_id, lang)
     rows = await progress_rows(s, session.id or 0)
-    deadline = local_deadline(session.closes_at, org.timezone if org else "Europe/London")
+    tz = org.timezone if org else "Europe/London"
+    deadline = local_deadline(session.closes_at, tz, lang)
     return progress_message(
         qset.title,
         group.child_ref,

@@ -248,7 +248,6 @@ async def _open(
         version=qset.version,
         invited=len(parts),
     )
-    deadline = local_deadline(session.closes_at, org.timezone)
     intents: list[Intent] = [
         Post(
             group.channel_id,
@@ -265,7 +264,7 @@ async def _open(
                 invitation(
                     core.sets.get(set_id, lang),
                     group.child_ref,
-                    deadline,
+                    local_deadline(session.closes_at, org.timezone, lang),
                     p.id or 0,
                     group.facilitator_id,
                     lang=lang,
@@ -348,12 +347,12 @@ async def remind_outstanding(
             at=core.now(),
             count=len(outstanding),
         )
-        deadline = local_deadline(session.closes_at, org.timezone)
         langs = await languages_for(s, org, [m.user_id for _p, m in outstanding])
         actor_lang = await language_for(s, org, actor.user_id)
     intents: list[Intent] = []
     for p, m in outstanding:
         lang = langs[m.user_id]
+        deadline = local_deadline(session.closes_at, org.timezone, lang)
         key = "progress.reminder_open_until" if deadline else "progress.reminder_open"
         intents.append(
             Direct(m.user_id, plain(t(key, lang, child_ref=group.child_ref, closes_at=deadline)))

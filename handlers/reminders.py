@@ -28,6 +28,7 @@ from handlers.calendar import WorkCalendar
 from handlers.core import Core
 from handlers.errors import NotFound
 from handlers.events import Actor
+from handlers.i18n import language_for, org_language
 from handlers.messages import (
     Button,
     Buttons,
@@ -40,7 +41,6 @@ from handlers.messages import (
     Post,
     Quiet,
     Reply,
-    Span,
     Strong,
     plain,
     spans_text,
@@ -57,7 +57,8 @@ from handlers.schedule import (
     nudge_stages,
     stage_for,
 )
-from handlers.views import minutes_left
+from handlers.views import minutes_left, t_spans
+from prompts.strings import month_abbrev, t, weekday_abbrev
 from storage import ledger
 from storage.ledger import Planned
 from storage.models import (
@@ -115,9 +116,9 @@ def calendar_for(org: Organisation | None) -> WorkCalendar:
     return WorkCalendar(timezone=org.timezone, nation=org.nation)
 
 
-def short_date(day: date, today: date | None = None) -> str:
-    """'Mon 4 Jan' (with the year when it is not this year's)."""
-    text = f"{day:%a} {day.day} {day:%b}"
+def short_date(day: date, today: date | None = None, lang: str = "en") -> str:
+    """'Mon 4 Jan' / 'Llun 4 Ion' (with the year when it is not this year's)."""
+    text = f"{weekday_abbrev(day, lang)} {day.day} {month_abbrev(day, lang)}"
     if today is not None and day.year != today.year:
         text += f" {day.year}"
     return text
@@ -531,7 +532,8 @@ async def snooze(core: Core, actor: Actor, group_id: int) -> list[Intent]:
         s.add(group)
         await ledger.cancel_pending(s, kind=KIND_NUDGE, group_id=group_id)
         back_on = cal.working_day_on_or_after(group.snoozed_until)
-    return [Reply(plain(f"Snoozed. I'll remind this channel again on {short_date(back_on)}."))]
+        lang = await language_for(s, org, actor.user_id)
+    return [Reply(plain(t("nudge.snoozed", lang, date=short_date(back_on, today, lang))))]
 
 
 # ---- rendering at send time -------------------------------------------------------------------
@@ -592,7 +594,7 @@ async def render(
     return Drop(f"unknown kind {row.kind}")
 
 
-async def _facilitator(s: AsyncSession, group: CoreGroup) -> Mention:
+async def _facilitator(s: AsyncSession, group: CoreGroup, lang: str) -> Mention:
     member = (
         await s.exec(
             select(Member).where(
@@ -600,7 +602,9 @@ async def _facilitator(s: AsyncSession, group: CoreGroup) -> Mention:
             )
         )
     ).first()
-    return Mention(group.facilitator_id, member.display_name if member else "the facilitator")
+    return Mention(
+        group.facilitator_id, member.display_name if member else t("nudge.the_facilitator", lang)
+    )
 
 
 async def _render_nudge(
@@ -620,7 +624,9 @@ async def _render_nudge(
     if await _nudged_today(s, group.id, cal, now):
         next_day = cal.working_day_on_or_after(state.today + timedelta(days=1))
         return Later(cal.opening(next_day), "one nudge a day")
-    message = nudge_message(group, state.due, state.today, await _facilitator(s, group), rules)
+    lang = org_language(org)  # a channel post: the organisation's language
+    facilitator = await _facilitator(s, group, lang)
+    message = nudge_message(group, state.due, state.today, facilitator, rules, lang)
     return Send(
         org.platform,
         org.external_id,
@@ -646,43 +652,40 @@ async def _nudged_today(s: AsyncSession, group_id: int, cal: WorkCalendar, now: 
 
 
 def nudge_message(
-    group: CoreGroup, due: Due, today: date, facilitator: Mention, rules: Rules = DEFAULT_RULES
+    group: CoreGroup,
+    due: Due,
+    today: date,
+    facilitator: Mention,
+    rules: Rules = DEFAULT_RULES,
+    lang: str = "en",
 ) -> Message:
     """ "Core group supervision for AB-1234 is due on Mon 4 Jan (3 months after registration).
     @RO, start it with /reflect or snooze this for a week." """
-    when = short_date(due.on, today)
-    because = due.because(rules)
-    lead: tuple[Span, ...]
+    said = {
+        "child_ref": Strong(group.child_ref),
+        "due_on": short_date(due.on, today, lang),
+        "reason": due.because(rules, lang),
+    }
     if due.on > today:
-        lead = (
-            "Core group supervision for ",
-            Strong(group.child_ref),
-            f" is due on {when} ({because}).",
-        )
+        lead = t_spans("nudge.due_on", lang, **said)
     elif due.on == today:
-        lead = (
-            "Core group supervision for ",
-            Strong(group.child_ref),
-            f" is due today ({because}).",
-        )
+        lead = t_spans("nudge.due_today", lang, **said)
     else:
-        days = (today - due.on).days
-        lead = (
-            "Core group supervision for ",
-            Strong(group.child_ref),
-            f" was due on {when} ({because}) and is now {days} days overdue.",
-        )
-    ask: tuple[Span, ...] = (
-        facilitator,
-        ", start it with /reflect when the group is ready, or snooze this for a week.",
-    )
+        lead = t_spans("nudge.overdue", lang, **said, days=(today - due.on).days)
+    ask = t_spans("nudge.ask", lang, facilitator=facilitator)
     gid = str(group.id)
     buttons = Buttons(
         (
             Button(
-                "Start now", START_ACTION, gid, style="primary", spoken="Start the supervision now"
+                t("nudge.start_now", lang),
+                START_ACTION,
+                gid,
+                style="primary",
+                spoken=t("nudge.start_now_spoken", lang),
             ),
-            Button("Snooze a week", SNOOZE_ACTION, gid, spoken="Remind this channel in a week"),
+            Button(
+                t("nudge.snooze", lang), SNOOZE_ACTION, gid, spoken=t("nudge.snooze_spoken", lang)
+            ),
         )
     )
     text = f"{spans_text(lead)} {spans_text(ask)}"
@@ -712,19 +715,19 @@ async def _render_report(
     ):
         return Drop("superseded")
     days = (state.today - state.due.on).days
-    message = report_message(group.id, days, await _facilitator(s, group))
+    lang = await language_for(s, org, officer.user_id)
+    message = report_message(group.id, days, await _facilitator(s, group, lang), lang)
     return Send(
         org.platform, org.external_id, f"user:{officer.user_id}", [Direct(officer.user_id, message)]
     )
 
 
-def report_message(group_id: int, days_overdue: int, facilitator: Mention) -> Message:
+def report_message(
+    group_id: int, days_overdue: int, facilitator: Mention, lang: str = "en"
+) -> Message:
     """For the Lead Officer: which group, how late, who facilitates. Never the child."""
-    spans: tuple[Span, ...] = (
-        f"A core group (group #{group_id}) in your organisation is {days_overdue} days overdue "
-        "for supervision. The facilitator is ",
-        facilitator,
-        ".",
+    spans = t_spans(
+        "nudge.lead_report", lang, group_id=group_id, days=days_overdue, facilitator=facilitator
     )
     return Message(text=spans_text(spans), blocks=(Paragraph(spans),))
 
@@ -759,8 +762,9 @@ async def _render_reminder(
     left = None
     if n >= len(REMINDER_WORKING_DAYS):
         left = await _what_is_left(core, s, session, member.id)
-    deadline = _deadline(session, cal, cal.local_date(now))
-    message = reminder_message(group.child_ref, part, deadline, left)
+    lang = await language_for(s, org, member.user_id)
+    deadline = _deadline(session, cal, cal.local_date(now), lang)
+    message = reminder_message(group.child_ref, part, deadline, left, lang)
     return Send(
         org.platform,
         org.external_id,
@@ -788,40 +792,66 @@ async def _what_is_left(
     return left, minutes_left(qset, left)
 
 
-def _deadline(session: ReflectionSession, cal: WorkCalendar, today: date) -> str:
+def _deadline(session: ReflectionSession, cal: WorkCalendar, today: date, lang: str) -> str:
     if session.closes_at is None:
         return ""
     local = cal.local(session.closes_at)
-    return f"{short_date(local.date(), today)} {local:%H:%M}"
+    return f"{short_date(local.date(), today, lang)} {local:%H:%M}"
+
+
+def _count(n: int, one: str, many: str, lang: str) -> str:
+    """'1 question' / '3 questions' in ``lang`` (Welsh keeps the noun singular after a number)."""
+    return t(one, lang) if n == 1 else t(many, lang, n=n)
 
 
 def reminder_message(
-    child_ref: str, part: Participation, deadline: str, left: tuple[int, int] | None
+    child_ref: str,
+    part: Participation,
+    deadline: str,
+    left: tuple[int, int] | None,
+    lang: str = "en",
 ) -> Message:
     """A gentle DM. The last one is personal: how much is left and roughly how long."""
     pid = str(part.id)
-    until = f" is open until {deadline}." if deadline else " is still open."
-    lead: tuple[Span, ...] = ("Core group supervision for ", Strong(child_ref), until)
+    if deadline:
+        lead = t_spans("reminder.open_until", lang, child_ref=Strong(child_ref), closes_at=deadline)
+    else:
+        lead = t_spans("reminder.still_open", lang, child_ref=Strong(child_ref))
     blocks: list[Any] = [Paragraph(lead)]
     questions_left, minutes = left if left is not None else (None, 0)
     if questions_left is not None and questions_left > 0:
-        noun = "question" if questions_left == 1 else "questions"
-        unit = "minute" if minutes == 1 else "minutes"
-        nudge = f"You have {questions_left} {noun} left, about {minutes} {unit}."
+        nudge = t(
+            "reminder.left",
+            lang,
+            questions=_count(questions_left, "count.question_one", "count.questions", lang),
+            minutes=_count(minutes, "count.minute_one", "count.minutes", lang),
+        )
     elif questions_left == 0:
-        nudge = "Your answers are all there; they just need submitting."
+        nudge = t("reminder.all_there", lang)
     else:
-        nudge = "Your reflection helps the group see the whole picture."
+        nudge = t("reminder.why_it_matters", lang)
     blocks.append(Paragraph((nudge,)))
     if part.state == ParticipationState.REVIEWING or questions_left == 0:
-        button = Button("Review and submit", "dlg.review", pid, style="primary")
+        button = Button(t("reminder.review_submit", lang), "dlg.review", pid, style="primary")
     elif part.state in (ParticipationState.INVITED, ParticipationState.DEFERRED):
-        button = Button("Start", "dlg.start", pid, style="primary", spoken="Start the questions")
+        button = Button(
+            t("reminder.start", lang),
+            "dlg.start",
+            pid,
+            style="primary",
+            spoken=t("reminder.start_spoken", lang),
+        )
     else:
-        button = Button("Carry on", "dlg.start", pid, style="primary", spoken="Carry on answering")
+        button = Button(
+            t("reminder.carry_on", lang),
+            "dlg.start",
+            pid,
+            style="primary",
+            spoken=t("reminder.carry_on_spoken", lang),
+        )
     blocks.append(Buttons((button,)))
     if questions_left is not None:
-        blocks.append(Context((Quiet("This is the last reminder."),)))
+        blocks.append(Context((Quiet(t("reminder.last", lang)),)))
     text = f"{spans_text(lead)} {nudge}"
     return Message(text=text, blocks=tuple(blocks))
 
@@ -842,20 +872,20 @@ async def _render_action(
     stage = row.key.rsplit(":", 1)[1]
     if dict(action_days(action.due_on, cal)).get(stage) is None:
         return Drop("unknown stage")
-    message = action_message(group.child_ref, action, today)
+    lang = await language_for(s, org, member.user_id)
+    message = action_message(group.child_ref, action, today, lang)
     return Send(
         org.platform, org.external_id, f"user:{member.user_id}", [Direct(member.user_id, message)]
     )
 
 
-def action_message(child_ref: str, action: ActionItem, today: date) -> Message:
+def action_message(child_ref: str, action: ActionItem, today: date, lang: str = "en") -> Message:
     assert action.due_on is not None
-    when = "today" if action.due_on == today else f"on {short_date(action.due_on, today)}"
-    lead: tuple[Span, ...] = (
-        "A reminder: an action from core group supervision for ",
-        Strong(child_ref),
-        f" is yours, due {when}.",
-    )
+    if action.due_on == today:
+        lead = t_spans("reminder.action_today", lang, child_ref=Strong(child_ref))
+    else:
+        when = short_date(action.due_on, today, lang)
+        lead = t_spans("reminder.action_on", lang, child_ref=Strong(child_ref), date=when)
     return Message(
         text=f"{spans_text(lead)} {action.text}",
         blocks=(Paragraph(lead), Context((Quiet(action.text),))),

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from prompts.strings import t
 from storage.models import CoreGroup, GroupStatus
 
 ANCHOR_REGISTRATION = "registration"  # a fixed series: registration + 3, 9, 15… months
@@ -61,14 +62,15 @@ class Due:
     reason: str
     occurrence: int  # 0 for the first supervision, then 1, 2, … (registration anchor)
 
-    def because(self, rules: Rules = DEFAULT_RULES) -> str:
+    def because(self, rules: Rules = DEFAULT_RULES, lang: str = "en") -> str:
+        """Why it is due then, in ``lang`` ("3 months after registration")."""
         if self.reason == REASON_REGISTRATION:
-            return f"{rules.first_months} months after registration"
+            return t("nudge.reason_registration", lang, months=rules.first_months)
         if self.reason == REASON_RCPPM:
-            return f"{rules.first_months} months after the review conference"
+            return t("nudge.reason_rcppm", lang, months=rules.first_months)
         if self.reason == REASON_LAST_HELD:
-            return f"{rules.every_months} months after the last supervision"
-        return f"every {rules.every_months} months after the first"
+            return t("nudge.reason_last_held", lang, months=rules.every_months)
+        return t("nudge.reason_repeat", lang, months=rules.every_months)
 
 
 def base_date(group: CoreGroup) -> tuple[date, str] | None:

@@ -30,7 +30,7 @@ from handlers.messages import (
     Strong,
 )
 from prompts.schema import Question, QuestionSet
-from prompts.strings import t
+from prompts.strings import month_abbrev, t, weekday_abbrev
 
 YES_NO_KEYS = {"yes": "dialogue.yes", "no": "dialogue.no", "not_sure": "dialogue.not_sure"}
 # Kept for callers that read the English labels directly.
@@ -81,11 +81,12 @@ def minutes_left(qset: QuestionSet, remaining_questions: int) -> int:
     return max(1, math.ceil(qset.minutes * remaining_questions / total))
 
 
-def local_deadline(when: datetime | None, tz: str) -> str:
-    """'Thu 14:00' in the organisation's time zone."""
+def local_deadline(when: datetime | None, tz: str, lang: str = "en") -> str:
+    """'Thu 05 Mar 14:00' in the organisation's time zone, with day and month in ``lang``."""
     if when is None:
         return ""
-    return when.astimezone(ZoneInfo(tz)).strftime("%a %d %b %H:%M")
+    local = when.astimezone(ZoneInfo(tz))
+    return f"{weekday_abbrev(local, lang)} {local:%d} {month_abbrev(local, lang)} {local:%H:%M}"
 
 
 @dataclass(frozen=True)

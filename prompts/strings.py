@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import string
 from dataclasses import dataclass
+from datetime import date
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -79,6 +80,16 @@ class Phrase:
 
 def phrase(key: str, **values: Any) -> Phrase:
     return Phrase(key, tuple(sorted(values.items())))
+
+
+def weekday_abbrev(day: date, lang: str = FALLBACK) -> str:
+    """'Mon' / 'Llun': the day's short name in ``lang`` (never the server's locale)."""
+    return t("dates.weekdays", lang).split()[day.weekday()]
+
+
+def month_abbrev(day: date, lang: str = FALLBACK) -> str:
+    """'Jan' / 'Ion': the month's short name in ``lang``."""
+    return t("dates.months", lang).split()[day.month - 1]
 
 
 def t(key: str, lang: str = FALLBACK, **values: Any) -> str:

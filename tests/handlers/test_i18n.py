@@ -96,6 +96,9 @@ async def test_a_person_chooses_welsh_for_themselves(group: ConsoleBackend) -> N
     await bot.command("ro", "")
     assert [b.label for b in bot.dialogue("hv").buttons()] == ["Dechrau", "Dim nawr"]
     assert [b.label for b in bot.dialogue("sw").buttons()] == ["Start", "Not now"]
+    # The deadline's day and month are in the reader's language too.
+    assert "Iau 05 Maw" in bot.dialogue("hv").text, bot.dialogue("hv").text
+    assert "Thu 05 Mar" in bot.dialogue("sw").text, bot.dialogue("sw").text
     # The channel reads the organisation's language, still English.
     assert "have reflected" in bot.channel_log()[-1].text
 

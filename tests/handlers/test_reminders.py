@@ -23,6 +23,7 @@ from storage.models import (
     OrgRole,
     Participation,
     ParticipationState,
+    PersonPreference,
     ReflectionSession,
     SessionStatus,
     StaffRole,
@@ -685,3 +686,112 @@ async def test_no_nudge_while_the_supervision_is_under_way(core):
             )
         )
     assert [k for k in await keys(core, at(2026, 4, 20)) if k.startswith("nudge")] == []
+
+
+# ---- in the reader's language -------------------------------------------------------------------
+
+
+async def speaks(core, group, *, org: str | None = None, people: dict[str, str] | None = None):
+    """Set the organisation's language and people's own choices (as /reflect language does)."""
+    async with core.db.write() as s:
+        if org is not None:
+            found = await s.get(Organisation, group.org_id)
+            found.language = org
+            s.add(found)
+        for user, lang in (people or {}).items():
+            s.add(PersonPreference(org_id=group.org_id, user_id=user, language=lang))
+
+
+async def test_a_welsh_organisations_channel_nudge_is_in_welsh_with_welsh_dates(core):
+    group = await world(core)
+    await speaks(core, group, org="cy")
+    now = at(2026, 4, 7, 9, 30)
+    (key,) = await keys(core, now)
+    decision = await reminders.render(core, await row(core, key), now)
+    assert isinstance(decision, Send)
+    (post,) = decision.intents
+    assert post.message.text.startswith(
+        "Mae goruchwyliaeth grŵp craidd ar gyfer AB-1234 yn ddyledus ar Llun 20 Ebr"
+        " (3 mis ar ôl cofrestru)."
+    )
+    assert "dechreuwch hi gyda /reflect" in post.message.text
+    assert Mention("U_RO", "Rita") in post.message.blocks[1].spans  # type: ignore[union-attr]
+    (buttons,) = [b for b in post.message.blocks if isinstance(b, Buttons)]
+    assert [(b.label, b.action) for b in buttons.buttons] == [
+        ("Dechrau nawr", "reflect.start"),
+        ("Gohirio am wythnos", "schedule.snooze"),
+    ]
+    later = at(2026, 5, 5)
+    (key,) = await keys(core, later)
+    decision = await reminders.render(core, await row(core, key), later)
+    assert isinstance(decision, Send)
+    assert "Mae bellach 15 diwrnod yn hwyr." in decision.intents[0].message.text
+
+
+async def test_each_member_is_reminded_in_their_own_language(core):
+    group = await world(core, registered_on=date(2025, 10, 10))
+    await speaks(core, group, people={"U_SW": "cy"})  # the organisation stays English
+    session = await open_session(core, group, closes=at(2026, 3, 6, 14))
+    sw, ro = await member_id(core, "U_SW"), await member_id(core, "U_RO")
+    now = at(2026, 3, 5, 10)
+    await keys(core, at(2026, 3, 3, 10))
+    await keys(core, at(2026, 3, 4, 10))
+    await keys(core, now)
+    sent = {}
+    for member in (sw, ro):
+        decision = await reminders.render(
+            core, await row(core, f"remind:{session.id}:{member}:3"), now
+        )
+        assert isinstance(decision, Send)
+        (dm,) = decision.intents
+        sent[dm.user_id] = dm.message
+    welsh, english = sent["U_SW"], sent["U_RO"]
+    assert welsh.text.startswith(
+        "Mae goruchwyliaeth grŵp craidd ar gyfer AB-1234 ar agor tan Gwe 6 Maw 14:00."
+    )
+    assert "Mae gennych 14 cwestiwn ar ôl, tua 10 munud." in welsh.text
+    (buttons,) = [b for b in welsh.blocks if isinstance(b, Buttons)]
+    assert buttons.buttons[0].label == "Dechrau"
+    assert english.text.startswith("Core group supervision for AB-1234 is open until Fri 6 Mar")
+    assert "You have 14 questions left, about 10 minutes." in english.text
+
+
+async def test_the_lead_officer_report_and_the_snooze_reply_follow_the_reader(core, clock):
+    group = await world(core)
+    await speaks(core, group, people={"U_LEAD": "cy", "U_RO": "cy"})
+    now = at(2026, 5, 18)
+    (report,) = [k for k in await keys(core, now) if k.startswith("report")]
+    decision = await reminders.render(core, await row(core, report), now)
+    assert isinstance(decision, Send)
+    assert decision.intents[0].message.text == (
+        f"Mae grŵp craidd (grŵp #{group.id}) yn eich sefydliad 28 diwrnod yn hwyr ar gyfer "
+        "goruchwyliaeth. Yr hwylusydd yw Rita."
+    )
+    clock.at = at(2026, 4, 20)
+    (reply,) = await reminders.snooze(core, Actor("fake", "T1", "U_RO"), group.id)
+    assert reply.message.text == "Wedi gohirio. Fe wna i atgoffa'r sianel hon eto ar Llun 27 Ebr."
+
+
+async def test_an_action_reminder_in_welsh_names_the_welsh_day(core):
+    group = await world(core, registered_on=date(2025, 10, 10))
+    await speaks(core, group, people={"U_SW": "cy"})
+    session = await open_session(core, group)
+    async with core.db.write() as s:
+        action = ActionItem(
+            session_id=session.id,
+            group_id=group.id,
+            owner_member_id=await member_id(core, "U_SW"),
+            text="Gofyn i'r ysgol am bresenoldeb",
+            due_on=date(2026, 3, 16),
+        )
+        s.add(action)
+        await s.flush()
+        action_id = action.id
+    now = at(2026, 3, 12, 10)
+    await keys(core, now)
+    decision = await reminders.render(core, await row(core, f"action:{action_id}:before"), now)
+    assert isinstance(decision, Send)
+    assert decision.intents[0].message.text.startswith(
+        "Nodyn atgoffa: chi sy'n gyfrifol am gam gweithredu o oruchwyliaeth grŵp craidd ar gyfer"
+        " AB-1234, erbyn Llun 16 Maw."
+    )
