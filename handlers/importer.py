@@ -27,7 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers import audit
 from handlers.core import Core
-from handlers.groups import CHILD_REF
+from handlers.groups import CHILD_REF, looks_like_name
 from storage.models import CoreGroup, Member, MemberRole, Organisation
 
 COLUMNS = (
@@ -298,9 +298,27 @@ async def _org(s: AsyncSession, platform: str, external_id: str) -> Organisation
 
 
 async def _plan(
-    s: AsyncSession, org: Organisation | None, rows: list[GroupRow], report: ImportReport
+    s: AsyncSession,
+    org: Organisation | None,
+    rows: list[GroupRow],
+    report: ImportReport,
+    *,
+    names_allowed: bool,
 ) -> list[GroupRow]:
-    """The rows to create; a channel already registered is skipped or, if it differs, an error."""
+    """The rows to create; a channel already registered is skipped or, if it differs, an error.
+
+    As in ``/reflect setup``: where the organisation does not store children's names, a child
+    reference that reads like one is refused (and not repeated back).
+    """
+    if org is not None:
+        names_allowed = org.child_names_allowed
+    if not names_allowed:
+        for r in rows:
+            if looks_like_name(r.child_ref):
+                report.errors.append(
+                    f"row {r.row}, child_ref: this looks like a name; use the child's initials"
+                    " or a case number (your organisation does not store children's names)"
+                )
     existing: dict[str, CoreGroup] = {}
     if org is not None:
         channels = [r.channel_id for r in rows]
@@ -376,12 +394,13 @@ async def import_groups(
     if dry_run:
         async with core.db.read() as s:
             org = await _org(s, org_platform, org_external_id)
-            report.created = len(await _plan(s, org, rows, report))
+            planned = await _plan(s, org, rows, report, names_allowed=core.child_names_allowed)
+            report.created = 0 if report.errors else len(planned)
         return report
     try:
         async with core.db.write() as s:
             org = await _org(s, org_platform, org_external_id)
-            to_create = await _plan(s, org, rows, report)
+            to_create = await _plan(s, org, rows, report, names_allowed=core.child_names_allowed)
             if report.errors:
                 raise _Abort
             if to_create:

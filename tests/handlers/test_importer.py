@@ -146,6 +146,33 @@ async def test_dry_run_reports_but_changes_nothing(core: Core) -> None:
     assert await counts(core) == before
 
 
+async def test_a_name_where_a_reference_belongs_is_refused_without_repeating_it(
+    core: Core,
+) -> None:
+    before = await counts(core)
+    named = GOOD + "Jane Smith,2026-01-10,,,C3,URO,Rita Reviewing,,\n"
+
+    for dry_run in (True, False):
+        report = await import_groups(core, *ORG, named, dry_run=dry_run)
+        assert report.created == 0
+        assert report.errors == [
+            "row 4, child_ref: this looks like a name; use the child's initials or a case number"
+            " (your organisation does not store children's names)"
+        ]
+        assert all("Jane" not in e and "Smith" not in e for e in report.errors)
+    assert await counts(core) == before  # the two good rows were not imported either
+
+
+async def test_an_organisation_that_stores_names_may_import_them(core: Core) -> None:
+    async with core.db.write() as s:
+        s.add(Organisation(platform=ORG[0], external_id=ORG[1], child_names_allowed=True))
+    named = HEADER + "Jane Smith,2026-01-10,,,C3,URO,Rita Reviewing,,\n"
+
+    report = await import_groups(core, *ORG, named, dry_run=False)
+
+    assert (report.created, report.errors) == (1, [])
+
+
 async def test_garbage_input_gets_a_clear_error_and_changes_nothing(core: Core) -> None:
     before = await counts(core)
     cases = {
