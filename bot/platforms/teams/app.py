@@ -45,6 +45,9 @@ TEAMS_MENTION = re.compile(r"@29:\S+")
 
 ROUTE = "/api/messages"
 ANSWER_WITHIN = 10.0  # Teams waits 10–15 s for the HTTP answer; slow work carries on after
+# Activities handled at once; the rest wait their turn in arrival order, so a burst (a whole
+# team pressing buttons after a channel post) never exhausts the database pool. As for Slack.
+HANDLING_SLOTS = 4
 TEAMS_ADAPTER = web.AppKey("teams_adapter", object)
 _SDK_CONFIG_KEY = "agent_configuration"  # the key the SDK's decorator reads
 
@@ -113,6 +116,7 @@ class TeamsAdapter:
         self.transport = transport
         self.refs = ReferenceStore(runtime.core.db)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(HANDLING_SLOTS)
         self._known: set[tuple[str, str, str]] = set()  # references already stored, this process
 
     async def on_activity(self, request: web.Request) -> web.Response:
@@ -165,9 +169,10 @@ class TeamsAdapter:
             data=where.reply_data(),
         )
         try:
-            if isinstance(event, Command) and TEAMS_MENTION.search(event.text):
-                event = replace(event, text=await self._people_by_aad(event.text, where))
-            await self.runtime.dispatch(event, ctx)
+            async with self._slots:
+                if isinstance(event, Command) and TEAMS_MENTION.search(event.text):
+                    event = replace(event, text=await self._people_by_aad(event.text, where))
+                await self.runtime.dispatch(event, ctx)
         except CoreGroupError as exc:
             try:
                 await self.transport.reply(ctx, plain(exc.user_message))

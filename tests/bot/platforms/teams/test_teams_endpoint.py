@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
 import logging
 import time
+from typing import Any
 
 import aiohttp
 import pytest
 from sqlmodel import select
 
+from bot.platforms.teams.app import HANDLING_SLOTS
 from handlers.core import Core
 from storage.models import ConversationRef
 from tests.bot.platforms.teams.teams_harness import (
@@ -184,3 +187,36 @@ async def test_a_reply_that_keeps_failing_is_given_up_without_failing_the_reques
         attempts = h.adapter.transport.connector.policy.attempts
         assert len(h.connector.sends()) == attempts
         assert any(r.getMessage() == "delivery failed" for r in caplog.records)
+
+
+async def test_a_burst_is_handled_a_few_at_a_time_and_everyone_is_answered(core: Core) -> None:
+    async with running(core) as h:
+        adapter = h.adapter
+        real = adapter.runtime.dispatch
+        running_now, most = 0, 0
+
+        async def counted(*args: Any, **kwargs: Any) -> None:
+            nonlocal running_now, most
+            running_now += 1
+            most = max(most, running_now)
+            try:
+                await asyncio.sleep(0.02)  # long enough for the burst to pile up
+                await real(*args, **kwargs)
+            finally:
+                running_now -= 1
+
+        adapter.runtime.dispatch = counted
+        people = [Person(f"P{n}", f"aad-{n:04d}") for n in range(12)]
+        statuses = await asyncio.gather(
+            *(
+                h.post(h.personal(p, "reflect help", activity_id=f"burst-{n}"))
+                for n, p in enumerate(people)
+            )
+        )
+        await adapter.drain()
+
+    assert [status for status, _ in statuses] == [200] * 12
+    answered = {str(send.conversation) for send in h.connector.sends()}
+    assert answered == {str(p.personal) for p in people}  # one reply each, nobody left out
+    assert len(h.connector.sends()) == 12
+    assert most == HANDLING_SLOTS
