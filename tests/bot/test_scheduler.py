@@ -344,6 +344,34 @@ def test_remind_dry_run_lists_what_would_go_without_sending(tmp_path, monkeypatc
     assert again.output == result.output  # a dry run changed nothing
 
 
+async def test_remind_sends_teams_nudges_itself_when_teams_can_send(tmp_path):
+    from bot.commands.remind import run_once
+    from bot.platforms.teams.refs import ReferenceStore
+    from tests.fakes.bot_connector import FakeBotConnector
+
+    connector = FakeBotConnector()
+    service = await connector.start()
+    url = f"sqlite:///{tmp_path / 'teams.db'}"
+    db = Database(url)
+    await db.create_all()
+    async with db.write() as s:
+        s.add(Organisation(platform="teams", external_id="tenant-1"))
+    group = await add_group(db, channel_id="19:group@thread.tacv2")
+    await ReferenceStore(db).merge("tenant-1", group.channel_id, {"service_url": service})
+    await db.dispose()
+    settings = Settings(_env_file=None, database_url=url, teams_allow_unauthenticated=True)
+    try:
+        report = await run_once(settings, at(2026, 4, 20), dry_run=False)
+        again = await run_once(settings, at(2026, 4, 20, 11), dry_run=False)
+    finally:
+        await connector.stop()
+
+    assert [o.result for o in report.outcomes] == ["sent"]
+    assert again.outcomes == []  # sent once, not again an hour later
+    (post,) = connector.to(group.channel_id)
+    assert "AB-1000" in " ".join(post.texts()) and "due today" in " ".join(post.texts())
+
+
 def test_remind_rejects_a_bad_date():
     from bot.cli import app
 

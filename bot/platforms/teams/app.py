@@ -285,16 +285,32 @@ async def _refuse(_request: web.Request) -> web.Response:
     return web.json_response({"error": "Teams is not configured on this server."}, status=401)
 
 
-def mount_teams(
-    app: web.Application, runtime: Runtime, *, connector: BotConnector | None = None
-) -> None:
-    """Add ``POST /api/messages`` to ``app`` and the Teams transport to ``runtime``."""
+def teams_can_send(settings: Settings) -> bool:
+    """Credentials to call the Bot Connector (or local development without them, said loudly)."""
+    return bool(settings.microsoft_app_id) or settings.teams_allow_unauthenticated
+
+
+def add_teams_transport(
+    runtime: Runtime,
+    config: AgentAuthConfiguration | None,
+    connector: BotConnector | None = None,
+) -> TeamsTransport:
+    """The Teams transport, added to ``runtime``; close ``transport.connector`` when done."""
     settings = runtime.settings
-    config = auth_configuration(settings)
     connector = connector or BotConnector(token=token_source(config))
     bot_id = f"28:{settings.microsoft_app_id}" if settings.microsoft_app_id else ""
     transport = TeamsTransport(runtime.core.db, connector, bot_id=bot_id)
     runtime.add_transport(transport)
+    return transport
+
+
+def mount_teams(
+    app: web.Application, runtime: Runtime, *, connector: BotConnector | None = None
+) -> None:
+    """Add ``POST /api/messages`` to ``app`` and the Teams transport to ``runtime``."""
+    config = auth_configuration(runtime.settings)
+    transport = add_teams_transport(runtime, config, connector)
+    connector = transport.connector
     adapter = TeamsAdapter(runtime, transport)
     app[TEAMS_ADAPTER] = adapter
     if config is None:
