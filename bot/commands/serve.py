@@ -43,23 +43,27 @@ async def run_server(settings: Settings, port: int | None = None) -> None:
     # One sweep job per process: the clock only; the database ledger is the queue.
     scheduler = start_scheduler(runtime)
 
-    socket_mode = None
-    if settings.slack_app_token and SLACK_KEY in app:
-        socket_mode = app[SLACK_KEY].socket_mode(settings.slack_app_token)
-        await socket_mode.connect_async()
-
-    frozen = freeze_startup_heap()
-    log.info("serving", extra={"port": runner.addresses[0][1], "frozen_objects": frozen})
-
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):  # Windows has no signal handlers
             loop.add_signal_handler(sig, stop.set)
+
+    socket_mode = connecting = None
+    if settings.slack_app_token and SLACK_KEY in app:
+        socket_mode = app[SLACK_KEY].socket_mode(settings.slack_app_token)
+        # In the background: while Slack is unreachable the client keeps retrying, and the
+        # server must still answer /healthz and stop cleanly on SIGTERM meanwhile.
+        connecting = asyncio.ensure_future(socket_mode.connect_async())
+
+    frozen = freeze_startup_heap()
+    log.info("serving", extra={"port": runner.addresses[0][1], "frozen_objects": frozen})
     try:
         await stop.wait()
     finally:
         scheduler.shutdown(wait=False)
+        if connecting is not None and not connecting.done():
+            connecting.cancel()
         if socket_mode is not None:
             await socket_mode.close_async()
         await runner.cleanup()

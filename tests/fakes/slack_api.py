@@ -6,10 +6,15 @@ times per method, refuses payloads over Slack's limits like Slack does (``invali
 records a *violation* whenever mrkdwn or fallback text could ping or link: an unescaped ``<!…>``,
 ``<#…>``, ``<http…>``, ``<@…>`` for an id the test did not allow, or a bare @channel/@here.
 Tests assert ``fake.violations == []``.
+
+It also speaks Socket Mode: ``apps.connections.open`` (with the app-level token) answers a
+``ws://`` URL on this server; :meth:`FakeSlack.push` sends an envelope down that websocket as
+Slack does, and every acknowledgement the bot sends back is kept in ``socket_acks``.
 """
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import re
@@ -54,6 +59,9 @@ class FakeSlack:
         self._runner: web.AppRunner | None = None
         self.base = ""
         self.views: list[dict[str, Any]] = []  # every view as answered (with its id and hash)
+        self.socket_acks: list[dict[str, Any]] = []  # what the bot sent back over Socket Mode
+        self.socket_connected = asyncio.Event()
+        self._socket: web.WebSocketResponse | None = None
 
     # ---- lifecycle ----------------------------------------------------------------------------
 
@@ -62,6 +70,7 @@ class FakeSlack:
         app.router.add_route("*", "/api/{method}", self._api)
         app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_post("/respond/{hook}", self._respond)
+        app.router.add_get("/socket", self._socket_mode)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -73,8 +82,40 @@ class FakeSlack:
         return self
 
     async def stop(self) -> None:
+        if self._socket is not None:
+            await self._socket.close()
         if self._runner is not None:
             await self._runner.cleanup()
+
+    # ---- Socket Mode --------------------------------------------------------------------------
+
+    async def _socket_mode(self, request: web.Request) -> web.WebSocketResponse:
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self._socket = ws
+        await ws.send_json({"type": "hello", "num_connections": 1, "debug_info": {}})
+        self.socket_connected.set()
+        async for message in ws:
+            if message.type.name == "TEXT":
+                self.socket_acks.append(json.loads(message.data))
+        return ws
+
+    async def push(self, kind: str, payload: dict[str, Any]) -> str:
+        """Send one Socket Mode envelope (``slash_commands``, ``interactive``, ``events_api``)."""
+        await asyncio.wait_for(self.socket_connected.wait(), timeout=30)
+        assert self._socket is not None
+        envelope_id = f"env-{next(self._ids)}"
+        await self._socket.send_json(
+            {
+                "envelope_id": envelope_id,
+                "type": kind,
+                "accepts_response_payload": kind != "events_api",
+                "payload": payload,
+                "retry_attempt": 0,
+                "retry_reason": "",
+            }
+        )
+        return envelope_id
 
     @property
     def api_url(self) -> str:
@@ -141,9 +182,12 @@ class FakeSlack:
             return web.json_response(
                 answer.body or {"ok": True}, status=answer.status, headers=answer.headers
             )
-        if method != "oauth.v2.access" and not request.headers.get("Authorization", "").startswith(
-            "Bearer xox"
-        ):
+        auth = request.headers.get("Authorization", "")
+        if method == "apps.connections.open":  # Socket Mode: only an app-level token will do
+            if not auth.startswith("Bearer xapp-"):
+                self.calls[-1].ok = False
+                return web.json_response({"ok": False, "error": "not_allowed_token_type"})
+        elif method != "oauth.v2.access" and not auth.startswith("Bearer xox"):
             return web.json_response({"ok": False, "error": "not_authed"})
         problem = self._check(method, body)
         if problem:
@@ -228,6 +272,8 @@ class FakeSlack:
                     "real_name": self.users.get(user, user),
                 },
             }
+        if method == "apps.connections.open":
+            return {"ok": True, "url": self.base.replace("http://", "ws://") + "/socket"}
         if method == "oauth.v2.access":
             return {
                 "ok": True,

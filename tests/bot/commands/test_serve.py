@@ -13,12 +13,15 @@ import os
 import signal
 import sys
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 
 from storage.db import Database
 from tests.conftest import repo_root
 from tests.fakes.slack_api import SIGNING_SECRET, FakeSlack, encode, signed, slash_command
+
+_draining: set[asyncio.Future[bytes]] = set()
 
 
 async def _serving_line(proc: asyncio.subprocess.Process) -> dict[str, object]:
@@ -29,27 +32,49 @@ async def _serving_line(proc: asyncio.subprocess.Process) -> dict[str, object]:
         assert raw, "coregroup serve exited before listening"
         line = json.loads(raw)
         if line.get("msg") == "serving":
+            # Keep reading what follows, so a chatty server never blocks on a full pipe.
+            _draining.add(asyncio.ensure_future(proc.stderr.read()))
             return dict(line)
 
 
-async def test_serve_answers_slack_and_stops_cleanly_on_sigterm(
-    db: Database, tmp_path: Path
-) -> None:
-    fake = await FakeSlack().start()
-    env = {
+def _env(db: Database, fake: FakeSlack, **extra: str) -> dict[str, str]:
+    return {
         **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TEAMS_"))},
         "PYTHONPATH": str(repo_root()),
         "DATABASE_URL": db.url,
         "SLACK_BOT_TOKEN": "xoxb-test",
         "SLACK_SIGNING_SECRET": SIGNING_SECRET,
         "SLACK_API_URL": fake.api_url,
+        **extra,
     }
-    proc = await asyncio.create_subprocess_exec(
+
+
+async def _serve(env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
         *(sys.executable, "-m", "bot", "serve", "--port", "0"),
-        cwd=tmp_path,  # no stray .env from the checkout
+        cwd=cwd,  # no stray .env from the checkout
         env=env,
         stderr=asyncio.subprocess.PIPE,
     )
+
+
+async def _until(check: Any) -> None:
+    for _ in range(200):
+        if check():
+            return
+        await asyncio.sleep(0.05)
+
+
+async def _stop(proc: asyncio.subprocess.Process) -> int:
+    proc.send_signal(signal.SIGTERM)
+    return await asyncio.wait_for(proc.wait(), timeout=30)
+
+
+async def test_serve_answers_slack_and_stops_cleanly_on_sigterm(
+    db: Database, tmp_path: Path
+) -> None:
+    fake = await FakeSlack().start()
+    proc = await _serve(_env(db, fake), tmp_path)
     try:
         serving = await _serving_line(proc)
         port = int(str(serving["port"]))
@@ -63,12 +88,8 @@ async def test_serve_answers_slack_and_stops_cleanly_on_sigterm(
                 headers=signed(SIGNING_SECRET, body, content_type=content_type),
             ) as resp:
                 assert resp.status == 200
-        for _ in range(200):  # the reply follows the ack
-            if fake.delivered("chat.postEphemeral"):
-                break
-            await asyncio.sleep(0.05)
-        proc.send_signal(signal.SIGTERM)
-        code = await asyncio.wait_for(proc.wait(), timeout=30)
+        await _until(lambda: fake.delivered("chat.postEphemeral"))  # the reply follows the ack
+        code = await _stop(proc)
     finally:
         if proc.returncode is None:
             proc.kill()
@@ -81,3 +102,56 @@ async def test_serve_answers_slack_and_stops_cleanly_on_sigterm(
     assert code == 0
     # Start-up objects are out of the collector's reach (see bot.server.freeze_startup_heap).
     assert int(str(serving["frozen_objects"])) > 10_000
+
+
+async def test_socket_mode_takes_commands_over_the_websocket_without_a_public_url(
+    db: Database, tmp_path: Path
+) -> None:
+    fake = await FakeSlack().start()
+    proc = await _serve(_env(db, fake, SLACK_APP_TOKEN="xapp-test"), tmp_path)
+    try:
+        await _serving_line(proc)
+        envelope = await fake.push(
+            "slash_commands", slash_command("help", user="U0RO", channel="C0GROUP")
+        )
+        await _until(lambda: fake.delivered("chat.postEphemeral"))
+        code = await _stop(proc)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        await fake.stop()
+
+    # The connection was opened with the app-level token, and the envelope acknowledged.
+    (opened,) = fake.of("apps.connections.open")
+    assert opened.headers.get("Authorization") == "Bearer xapp-test"
+    assert envelope in [ack.get("envelope_id") for ack in fake.socket_acks]
+    [reply] = fake.delivered("chat.postEphemeral")
+    assert reply.body["user"] == "U0RO" and reply.body["channel"] == "C0GROUP"
+    assert "/reflect" in " ".join(fake.texts("chat.postEphemeral"))
+    assert code == 0
+
+
+async def test_while_socket_mode_cannot_connect_http_still_serves_and_sigterm_stops_it(
+    db: Database, tmp_path: Path
+) -> None:
+    fake = await FakeSlack().start()
+    fake.error("apps.connections.open", "internal_error", times=1000)  # Slack unreachable
+    proc = await _serve(_env(db, fake, SLACK_APP_TOKEN="xapp-test"), tmp_path)
+    try:
+        serving = await _serving_line(proc)
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"http://127.0.0.1:{serving['port']}/healthz") as health,
+        ):
+            assert health.status == 200
+        await _until(lambda: fake.of("apps.connections.open"))
+        code = await _stop(proc)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        await fake.stop()
+
+    assert fake.of("apps.connections.open")  # it did try
+    assert code == 0
