@@ -170,6 +170,9 @@ class Reply:
     """Answer only the person who acted, where they acted (ephemeral in a channel)."""
 
     message: Message
+    # A form's entry was refused: a platform that can keep the form open shows this there, so
+    # the person corrects it without losing what they typed (Slack's modal errors).
+    on_form: bool = False
 
 
 @dataclass(frozen=True)

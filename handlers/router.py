@@ -49,12 +49,12 @@ log = logging.getLogger(__name__)
 MAX_COMMAND_CHARS = 2000
 
 
-def refusal(error: CoreGroupError, lang: str = "en") -> Reply:
+def refusal(error: CoreGroupError, lang: str = "en", *, on_form: bool = False) -> Reply:
     said = error.message_in(lang)
     spans: list[Span] = [said]
     if error.mention:
         spans += [" ", *t_spans("errors.facilitator_is", lang, facilitator=Mention(error.mention))]
-    return Reply(Message(text=said, blocks=(Paragraph(tuple(spans)),)))
+    return Reply(Message(text=said, blocks=(Paragraph(tuple(spans)),)), on_form=on_form)
 
 
 async def _refusal_language(core: Core, actor: Actor) -> str:
@@ -71,7 +71,9 @@ async def handle(core: Core, event: Event) -> list[Intent]:
         return await _route(core, event)
     except CoreGroupError as error:
         log.info("refused", extra={"event": type(event).__name__, "error": type(error).__name__})
-        return [refusal(error, await _refusal_language(core, event.actor))]
+        # Something typed into a form can be corrected there; other refusals end the form.
+        fixable = isinstance(event, FormSubmit) and isinstance(error, BadInput)
+        return [refusal(error, await _refusal_language(core, event.actor), on_form=fixable)]
 
 
 async def _route(core: Core, event: Event) -> list[Intent]:

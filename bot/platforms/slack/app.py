@@ -31,7 +31,8 @@ from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.transport import DeliveryFailed, ReplyContext
 from handlers.errors import CoreGroupError
-from handlers.messages import plain
+from handlers.events import FormSubmit
+from handlers.messages import Intent, Reply, plain
 from handlers.router import handle
 from storage import inbound as inbound_seen
 
@@ -57,8 +58,26 @@ HANDLING_SLOTS = 4
 # load; Slack API calls (network waits) still overlap across all HANDLING_SLOTS. See
 # docs/performance.md.
 DECIDING_SLOTS = 1
+# A form's Submit waits this long for the handler's decision before acknowledging, so an entry
+# that cannot be used is shown on the form itself (Slack allows 3 s in all).
+FORM_DECIDE_WITHIN = 2.0
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
+
+
+def _refused_on_form(intents: list[Intent] | None) -> str | None:
+    """The refusal to show on the form, when the handler's only answer is one."""
+    if intents and len(intents) == 1 and isinstance(intents[0], Reply) and intents[0].on_form:
+        return intents[0].message.text
+    return None
+
+
+def _first_input_block(view: dict[str, Any]) -> str | None:
+    """Slack shows a form's errors under an input block: the first one, at the top."""
+    for block in view.get("blocks") or []:
+        if isinstance(block, dict) and block.get("type") == "input" and block.get("block_id"):
+            return str(block["block_id"])
+    return None
 
 
 def slack_configured(settings: Settings) -> bool:
@@ -148,13 +167,38 @@ class SlackAdapter:
             app.event(event_type)(self._on_delivery)
 
     async def _on_delivery(self, ack: Any, body: dict[str, Any], context: Any) -> None:
-        await ack()
         try:
             inbound = translate(body, bot_user_id=getattr(context, "bot_user_id", None))
         except MalformedPayload as exc:
+            await ack()
             log.warning("slack payload refused", extra={"reason": str(exc)})
             return
+        if isinstance(inbound.event, FormSubmit):
+            await self._on_form(ack, inbound, body.get("view") or {})
+            return
+        await ack()
         self._spawn(self._in_turn(inbound))
+
+    async def _on_form(self, ack: Any, inbound: Inbound, view: dict[str, Any]) -> None:
+        """Decide before acknowledging (briefly): a refused entry stays on the open form."""
+        deciding = asyncio.ensure_future(self._decide(inbound))
+        done, _ = await asyncio.wait({deciding}, timeout=FORM_DECIDE_WITHIN)
+        if done and deciding.exception() is None:
+            said = _refused_on_form(deciding.result())
+            block = _first_input_block(view)
+            if said is not None and block is not None:
+                if inbound.dedupe_key:  # the corrected Submit has the same view id and hash
+                    await inbound_seen.forget(self.runtime.core.db, inbound.dedupe_key)
+                await ack(response_action="errors", errors={block: said})
+                return
+        await ack()
+        self._spawn(self._carry_out_decided(inbound, deciding))
+
+    async def _carry_out_decided(
+        self, inbound: Inbound, deciding: asyncio.Future[list[Intent] | None]
+    ) -> None:
+        async with self._slots:
+            await self.handle(inbound, deciding)
 
     async def _in_turn(self, inbound: Inbound) -> None:
         # A burst of clicks waits here instead of crowding the event loop (acks stay fast)
@@ -174,7 +218,20 @@ class SlackAdapter:
 
     # ---- handling -----------------------------------------------------------------------------
 
-    async def handle(self, inbound: Inbound) -> None:
+    async def _decide(self, inbound: Inbound) -> list[Intent] | None:
+        """Dedupe, then the handler's decision (one at a time); None when seen before."""
+        assert inbound.event is not None
+        async with self._deciding:
+            if inbound.dedupe_key and not await inbound_seen.first_time(
+                self.runtime.core.db, inbound.dedupe_key
+            ):
+                return None
+            return await handle(self.runtime.core, inbound.event)
+
+    async def handle(
+        self, inbound: Inbound, decided: asyncio.Future[list[Intent] | None] | None = None
+    ) -> None:
+        """Decide (unless already under way) and carry out, saying sorry if anything fails."""
         event = inbound.event
         if event is None:
             return
@@ -186,12 +243,9 @@ class SlackAdapter:
         )
         try:
             # Inside the try: with the database down the person still hears "try again".
-            async with self._deciding:
-                if inbound.dedupe_key and not await inbound_seen.first_time(
-                    self.runtime.core.db, inbound.dedupe_key
-                ):
-                    return
-                intents = await handle(self.runtime.core, event)
+            intents = await (decided if decided is not None else self._decide(inbound))
+            if intents is None:
+                return
             await self.runtime.carry_out(event, intents, ctx)
         except CoreGroupError as exc:
             await self._sorry(ctx, exc.user_message)

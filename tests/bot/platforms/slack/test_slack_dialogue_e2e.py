@@ -8,6 +8,7 @@ link or break Slack's limits.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import pytest
@@ -240,3 +241,58 @@ async def test_a_ten_thousand_character_dm_is_answered_kindly_and_pings_nobody(
     assert len(answer.body["text"]) < 1000  # a short, kind answer; the text is not echoed
     assert slack.fake.violations == []
     assert [c.method for c in slack.fake.calls if not c.ok] == []
+
+
+async def test_a_refused_close_form_stays_open_with_the_problem_shown_and_nothing_lost(
+    slack: SlackHarness,
+) -> None:
+    fake = slack.fake
+    fake.allowed_mentions = {RO, SAM, HV}
+    setup = (
+        f"setup child=AB-1234 registered=2025-12-01 facilitator=<@{RO}|ro> "
+        f"members=<@{SAM}|sam>:Social care;<@{HV}|hv>:Health visiting"
+    )
+    assert (await slack.send(slash_command(setup, user=RO, channel=CHANNEL))).status == 200
+    assert (await slack.send(slash_command("", user=RO, channel=CHANNEL))).status == 200
+    assert (await slack.send(slash_command("close", user=RO, channel=CHANNEL))).status == 200
+    form = fake.views[-1]
+    assert form["callback_id"] == "session.close"
+    typed = {
+        "family_sharing": "The social worker will talk it through at the next visit.",
+        "action_1_text": "Ask school about attendance",
+        "action_1_owner": SAM,
+        "action_1_due": "2020-01-01",  # in the past: refused
+        "takeaways": "A long reflection the facilitator does not want to type twice.",
+    }
+    submission = view_submission(form, typed, user=RO)
+    posts_before = len(fake.of("chat.postMessage"))
+
+    refused = await slack.send(submission)
+
+    # Slack keeps the modal open and shows the problem under its first field.
+    assert refused.status == 200
+    answer = json.loads(refused.text)
+    assert answer["response_action"] == "errors"
+    [(block, said)] = answer["errors"].items()
+    first_input = next(b["block_id"] for b in form["blocks"] if b.get("type") == "input")
+    assert block == first_input
+    assert said == "Action 1 is due in the past. Please pick a later date."
+    assert len(fake.of("chat.postMessage")) == posts_before  # no apology DM, no record
+    async with slack.core.db.read() as s:
+        [session] = (await s.exec(select(ReflectionSession))).all()
+    assert session.status != SessionStatus.CLOSED
+
+    # The same modal, corrected and submitted again (same view id and hash), is accepted.
+    typed["action_1_due"] = "2026-03-20"
+    corrected = view_submission(form, typed, user=RO)
+    corrected["view"]["id"], corrected["view"]["hash"] = (
+        submission["view"]["id"],
+        submission["view"]["hash"],
+    )
+    accepted = await slack.send(corrected)
+
+    assert accepted.status == 200 and "errors" not in accepted.text
+    async with slack.core.db.read() as s:
+        [session] = (await s.exec(select(ReflectionSession))).all()
+    assert session.status == SessionStatus.CLOSED
+    assert fake.of("files.completeUploadExternal"), "the record went to the case file"
