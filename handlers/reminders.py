@@ -833,22 +833,14 @@ def reminder_message(
     blocks.append(Paragraph((nudge,)))
     if part.state == ParticipationState.REVIEWING or questions_left == 0:
         button = Button(t("reminder.review_submit", lang), "dlg.review", pid, style="primary")
-    elif part.state in (ParticipationState.INVITED, ParticipationState.DEFERRED):
-        button = Button(
-            t("reminder.start", lang),
-            "dlg.start",
-            pid,
-            style="primary",
-            spoken=t("reminder.start_spoken", lang),
-        )
     else:
-        button = Button(
-            t("reminder.carry_on", lang),
-            "dlg.start",
-            pid,
-            style="primary",
-            spoken=t("reminder.carry_on_spoken", lang),
+        not_begun = part.state in (ParticipationState.INVITED, ParticipationState.DEFERRED)
+        label, spoken = (
+            ("reminder.start", "reminder.start_spoken")
+            if not_begun
+            else ("reminder.carry_on", "reminder.carry_on_spoken")
         )
+        button = Button(t(label, lang), "dlg.start", pid, style="primary", spoken=t(spoken, lang))
     blocks.append(Buttons((button,)))
     if questions_left is not None:
         blocks.append(Context((Quiet(t("reminder.last", lang)),)))
