@@ -15,6 +15,7 @@ import time
 from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
@@ -30,6 +31,8 @@ log = logging.getLogger(__name__)
 SWEEP_JOB_ID = "coregroup-sweep"
 PACE_SECONDS = 1.0  # at most about one message a second to any one channel or person
 NO_TRANSPORT_WAIT = timedelta(minutes=1)
+# How long SIGTERM waits for a sweep under way (process managers allow 10-90 s in all).
+STOP_GRACE_SECONDS = 20.0
 
 
 @dataclass
@@ -219,9 +222,31 @@ async def _send_one(
     return "dead" if status == ledger.DEAD else "retry"
 
 
-def start_scheduler(runtime: Runtime, interval_seconds: int = 60) -> AsyncIOScheduler:
+class SweepScheduler(AsyncIOScheduler):
+    """APScheduler's asyncio scheduler, stopped gracefully: a sweep under way finishes first.
+
+    APScheduler's own shutdown cancels a running coroutine job wherever it is, which can leave
+    a database transaction (and on SQLite its connection's thread) open, and the process then
+    never exits after SIGTERM.
+    """
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(**options)
+        self.sweeps_in_flight: set[asyncio.Task[Any]] = set()
+
+    async def stop(self, grace_seconds: float = STOP_GRACE_SECONDS) -> None:
+        """No new sweeps; wait (up to ``grace_seconds``) for the one under way; then shut down."""
+        if self.running:
+            self.pause()
+        if self.sweeps_in_flight:
+            await asyncio.wait(set(self.sweeps_in_flight), timeout=grace_seconds)
+        if self.running:
+            self.shutdown(wait=False)
+
+
+def start_scheduler(runtime: Runtime, interval_seconds: int = 60) -> SweepScheduler:
     """Start the one sweep job of this process (call inside the running event loop)."""
-    scheduler = AsyncIOScheduler(
+    scheduler = SweepScheduler(
         job_defaults={
             "max_instances": 1,
             "coalesce": True,
@@ -230,11 +255,16 @@ def start_scheduler(runtime: Runtime, interval_seconds: int = 60) -> AsyncIOSche
     )
 
     async def run_sweep() -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            scheduler.sweeps_in_flight.add(task)
         try:
             report = await sweep(runtime)
         except Exception:
             log.exception("scheduler sweep failed")
             return
+        finally:
+            scheduler.sweeps_in_flight.discard(task)
         if report.outcomes:
             log.info(
                 "scheduler sweep",

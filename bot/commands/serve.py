@@ -61,7 +61,7 @@ async def run_server(settings: Settings, port: int | None = None) -> None:
     try:
         await stop.wait()
     finally:
-        scheduler.shutdown(wait=False)
+        await scheduler.stop()  # a sweep under way finishes first
         if connecting is not None and not connecting.done():
             connecting.cancel()
         if socket_mode is not None:

@@ -438,3 +438,29 @@ async def test_the_sweep_applies_retention_once_a_day(runtime, clock):
         assert list(await s.exec(select(Answer))) == []
         assert (await s.exec(select(ReflectionSession))).one().status == "closed"
     assert runtime.purged_on == now.date()
+
+
+async def test_stopping_lets_the_sweep_under_way_finish_instead_of_cutting_it(runtime, monkeypatch):
+    # Cutting a sweep mid-transaction left SQLite's connection thread alive, and `serve`
+    # then hung after SIGTERM (seen about one stop in eight right after start-up).
+    import bot.scheduler as scheduling
+
+    started, release = asyncio.Event(), asyncio.Event()
+    finished: list[bool] = []
+
+    async def slow_sweep(rt, **kw):
+        started.set()
+        await release.wait()
+        finished.append(True)
+        return scheduling.SweepReport()
+
+    monkeypatch.setattr(scheduling, "sweep", slow_sweep)
+    scheduler = start_scheduler(runtime)
+    await asyncio.wait_for(started.wait(), 5)
+    stopping = asyncio.ensure_future(scheduler.stop(grace_seconds=5))
+    await asyncio.sleep(0.1)
+    assert not stopping.done(), "stop waits for the sweep under way"
+    release.set()
+    await asyncio.wait_for(stopping, 5)
+    assert finished == [True]  # it ran to the end, not cancelled midway
+    assert not scheduler.running
