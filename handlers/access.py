@@ -122,6 +122,7 @@ DOING_KEYS = {
     "close this session": "doing.close",
     "add members": "doing.add",
     "snooze these reminders": "doing.snooze",
+    "plan this supervision": "doing.plan",
     "see attendance": "doing.attendance",
     "see the feedback": "doing.feedback",
 }

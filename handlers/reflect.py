@@ -83,6 +83,7 @@ HELP_LINES = (
     ("/reflect remind", "help.remind"),
     ("/reflect close", "help.close"),
     ("/reflect cancel", "help.cancel"),
+    ("/reflect plan 2026-05-12", "help.plan"),
     ("/reflect add @person Agency", "help.add"),
     ("/reflect role @person facilitator", "help.role"),
     ("/reflect export [docx|md|json]", "help.export"),

@@ -85,6 +85,8 @@ KIND_ACTION = "action"
 
 START_ACTION = "reflect.start"
 SNOOZE_ACTION = "schedule.snooze"
+PLAN_ACTION = "schedule.plan"  # "Pick a date": see handlers/planning.py
+STAGE_PLANNED = "planned"  # + the picked date, so a new date is a new nudge
 SNOOZE_DAYS = 7
 
 REMINDER_WORKING_DAYS = (1, 2, 3)  # after the session opened; the third is the personal one
@@ -255,11 +257,23 @@ def decide(
         return NudgeState(due, None, None, today)
     report_on = cal.working_day_on_or_after(due.on + timedelta(days=rules.report_after_days))
     report_due = report_on <= today <= due.on + timedelta(days=rules.last_overdue_day + 7)
+    planned = planned_day(group, cal)
+    if planned is not None and planned >= today:
+        # A date was picked: quiet until then, and on the day one reminder to start.
+        if planned > today:
+            return NudgeState(due, None, None, today, report_due)
+        name = f"{STAGE_PLANNED}{planned:%Y%m%d}"
+        return NudgeState(due, nudge_key(group.id, due.on, name), name, today, report_due)
     snoozed = group.snoozed_until is not None and group.snoozed_until > today
     stage = None if snoozed else stage_for(due, today, rules, cal.working_day_on_or_after)
     if stage is None:
         return NudgeState(due, None, None, today, report_due)
     return NudgeState(due, nudge_key(group.id, due.on, stage.name), stage.name, today, report_due)
+
+
+def planned_day(group: CoreGroup, cal: WorkCalendar) -> date | None:
+    """The picked date, moved to a working day (the channel is never nudged at weekends)."""
+    return cal.working_day_on_or_after(group.planned_on) if group.planned_on else None
 
 
 def next_check(group: CoreGroup, state: NudgeState, cal: WorkCalendar, rules: Rules) -> date:
@@ -271,6 +285,9 @@ def next_check(group: CoreGroup, state: NudgeState, cal: WorkCalendar, rules: Ru
     days = [today + RECHECK_AT_LEAST_EVERY]
     if group.snoozed_until is not None:
         days.append(group.snoozed_until)
+    planned = planned_day(group, cal)
+    if planned is not None:
+        days += [planned, planned + timedelta(days=1)]
     if state.due is None:
         return min(day for day in days if day > today)
     base = base_date(group)
@@ -626,7 +643,8 @@ async def _render_nudge(
         return Later(cal.opening(next_day), "one nudge a day")
     lang = org_language(org)  # a channel post: the organisation's language
     facilitator = await _facilitator(s, group, lang)
-    message = nudge_message(group, state.due, state.today, facilitator, rules, lang)
+    planned = (state.stage_name or "").startswith(STAGE_PLANNED)
+    message = nudge_message(group, state.due, state.today, facilitator, rules, lang, planned)
     return Send(
         org.platform,
         org.external_id,
@@ -658,14 +676,30 @@ def nudge_message(
     facilitator: Mention,
     rules: Rules = DEFAULT_RULES,
     lang: str = "en",
+    planned: bool = False,
 ) -> Message:
     """ "Core group supervision for AB-1234 is due on Mon 4 Jan (3 months after registration).
-    @RO, start it with /reflect or snooze this for a week." """
+    @RO, start it with /reflect or pick a date." On a picked date: "… is planned for today." """
     said = {
         "child_ref": Strong(group.child_ref),
         "due_on": short_date(due.on, today, lang),
         "reason": due.because(rules, lang),
     }
+    gid = str(group.id)
+    start = Button(
+        t("nudge.start_now", lang),
+        START_ACTION,
+        gid,
+        style="primary",
+        spoken=t("nudge.start_now_spoken", lang),
+    )
+    pick = Button(t("nudge.pick_date", lang), PLAN_ACTION, gid)
+    if planned:
+        lead = t_spans("nudge.planned_today", lang, child_ref=Strong(group.child_ref))
+        ask = t_spans("nudge.ask_planned", lang, facilitator=facilitator)
+        buttons = Buttons((start, pick))
+        text = f"{spans_text(lead)} {spans_text(ask)}"
+        return Message(text=text, blocks=(Paragraph(lead), Paragraph(ask), buttons))
     if due.on > today:
         lead = t_spans("nudge.due_on", lang, **said)
     elif due.on == today:
@@ -673,21 +707,10 @@ def nudge_message(
     else:
         lead = t_spans("nudge.overdue", lang, **said, days=(today - due.on).days)
     ask = t_spans("nudge.ask", lang, facilitator=facilitator)
-    gid = str(group.id)
-    buttons = Buttons(
-        (
-            Button(
-                t("nudge.start_now", lang),
-                START_ACTION,
-                gid,
-                style="primary",
-                spoken=t("nudge.start_now_spoken", lang),
-            ),
-            Button(
-                t("nudge.snooze", lang), SNOOZE_ACTION, gid, spoken=t("nudge.snooze_spoken", lang)
-            ),
-        )
+    snooze = Button(
+        t("nudge.snooze", lang), SNOOZE_ACTION, gid, spoken=t("nudge.snooze_spoken", lang)
     )
+    buttons = Buttons((start, pick, snooze))
     text = f"{spans_text(lead)} {spans_text(ask)}"
     return Message(text=text, blocks=(Paragraph(lead), Paragraph(ask), buttons))
 

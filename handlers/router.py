@@ -22,6 +22,7 @@ from handlers import (
     groups,
     home,
     i18n,
+    planning,
     reflect,
     reminders,
     trajectory,
@@ -131,6 +132,7 @@ COMMANDS: dict[str, CommandHandler] = {
         core, actor, channel_id=channel
     ),
     "cancel": lambda core, actor, channel, rest: reflect.cancel(core, actor, channel),
+    "plan": planning.plan_command,
     "add": groups.add_member,
     "cofacilitator": groups.set_co_facilitator,
     "co-facilitator": groups.set_co_facilitator,
@@ -215,8 +217,10 @@ async def _press(core: Core, event: Press) -> list[Intent]:
         return await closing.open_close_form(core, actor, session_id=_int(value))
     if action == "reflect.start":
         return await reflect.start_for_group(core, actor, _int(value))
-    if action == "schedule.snooze":
+    if action == reminders.SNOOZE_ACTION:
         return await reminders.snooze(core, actor, _int(value))
+    if action == reminders.PLAN_ACTION:
+        return await planning.open_plan_form(core, actor, group_id=_int(value))
     if action == debrief.WRITE_PRESS:
         return await debrief.open_form(core, actor, _int(value))
     if action == "home.continue":
@@ -246,6 +250,10 @@ async def _form(core: Core, event: FormSubmit) -> list[Intent]:
         return await groups.register(core, actor, event.state or None, draft)
     if event.form_id == debrief.DEBRIEF_FORM:
         return await debrief.save(core, actor, event.state, event.values)
+    if event.form_id == planning.PLAN_FORM:
+        return await planning.save_plan(
+            core, actor, event.values.get("on"), group_id=_int(event.state)
+        )
     if event.form_id == closing.CLOSE_FORM:
         return await closing.submit_close(core, actor, event.state, event.values)
     if event.form_id == dialogue.TEXT_FORM:

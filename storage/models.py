@@ -124,6 +124,9 @@ class CoreGroup(SQLModel, table=True):
     schedule_anchor: str = Field(default="registration", max_length=16)
     last_supervision_on: date | None = None
     snoozed_until: date | None = None
+    # The date the facilitator picked for the meeting: the channel hears nothing until then, and
+    # on the day it is reminded (see handlers/reminders.py). Past dates mean nothing.
+    planned_on: date | None = None
     # The planner's own bookmark: the next local date on which this group's nudges could change
     # (NULL: check at the next sweep). Reset whenever a schedule input changes (see below).
     next_check_on: date | None = Field(default=None, index=True)
@@ -349,6 +352,7 @@ SCHEDULE_INPUTS = (
     "status",
     "last_supervision_on",
     "snoozed_until",
+    "planned_on",
     "org_id",
 )
 

@@ -97,8 +97,10 @@ async def test_ahead_nudge_names_the_child_the_date_the_reason_and_the_facilitat
     (buttons,) = [b for b in post.message.blocks if isinstance(b, Buttons)]
     assert [(b.label, b.action, b.value) for b in buttons.buttons] == [
         ("Start now", "reflect.start", str(group.id)),
+        ("Pick a date", "schedule.plan", str(group.id)),
         ("Snooze a week", "schedule.snooze", str(group.id)),
     ]
+    assert "Rita, start it with /reflect or pick a date." in post.message.text
 
 
 async def test_on_the_day_and_overdue_wording(core):
@@ -326,8 +328,8 @@ async def test_long_overdue_is_reported_to_each_lead_officer_without_the_child(c
     (dm,) = decision.intents
     assert isinstance(dm, Direct) and dm.user_id in ("U_LEAD", "U_LEAD2")
     assert dm.message.text == (
-        f"A core group (group #{group.id}) in your organisation is 28 days overdue for "
-        "supervision. The facilitator is Rita."
+        f"A core group in your organisation (group #{group.id}) is 28 days past its supervision "
+        "date. The facilitator is Rita."
     )
     assert "AB-1234" not in repr(dm.message)
     assert not [k for k in await keys(core, at(2026, 5, 19)) if k.startswith("report")]
@@ -654,6 +656,8 @@ def test_the_bookmark_never_skips_a_day_on_which_the_nudges_change():
                 schedule_anchor="last_held" if i % 3 == 0 else "registration",
                 last_supervision_on=date(2024, 6, 1) + timedelta(days=9 * i) if i % 4 else None,
                 snoozed_until=date(2025, 2, 1) + timedelta(days=i) if i % 5 == 0 else None,
+                # Some picked a date (one a Saturday), before or long after the due date.
+                planned_on=date(2024, 4, 6) + timedelta(days=11 * i) if i % 3 == 1 else None,
             )
         )
     held = [date(2024, 9, 2) + timedelta(days=17 * i) for i in range(0, 40, 2)]
@@ -719,6 +723,7 @@ async def test_a_welsh_organisations_channel_nudge_is_in_welsh_with_welsh_dates(
     (buttons,) = [b for b in post.message.blocks if isinstance(b, Buttons)]
     assert [(b.label, b.action) for b in buttons.buttons] == [
         ("Dechrau nawr", "reflect.start"),
+        ("Dewis dyddiad", "schedule.plan"),
         ("Gohirio am wythnos", "schedule.snooze"),
     ]
     later = at(2026, 5, 5)

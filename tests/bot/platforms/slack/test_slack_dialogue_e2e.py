@@ -9,12 +9,13 @@ link or break Slack's limits.
 from __future__ import annotations
 
 import json
+from datetime import date
 from typing import Any
 
 import pytest
 from sqlmodel import select
 
-from storage.models import Answer, ReflectionSession, SessionStatus
+from storage.models import Answer, CoreGroup, ReflectionSession, SessionStatus
 from tests.fakes.slack_api import SlackHarness, block_actions, slash_command, view_submission
 
 RO, SAM, HV, EVE = "U0RO0001", "U0SAM001", "U0HV0001", "U0EVE001"
@@ -296,3 +297,35 @@ async def test_a_refused_close_form_stays_open_with_the_problem_shown_and_nothin
         [session] = (await s.exec(select(ReflectionSession))).all()
     assert session.status == SessionStatus.CLOSED
     assert fake.of("files.completeUploadExternal"), "the record went to the case file"
+
+
+async def test_pick_a_date_from_a_nudge_through_the_slack_date_picker(slack: SlackHarness) -> None:
+    fake = slack.fake
+    fake.allowed_mentions = {RO, SAM}
+    setup = (
+        f"setup child=AB-1234 registered=2025-12-01 facilitator=<@{RO}|ro> "
+        f"members=<@{SAM}|sam>:Social care"
+    )
+    assert (await slack.send(slash_command(setup, user=RO, channel=CHANNEL))).status == 200
+    async with slack.core.db.read() as s:
+        [group] = (await s.exec(select(CoreGroup))).all()
+
+    # The nudge's "Pick a date" button (its value is the group id) opens a one-field modal.
+    pressed = block_actions(
+        "schedule.plan", str(group.id), user=RO, channel=CHANNEL, message_ts="1700000000.000100"
+    )
+    assert (await slack.send(pressed)).status == 200
+    form = fake.views[-1]
+    assert form["callback_id"] == "schedule.plan"
+    [picker] = [b["element"] for b in form["blocks"] if b.get("type") == "input"]
+    assert picker["type"] == "datepicker"
+
+    assert (await slack.send(view_submission(form, {"on": "2026-03-17"}, user=RO))).status == 200
+
+    said = [
+        c.body["text"] for c in fake.delivered("chat.postMessage") if c.body["channel"] == CHANNEL
+    ]
+    assert "Core group supervision for AB-1234 is planned for Tue 17 Mar." in said[-1]
+    async with slack.core.db.read() as s:
+        [group] = (await s.exec(select(CoreGroup))).all()
+    assert group.planned_on == date(2026, 3, 17)
