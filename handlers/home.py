@@ -20,7 +20,7 @@ from handlers.messages import (
     Paragraph,
     Strong,
 )
-from handlers.reminders import calendar_for, nudge_state, short_date
+from handlers.reminders import calendar_for, nudge_state, planned_day, short_date
 from handlers.schedule import DEFAULT_RULES
 from handlers.views import local_deadline
 from prompts.strings import t
@@ -80,7 +80,11 @@ async def home_view(core: Core, actor: Actor) -> list[Intent]:
         due: dict[int, str] = {}
         for g in [g for g, _m in groups] + facilitating:
             state = await nudge_state(s, g, cal, core.now(), DEFAULT_RULES)
-            if state.due is not None:
+            planned = planned_day(g, cal)
+            if planned is not None and planned >= state.today:
+                when = short_date(planned, state.today, lang)
+                due[g.id or 0] = " · " + t("home.planned", lang, date=when)
+            elif state.due is not None:
                 when = short_date(state.due.on, state.today, lang)
                 due[g.id or 0] = " · " + t("home.due", lang, due_on=when)
     blocks.append(Paragraph((Strong(t("home.waiting", lang)),)))

@@ -9,8 +9,8 @@ from sqlmodel import select
 
 from handlers import reminders
 from handlers.errors import BadInput, NotAllowed
-from handlers.events import Actor, Command, FormSubmit, Press
-from handlers.messages import Buttons, OpenForm, Post, Reply
+from handlers.events import Actor, Command, FormSubmit, HomeOpened, Press
+from handlers.messages import Buttons, Home, OpenForm, Post, Reply
 from handlers.planning import PLAN_FORM, save_plan
 from handlers.reminders import Send
 from handlers.router import handle
@@ -180,3 +180,20 @@ async def test_the_channel_command_picks_a_date_or_opens_the_form(core, clock):
     assert (await _group(core)).planned_on == date(2026, 5, 5)
     with pytest.raises(BadInput):
         await save_plan(core, RO, "2026-02-30", channel="C_GROUP")
+
+
+async def test_app_home_shows_the_picked_date_instead_of_the_due_date(core, clock):
+    await world(core)
+    clock.at = at(2026, 4, 7)
+    before = await handle(core, HomeOpened(RO))
+    await pick(core, clock, at(2026, 4, 7), "2026-04-28")
+    after = await handle(core, HomeOpened(RO))
+
+    def shown(intents: list) -> str:
+        (home,) = intents
+        assert isinstance(home, Home)
+        return " ".join(str(span) for b in home.message.blocks for span in getattr(b, "spans", ()))
+
+    assert "next supervision due Mon 20 Apr" in shown(before)
+    assert "next supervision planned for Tue 28 Apr" in shown(after)
+    assert "due Mon 20 Apr" not in shown(after)
