@@ -195,5 +195,5 @@ async def test_app_home_shows_the_picked_date_instead_of_the_due_date(core, cloc
         return " ".join(str(span) for b in home.message.blocks for span in getattr(b, "spans", ()))
 
     assert "next supervision due Mon 20 Apr" in shown(before)
-    assert "next supervision planned for Tue 28 Apr" in shown(after)
+    assert "meeting planned for Tue 28 Apr" in shown(after)
     assert "due Mon 20 Apr" not in shown(after)
