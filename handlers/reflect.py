@@ -223,6 +223,9 @@ async def _open(
         closes_at=now + timedelta(hours=core.session_hours),
     )
     s.add(session)
+    if group.planned_on is not None:
+        group.planned_on = None  # the planned meeting is happening: no "planned for today" nudge
+        s.add(group)
     try:
         await s.flush()
     except IntegrityError as exc:  # another instance opened one a moment ago

@@ -14,7 +14,15 @@ from handlers.messages import Buttons, Home, OpenForm, Post, Reply
 from handlers.planning import PLAN_FORM, save_plan
 from handlers.reminders import Send
 from handlers.router import handle
-from storage.models import AuditEvent, CoreGroup, Delivery, Member, MemberRole, Organisation
+from storage.models import (
+    AuditEvent,
+    CoreGroup,
+    Delivery,
+    Member,
+    MemberRole,
+    Organisation,
+    ReflectionSession,
+)
 
 RO = Actor("fake", "T1", "U_RO")
 SW = Actor("fake", "T1", "U_SW")
@@ -197,3 +205,17 @@ async def test_app_home_shows_the_picked_date_instead_of_the_due_date(core, cloc
     assert "next supervision due Mon 20 Apr" in shown(before)
     assert "meeting planned for Tue 28 Apr" in shown(after)
     assert "due Mon 20 Apr" not in shown(after)
+
+
+async def test_holding_the_supervision_before_the_picked_date_cancels_the_plan(core, clock):
+    await world(core)
+    await pick(core, clock, at(2026, 4, 7), "2026-04-28")
+    clock.at = at(2026, 4, 22)
+    await handle(core, Command(RO, "", channel_id="C_GROUP"))  # /reflect: the meeting is now
+
+    assert (await _group(core)).planned_on is None
+    async with core.db.write() as s:  # the session is held and closed
+        session = (await s.exec(select(ReflectionSession))).one()
+        session.status, session.closed_at = "closed", at(2026, 4, 22, 12)
+        s.add(session)
+    assert await keys(core, at(2026, 4, 28)) == []  # no "planned for today" for a held meeting
