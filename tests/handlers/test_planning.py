@@ -2,7 +2,7 @@
 reminded that morning, and hears the usual nudges again if the day passes without a session.
 On SQLite and PostgreSQL, with a hand-moved clock."""
 
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 
 import pytest
 from sqlmodel import select
@@ -17,52 +17,12 @@ from handlers.router import handle
 from storage.models import (
     AuditEvent,
     CoreGroup,
-    Delivery,
-    Member,
-    MemberRole,
-    Organisation,
     ReflectionSession,
 )
+from tests.handlers.test_reminders import at, keys, row, rows, world
 
 RO = Actor("fake", "T1", "U_RO")
 SW = Actor("fake", "T1", "U_SW")
-
-
-def at(y, m, d, h=10) -> datetime:
-    return datetime(y, m, d, h, tzinfo=UTC)
-
-
-async def world(core) -> CoreGroup:
-    """Registered Tue 20 Jan 2026: supervision due Mon 20 Apr, nudged from Tue 7 Apr."""
-    async with core.db.write() as s:
-        org = Organisation(platform="fake", external_id="T1")
-        s.add(org)
-        await s.flush()
-        group = CoreGroup(
-            org_id=org.id,
-            child_ref="AB-1234",
-            registered_on=date(2026, 1, 20),
-            facilitator_id="U_RO",
-            channel_id="C_GROUP",
-        )
-        s.add(group)
-        await s.flush()
-        s.add(
-            Member(
-                group_id=group.id, user_id="U_RO", display_name="Rita", role=MemberRole.FACILITATOR
-            )
-        )
-        s.add(Member(group_id=group.id, user_id="U_SW", display_name="Sam"))
-        return group
-
-
-async def keys(core, now) -> list[str]:
-    return sorted(p.key for p in await reminders.plan(core, now))
-
-
-async def statuses(core) -> dict[str, str]:
-    async with core.db.read() as s:
-        return {r.key: r.status for r in await s.exec(select(Delivery))}
 
 
 async def pick(core, clock, when: datetime, value: str) -> list:
@@ -103,14 +63,14 @@ async def test_a_picked_date_quiets_the_channel_until_the_day_then_reminds_once(
         "Core group supervision for AB-1234 is planned for Tue 28 Apr."
         " I'll remind this channel on the day."
     )
-    assert set((await statuses(core)).values()) == {"cancelled"}
+    assert set((await rows(core)).values()) == {"cancelled"}
     for quiet_day in (at(2026, 4, 8), at(2026, 4, 20), at(2026, 4, 27)):
         assert await keys(core, quiet_day) == [], quiet_day
 
     on_the_day = at(2026, 4, 28, 9)
     (key,) = await keys(core, on_the_day)
     assert key == f"nudge:{group.id}:2026-04-20:planned20260428"
-    decision = await reminders.render(core, (await _row(core, key)), on_the_day)
+    decision = await reminders.render(core, (await row(core, key)), on_the_day)
     assert isinstance(decision, Send)
     (nudge,) = decision.intents
     assert nudge.message.text == (
@@ -129,11 +89,6 @@ async def test_a_picked_date_quiets_the_channel_until_the_day_then_reminds_once(
         ).all()
     assert (audit.actor, audit.subject) == ("U_RO", f"group:{group.id}")
     assert "AB-1234" not in str(audit.detail)
-
-
-async def _row(core, key) -> Delivery:
-    async with core.db.read() as s:
-        return (await s.exec(select(Delivery).where(Delivery.key == key))).one()
 
 
 async def test_a_weekend_date_is_reminded_on_the_next_working_day(core, clock):
