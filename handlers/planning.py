@@ -15,7 +15,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers import audit
 from handlers.access import ensure_org, group_by_id, group_for_channel, require_facilitator
 from handlers.core import Core
-from handlers.errors import BadInput
+from handlers.errors import BadInput, Conflict
 from handlers.events import Actor
 from handlers.i18n import language_for, org_language
 from handlers.messages import (
@@ -34,7 +34,7 @@ from handlers.schedule import DEFAULT_RULES
 from handlers.views import t_spans
 from prompts.strings import t
 from storage import ledger
-from storage.models import CoreGroup, Organisation
+from storage.models import CoreGroup, GroupStatus, Organisation
 
 PLAN_FORM = "schedule.plan"
 FURTHEST_AHEAD = timedelta(days=366)  # a supervision is due at most every six months
@@ -49,6 +49,8 @@ async def _group(
     else:
         group = await group_for_channel(s, org, channel)
     await require_facilitator(s, group, actor, "plan this supervision")
+    if group.status == GroupStatus.ENDED:
+        raise Conflict(key="errors.plan_ended")
     return org, group
 
 

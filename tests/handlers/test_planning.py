@@ -174,3 +174,12 @@ async def test_holding_the_supervision_before_the_picked_date_cancels_the_plan(c
         session.status, session.closed_at = "closed", at(2026, 4, 22, 12)
         s.add(session)
     assert await keys(core, at(2026, 4, 28)) == []  # no "planned for today" for a held meeting
+
+
+async def test_an_ended_plan_cannot_be_given_a_date(core, clock):
+    await world(core, status="ended")
+    clock.at = at(2026, 4, 7)
+    (reply,) = await handle(core, Command(RO, "plan 2026-04-28", channel_id="C_GROUP"))
+    assert isinstance(reply, Reply)
+    assert reply.message.text == "This child's plan has ended, so the core group is closed."
+    assert (await _group(core)).planned_on is None
