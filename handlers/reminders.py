@@ -680,11 +680,6 @@ def nudge_message(
 ) -> Message:
     """ "Core group supervision for AB-1234 is due on Mon 4 Jan (3 months after registration).
     @RO, start it with /reflect or pick a date." On a picked date: "… is planned for today." """
-    said = {
-        "child_ref": Strong(group.child_ref),
-        "due_on": short_date(due.on, today, lang),
-        "reason": due.because(rules, lang),
-    }
     gid = str(group.id)
     start = Button(
         t("nudge.start_now", lang),
@@ -698,19 +693,23 @@ def nudge_message(
         lead = t_spans("nudge.planned_today", lang, child_ref=Strong(group.child_ref))
         ask = t_spans("nudge.ask_planned", lang, facilitator=facilitator)
         buttons = Buttons((start, pick))
-        text = f"{spans_text(lead)} {spans_text(ask)}"
-        return Message(text=text, blocks=(Paragraph(lead), Paragraph(ask), buttons))
-    if due.on > today:
-        lead = t_spans("nudge.due_on", lang, **said)
-    elif due.on == today:
-        lead = t_spans("nudge.due_today", lang, **said)
     else:
-        lead = t_spans("nudge.overdue", lang, **said, days=(today - due.on).days)
-    ask = t_spans("nudge.ask", lang, facilitator=facilitator)
-    snooze = Button(
-        t("nudge.snooze", lang), SNOOZE_ACTION, gid, spoken=t("nudge.snooze_spoken", lang)
-    )
-    buttons = Buttons((start, pick, snooze))
+        said = {
+            "child_ref": Strong(group.child_ref),
+            "due_on": short_date(due.on, today, lang),
+            "reason": due.because(rules, lang),
+        }
+        if due.on > today:
+            lead = t_spans("nudge.due_on", lang, **said)
+        elif due.on == today:
+            lead = t_spans("nudge.due_today", lang, **said)
+        else:
+            lead = t_spans("nudge.overdue", lang, **said, days=(today - due.on).days)
+        ask = t_spans("nudge.ask", lang, facilitator=facilitator)
+        snooze = Button(
+            t("nudge.snooze", lang), SNOOZE_ACTION, gid, spoken=t("nudge.snooze_spoken", lang)
+        )
+        buttons = Buttons((start, pick, snooze))
     text = f"{spans_text(lead)} {spans_text(ask)}"
     return Message(text=text, blocks=(Paragraph(lead), Paragraph(ask), buttons))
 
