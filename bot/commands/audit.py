@@ -11,7 +11,7 @@ import typer
 from sqlmodel import col, select
 
 from bot.settings import get_settings
-from handlers.base.errors import CoreGroupError
+from handlers.base.errors import REFUSABLE, CoreGroupError, as_refusal
 from handlers.governance.privacy import parse_org
 from handlers.governance.retention import verify_log
 from storage.db import Database
@@ -83,8 +83,8 @@ def register(app: typer.Typer) -> None:
         scope = (platform or "", external or "") if org else None
         try:
             events, shown = asyncio.run(load(get_settings().database_url, scope, _since(since)))
-        except CoreGroupError as exc:
-            typer.echo(exc.user_message, err=True)
+        except REFUSABLE as exc:
+            typer.echo(as_refusal(exc).user_message, err=True)
             raise typer.Exit(code=1) from None
         for e in shown:
             typer.echo(line(e))

@@ -17,7 +17,7 @@ import typer
 
 from bot.settings import get_settings
 from handlers.base.core import Core
-from handlers.base.errors import CoreGroupError
+from handlers.base.errors import REFUSABLE, CoreGroupError, as_refusal
 from handlers.governance import privacy, retention
 from storage import crypto
 
@@ -46,8 +46,8 @@ def _run(work: Callable[[Core], Awaitable[T]]) -> T:
     except ValueError as exc:  # a malformed Fernet key
         typer.echo(f"COREGROUP_ENCRYPTION_KEY is not a valid key: {type(exc).__name__}", err=True)
         raise typer.Exit(code=1) from None
-    except CoreGroupError as exc:
-        typer.echo(exc.user_message, err=True)
+    except REFUSABLE as exc:
+        typer.echo(as_refusal(exc).user_message, err=True)
         raise typer.Exit(code=1) from None
 
 

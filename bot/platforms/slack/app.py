@@ -30,7 +30,7 @@ from bot.platforms.slack.transport import (
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.transport import DeliveryFailed, ReplyContext
-from handlers.base.errors import CoreGroupError
+from handlers.base.errors import REFUSABLE, CoreGroupError, as_refusal
 from handlers.base.events import FormSubmit
 from handlers.base.messages import Intent, Reply, plain
 from handlers.router import handle
@@ -247,8 +247,8 @@ class SlackAdapter:
             if intents is None:
                 return
             await self.runtime.carry_out(event, intents, ctx)
-        except CoreGroupError as exc:
-            await self._sorry(ctx, exc.user_message)
+        except REFUSABLE as exc:
+            await self._sorry(ctx, as_refusal(exc).user_message)
         except Exception as exc:
             # Type only: exception text can carry what someone typed.
             log.error(

@@ -1,0 +1,1 @@
+"""Slack adapter (Bolt for Python): events and interactions in, Block Kit out."""
