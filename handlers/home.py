@@ -20,7 +20,7 @@ from handlers.base.messages import (
     Paragraph,
     Strong,
 )
-from handlers.reflection.screens import local_deadline
+from handlers.base.wording import local_deadline
 from handlers.scheduling.due import DEFAULT_RULES
 from handlers.scheduling.reminders import calendar_for, nudge_state, planned_day, short_date
 from prompts.strings import t

@@ -38,11 +38,11 @@ from handlers.base.messages import (
     Reply,
     Span,
 )
+from handlers.base.wording import t_spans
 from handlers.groups import setup
 from handlers.oversight import digest
 from handlers.records import files, trajectory
 from handlers.reflection import closing, debrief, dialogue, feedback, sessions
-from handlers.reflection.screens import t_spans
 from handlers.scheduling import planned_date, reminders
 from prompts.strings import t
 from storage.models import CoreGroup

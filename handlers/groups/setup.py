@@ -44,7 +44,7 @@ from handlers.base.messages import (
     Strong,
 )
 from handlers.base.text import clean
-from handlers.reflection.screens import t_spans
+from handlers.base.wording import t_spans
 from prompts.strings import t
 from storage.models import CoreGroup, GroupStatus, Member, MemberRole, OrgRole, StaffRole
 

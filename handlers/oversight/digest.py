@@ -34,7 +34,7 @@ from handlers.base.messages import (
     Reply,
     Strong,
 )
-from handlers.reflection.screens import CHOICE_LABELS
+from handlers.base.wording import CHOICE_LABELS
 from handlers.scheduling.due import DEFAULT_RULES
 from handlers.scheduling.reminders import Drop, Send, calendar_for, nudge_state
 from prompts.render import escape_markdown

@@ -19,8 +19,8 @@ from sqlmodel import select
 
 from handlers.base.core import Core
 from handlers.base.errors import CoreGroupError, NotFound
+from handlers.base.wording import choice_label
 from handlers.records.trajectory import TrajectoryView, load_trajectory
-from handlers.reflection.screens import choice_label
 from prompts.render import render
 from prompts.schema import Question, QuestionSet
 from prompts.themes import load_themes, theme_label

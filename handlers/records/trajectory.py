@@ -35,7 +35,7 @@ from handlers.base.messages import (
     Reply,
     Strong,
 )
-from handlers.reflection.screens import CHOICE_LABELS
+from handlers.base.wording import CHOICE_LABELS
 from prompts.schema import Question
 from storage.models import (
     AgreedPosition,

@@ -30,13 +30,13 @@ from handlers.base.events import Actor
 from handlers.base.i18n import language_for
 from handlers.base.messages import Form, FormField, Intent, Message, Update
 from handlers.base.text import clean
+from handlers.base.wording import local_deadline
 from handlers.reflection.progress import progress_key, progress_view
 from handlers.reflection.screens import (
     AnswerState,
     closed_message,
     deferred_message,
     invitation,
-    local_deadline,
     question_message,
     review_message,
     thanks_message,

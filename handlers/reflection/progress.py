@@ -8,7 +8,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.base.core import Core
 from handlers.base.i18n import org_language
 from handlers.base.messages import Message
-from handlers.reflection.screens import ProgressRow, local_deadline, progress_message
+from handlers.base.wording import local_deadline
+from handlers.reflection.screens import ProgressRow, progress_message
 from storage.models import CoreGroup, Member, Organisation, Participation, ReflectionSession
 
 

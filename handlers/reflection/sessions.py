@@ -50,15 +50,11 @@ from handlers.base.messages import (
     Update,
     plain,
 )
+from handlers.base.wording import local_deadline
 from handlers.groups.setup import parse_user
 from handlers.reflection.dialogue import dialogue_key
 from handlers.reflection.progress import progress_key, progress_view
-from handlers.reflection.screens import (
-    closed_message,
-    invitation,
-    local_deadline,
-    role_label,
-)
+from handlers.reflection.screens import closed_message, invitation, role_label
 from prompts.loader import DEFAULT_SET
 from prompts.schema import QuestionSet
 from prompts.strings import t

@@ -29,7 +29,7 @@ from handlers.base.messages import (
     Strong,
     spans_text,
 )
-from handlers.reflection.screens import t_spans
+from handlers.base.wording import t_spans
 from handlers.scheduling.due import DEFAULT_RULES
 from handlers.scheduling.reminders import KIND_NUDGE, calendar_for, nudge_state, short_date
 from prompts.strings import t

@@ -44,7 +44,7 @@ from handlers.base.messages import (
     plain,
     spans_text,
 )
-from handlers.reflection.screens import minutes_left, t_spans
+from handlers.base.wording import minutes_left, t_spans
 from handlers.scheduling.calendar import WorkCalendar
 from handlers.scheduling.due import (
     ANCHOR_LAST_HELD,
