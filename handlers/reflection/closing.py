@@ -40,9 +40,9 @@ from handlers.base.messages import (
     plain,
     spans_text,
 )
+from handlers.base.parsing import parse_date, parse_user
 from handlers.base.text import clean
 from handlers.base.wording import choice_label
-from handlers.groups.setup import parse_date, parse_user
 from handlers.reflection.debrief import invitations as debrief_invitations
 from handlers.reflection.dialogue import dialogue_key
 from handlers.reflection.feedback import feedback_summary

@@ -50,8 +50,8 @@ from handlers.base.messages import (
     Update,
     plain,
 )
+from handlers.base.parsing import parse_user
 from handlers.base.wording import local_deadline
-from handlers.groups.setup import parse_user
 from handlers.reflection.dialogue import dialogue_key
 from handlers.reflection.progress import progress_key, progress_view
 from handlers.reflection.screens import closed_message, invitation, role_label
