@@ -137,6 +137,12 @@ class Form:
 # ---- intents: what a handler asks the platform to do -------------------------------------------
 
 
+def progress_key(session_id: int) -> str:
+    """Where a session's progress message is remembered; the record and its files are posted
+    in its thread."""
+    return f"progress:{session_id}"
+
+
 @dataclass(frozen=True)
 class Post:
     """Post in a channel. ``thread_key`` names a remembered message to reply under."""

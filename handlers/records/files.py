@@ -27,9 +27,8 @@ from handlers.base.access import ensure_org, group_for_channel, is_org_admin, re
 from handlers.base.core import Core
 from handlers.base.errors import BadInput, Conflict, NotFound
 from handlers.base.events import Actor
-from handlers.base.messages import Intent, Message, Paragraph, Reply, Upload
+from handlers.base.messages import Intent, Message, Paragraph, Reply, Upload, progress_key
 from handlers.records.build import QuestionView, RecordView, build_record, render_record
-from handlers.reflection.progress import progress_key
 from storage.models import ReflectionSession, SessionStatus
 
 TITLE = "Record of Core Group Supervision/Reflection"

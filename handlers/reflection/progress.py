@@ -13,11 +13,6 @@ from handlers.reflection.screens import ProgressRow, progress_message
 from storage.models import CoreGroup, Member, Organisation, Participation, ReflectionSession
 
 
-def progress_key(session_id: int) -> str:
-    """Where the progress message lives; the record is posted in its thread."""
-    return f"progress:{session_id}"
-
-
 async def progress_rows(s: AsyncSession, session_id: int) -> list[ProgressRow]:
     rows = await s.exec(
         select(Participation, Member)
