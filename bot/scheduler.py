@@ -30,6 +30,9 @@ from storage.models import Delivery
 
 log = logging.getLogger(__name__)
 
+# Ledger rows that a capability above scheduling renders itself, by kind.
+OTHER_KINDS: dict[str, reminders.KindRenderer] = {digest.KIND_DIGEST: digest.render_digest}
+
 SWEEP_JOB_ID = "coregroup-sweep"
 PACE_SECONDS = 1.0  # at most about one message a second to any one channel or person
 NO_TRANSPORT_WAIT = timedelta(minutes=1)
@@ -144,7 +147,7 @@ async def sweep(
         report.planned = len(planned)
         rows = [reminders.to_delivery(p) for p in planned] + await ledger.due_now(core.db, now)
         for row in rows:
-            decision = await reminders.render(core, row, now)
+            decision = await reminders.render(core, row, now, others=OTHER_KINDS)
             result = "would send" if isinstance(decision, reminders.Send) else _quiet(decision)
             report.outcomes.append(Outcome(reminders.describe(row), result))
         return report
@@ -189,7 +192,7 @@ async def _send_one(
 ) -> str:
     core = runtime.core
     try:
-        decision = await reminders.render(core, row, now)
+        decision = await reminders.render(core, row, now, others=OTHER_KINDS)
     except Exception:
         log.exception("could not prepare a delivery", extra={"delivery_id": row.id})
         await ledger.mark_failed(core.db, row, now, "render error")

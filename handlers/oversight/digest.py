@@ -531,8 +531,8 @@ async def render_digest(core: Core, org: Organisation, row: Delivery) -> Send | 
 async def plan_monthly_digests(core: Core, now: datetime | None = None) -> list[Planned]:
     """Insert the digest rows that have come due; returns the new ones (idempotent by key).
 
-    The scheduler's sweep calls this next to ``reminders.plan``; ``reminders.render`` then
-    renders a ``digest`` row with :func:`render_digest` at send time.
+    The scheduler's sweep calls this next to ``reminders.plan``, and at send time hands
+    :func:`render_digest` to ``reminders.render`` for the ``digest`` rows.
     """
     now = now or core.now()
     async with core.db.write() as s:

@@ -15,6 +15,7 @@ to say. Both only look at the database and the clock; the scheduler does the sen
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -582,12 +583,23 @@ class Drop:
 
 
 Decision = Send | Later | Drop
+# Renders a row of a kind that a capability above scheduling owns (the monthly digest). The
+# scheduler passes these in, so scheduling never imports the capabilities it serves.
+KindRenderer = Callable[[Core, Organisation, Delivery], Awaitable[Send | Drop]]
 
 
 async def render(
-    core: Core, row: Delivery, now: datetime | None = None, rules: Rules = DEFAULT_RULES
+    core: Core,
+    row: Delivery,
+    now: datetime | None = None,
+    rules: Rules = DEFAULT_RULES,
+    *,
+    others: Mapping[str, KindRenderer] | None = None,
 ) -> Decision:
-    """Decide, as a claimed row is about to go out, whether it still applies and what to say."""
+    """Decide, as a claimed row is about to go out, whether it still applies and what to say.
+
+    Rows of the kinds in ``others`` get the same office-hours check, then their own renderer.
+    """
     now = now or core.now()
     async with core.db.read() as s:
         org = await s.get(Organisation, row.org_id)
@@ -604,10 +616,9 @@ async def render(
             return await _render_reminder(core, s, org, cal, row, now)
         if row.kind == KIND_ACTION:
             return await _render_action(s, org, cal, row, now)
-        if row.kind == "digest":
-            from handlers.oversight.digest import render_digest
-
-            return await render_digest(core, org, row)
+        other = (others or {}).get(row.kind)
+        if other is not None:
+            return await other(core, org, row)
     return Drop(f"unknown kind {row.kind}")
 
 

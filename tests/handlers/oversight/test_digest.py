@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from bot.cli import app
 from bot.platforms.console.backend import ConsoleBackend
 from bot.platforms.console.render import render_text
-from bot.scheduler import sweep
+from bot.scheduler import OTHER_KINDS, sweep
 from bot.settings import get_settings
 from handlers.base.core import Core
 from handlers.base.events import Command
@@ -330,7 +330,9 @@ async def test_scheduler_plans_last_months_digest_once_on_the_first_working_day(
     planned = await plan_monthly_digests(core, now)
     assert [p.key for p in planned] == [f"digest:{org_id}:2026-02"]
     assert await plan_monthly_digests(core, now) == []  # once
-    decision = await reminders.render(core, reminders.to_delivery(planned[0]), now)
+    decision = await reminders.render(
+        core, reminders.to_delivery(planned[0]), now, others=OTHER_KINDS
+    )
     assert isinstance(decision, reminders.Send)
     assert [i.user_id for i in decision.intents if isinstance(i, Direct)] == ["LO1"]
     first = decision.intents[0]
