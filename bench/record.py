@@ -24,7 +24,8 @@ from typing import Any, TypeVar
 
 from bench.common import header, percentile, table, throwaway_database, verdict
 from handlers.base.core import Core
-from handlers.records.build import RecordView, Target, build_record, render_record
+from handlers.base.record_view import RecordView
+from handlers.records.build import Target, build_record, render_record
 from handlers.records.files import record_docx
 from prompts.loader import DEFAULT_SET, load_catalogue
 from storage.db import Database

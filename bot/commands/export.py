@@ -14,7 +14,8 @@ from bot.settings import get_settings
 from handlers.base import audit
 from handlers.base.core import Core
 from handlers.base.errors import REFUSABLE, as_refusal
-from handlers.records.build import RecordView, build_record
+from handlers.base.record_view import RecordView
+from handlers.records.build import build_record
 from handlers.records.files import record_csv, record_docx, record_json, record_markdown
 from prompts.loader import load_catalogue
 from storage import crypto

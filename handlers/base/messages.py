@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-if TYPE_CHECKING:
-    from handlers.records.build import RecordView
+from handlers.base.record_view import RecordView
 
 
 @dataclass(frozen=True)

@@ -28,7 +28,8 @@ from handlers.base.core import Core
 from handlers.base.errors import BadInput, Conflict, NotFound
 from handlers.base.events import Actor
 from handlers.base.messages import Intent, Message, Paragraph, Reply, Upload, progress_key
-from handlers.records.build import QuestionView, RecordView, build_record, render_record
+from handlers.base.record_view import QuestionView, RecordView
+from handlers.records.build import build_record, render_record
 from storage.models import ReflectionSession, SessionStatus
 
 TITLE = "Record of Core Group Supervision/Reflection"
