@@ -920,12 +920,6 @@ def action_message(child_ref: str, action: ActionItem, today: date, lang: str = 
 # ---- housekeeping used by the scheduler ------------------------------------------------------
 
 
-async def cancel_group_nudges(core: Core, group_id: int) -> int:
-    """Cancel a group's unsent nudges (its dates changed or its plan ended)."""
-    async with core.db.write() as s:
-        return await ledger.cancel_pending(s, kind=KIND_NUDGE, group_id=group_id)
-
-
 def describe(row: Delivery | Planned) -> str:
     """How a ledger row is shown to operators: kind and ids, never a child or a name."""
     ids = [
