@@ -8,12 +8,16 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
+from bot.platforms.console.backend import ConsoleBackend
+from bot.runtime import Runtime
+from bot.settings import Settings
 from handlers.base.core import Core
 from handlers.base.errors import as_refusal
 from handlers.governance import privacy
 from storage import crypto
 from storage.errors import Undecryptable
 from storage.models import ActionItem, Answer, CoreGroup, Member, Organisation, ReflectionSession
+from tests.handlers.flows import full_session
 
 WORDS = "She told me she is frightened at night"
 
@@ -125,3 +129,15 @@ async def test_a_wrong_key_is_a_clear_error_and_rotation_changes_nothing(core: C
 async def test_rotation_without_a_key_is_refused(core: Core):
     with pytest.raises(privacy.BadInput):
         await privacy.rotate_key(core)
+
+
+async def test_a_wrong_key_is_explained_in_chat_and_not_as_a_generic_apology(core: Core):
+    crypto.configure(crypto.new_key())
+    bot = ConsoleBackend(Runtime(Settings(), core))
+    await full_session(bot)
+    crypto.configure(crypto.new_key())  # the key the text was sealed with is gone
+    await bot.command("ro", "export markdown")
+    said = bot.last_reply("ro").text
+    assert said == (
+        "Some stored text could not be decrypted. Ask your administrator to check the key."
+    )
