@@ -359,7 +359,12 @@ async def test_remind_sends_teams_nudges_itself_when_teams_can_send(tmp_path):
     group = await add_group(db, channel_id="19:group@thread.tacv2")
     await ReferenceStore(db).merge("tenant-1", group.channel_id, {"service_url": service})
     await db.dispose()
-    settings = Settings(_env_file=None, database_url=url, teams_allow_unauthenticated=True)
+    settings = Settings(
+        _env_file=None,
+        database_url=url,
+        teams_allow_unauthenticated=True,
+        teams_extra_service_hosts=connector.host,
+    )
     try:
         report = await run_once(settings, at(2026, 4, 20), dry_run=False)
         again = await run_once(settings, at(2026, 4, 20, 11), dry_run=False)

@@ -149,6 +149,8 @@ class Harness:
 async def running(core: Core, **overrides: Any) -> AsyncIterator[Harness]:
     connector = FakeBotConnector()
     await connector.start()
+    # The fake connector is the one extra host the bot may answer at, as an operator would list it.
+    overrides.setdefault("teams_extra_service_hosts", connector.host)
     runtime = Runtime(settings=settings(**overrides), core=core)
     app = build_web_app(runtime)
     runner = web.AppRunner(app)
