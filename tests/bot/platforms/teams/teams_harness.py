@@ -67,13 +67,17 @@ class Harness:
     def adapter(self) -> Any:
         return self.app[TEAMS_ADAPTER]
 
-    async def post(self, activity: Any, *, raw: bytes | None = None) -> tuple[int, Any]:
+    async def post(
+        self, activity: Any, *, raw: bytes | None = None, token: str | None = None
+    ) -> tuple[int, Any]:
         async with aiohttp.ClientSession() as http:
             kwargs: dict[str, Any] = (
                 {"data": raw, "headers": {"Content-Type": "application/json"}}
                 if raw is not None
-                else {"json": activity}
+                else {"json": activity, "headers": {}}
             )
+            if token is not None:
+                kwargs["headers"]["Authorization"] = f"Bearer {token}"
             async with http.post(self.base + "/api/messages", **kwargs) as resp:
                 text = await resp.text()
                 return resp.status, text
