@@ -81,8 +81,8 @@ class _Watched:
     async def direct(self, org: str, user_id: str, message: Message) -> PlatformRef:
         return await self._watch(self.inner.direct(org, user_id, message))
 
-    async def update(self, org: str, ref: PlatformRef, message: Message) -> None:
-        await self.inner.update(org, ref, message)
+    async def update(self, org: str, ref: PlatformRef, message: Message) -> PlatformRef | None:
+        return await self.inner.update(org, ref, message)
 
     async def reply(self, ctx: ReplyContext, message: Message) -> None:
         await self.inner.reply(ctx, message)
