@@ -18,8 +18,8 @@ from urllib.parse import SplitResult, urlsplit
 import jwt
 from aiohttp import web
 
-from handlers import audit
-from handlers.errors import Unavailable
+from handlers.base import audit
+from handlers.base.errors import Unavailable
 from storage.db import Database
 from storage.types import utcnow
 

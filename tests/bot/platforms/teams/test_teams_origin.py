@@ -19,8 +19,8 @@ from bot.platforms.teams.origin import OriginRefused, ServiceHosts
 from bot.platforms.teams.refs import TENANT_TARGET, ReferenceStore
 from bot.settings import Settings
 from bot.transport import DeliveryFailed
-from handlers.core import Core
-from handlers.messages import plain
+from handlers.base.core import Core
+from handlers.base.messages import plain
 from storage.models import AuditEvent
 from tests.bot.platforms.teams.teams_harness import TENANT_A, Harness, Person, running
 from tests.fakes.bot_connector import FakeBotConnector

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from handlers.core import Core
+from handlers.base.core import Core
 from tests.bot.platforms.teams.teams_harness import TEAM, Harness, Person, running
 from tests.bot.platforms.teams.test_teams_dialogue_e2e import (
     actions,
