@@ -14,10 +14,11 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from bot.runtime import Runtime
-from bot.scheduler import SWEEP_JOB_ID, start_scheduler, sweep
 from bot.settings import Settings
+from bot.sweeper import SWEEP_JOB_ID, start_scheduler, sweep
 from bot.transport import DeliveryFailed
 from handlers.base.core import Core
+from handlers.scheduling.kinds import due_deliveries
 from storage import ledger
 from storage.db import Database
 from storage.models import (
@@ -175,9 +176,7 @@ async def test_never_two_nudges_in_a_day_even_when_the_date_changes(runtime, fak
 async def test_a_crashed_senders_rows_are_retried_after_the_lease(runtime, fake, clock):
     await add_group(runtime.core.db)
     clock.at = at(2026, 4, 20)
-    from handlers.scheduling import reminders
-
-    await reminders.plan(runtime.core, clock.at)
+    await due_deliveries(runtime.core, clock.at)
     claimed = await ledger.claim(runtime.core.db, clock.at)  # ...and the process died here
     assert len(claimed) == 1
     clock.advance(minutes=1)
@@ -277,9 +276,7 @@ async def test_two_instances_through_a_year_send_everything_once(db, catalogue, 
             clock.at = day
             if day.weekday() < 5:
                 if day.day % 7 == 0:
-                    from handlers.scheduling import reminders
-
-                    await reminders.plan(second.core, day)
+                    await due_deliveries(second.core, day)
                     crashes += len(await ledger.claim(other_db, day))  # ...and it died
                 await asyncio.gather(sweep(first, pace_seconds=0), sweep(second, pace_seconds=0))
                 if day.day % 7 == 0:  # after the dead sender's lease ran out
@@ -446,7 +443,7 @@ async def test_the_sweep_applies_retention_once_a_day(runtime, clock):
 async def test_stopping_lets_the_sweep_under_way_finish_instead_of_cutting_it(runtime, monkeypatch):
     # Cutting a sweep mid-transaction left SQLite's connection thread alive, and `serve`
     # then hung after SIGTERM (seen about one stop in eight right after start-up).
-    import bot.scheduler as scheduling
+    import bot.sweeper as sweeper
 
     started, release = asyncio.Event(), asyncio.Event()
     finished: list[bool] = []
@@ -455,9 +452,9 @@ async def test_stopping_lets_the_sweep_under_way_finish_instead_of_cutting_it(ru
         started.set()
         await release.wait()
         finished.append(True)
-        return scheduling.SweepReport()
+        return sweeper.SweepReport()
 
-    monkeypatch.setattr(scheduling, "sweep", slow_sweep)
+    monkeypatch.setattr(sweeper, "sweep", slow_sweep)
     scheduler = start_scheduler(runtime)
     await asyncio.wait_for(started.wait(), 5)
     stopping = asyncio.ensure_future(scheduler.stop(grace_seconds=5))

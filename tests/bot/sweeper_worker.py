@@ -11,8 +11,8 @@ import sys
 from datetime import datetime
 
 from bot.commands.serve import build_runtime
-from bot.scheduler import sweep
 from bot.settings import Settings
+from bot.sweeper import sweep
 
 
 async def main() -> None:
