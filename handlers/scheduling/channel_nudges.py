@@ -251,6 +251,11 @@ def nudge_message(
 KIND = DeliveryKind(KIND_NUDGE, plan=plan, render=render, changes_on=changes_on)
 
 
+async def cancel_pending_nudges(s: AsyncSession, group_id: int) -> int:
+    """Drop a group's nudges waiting to go out (snoozed, or a date picked)."""
+    return await ledger.cancel_pending(s, kind=KIND_NUDGE, group_id=group_id)
+
+
 # ---- snooze ------------------------------------------------------------------------------------
 
 
@@ -266,7 +271,7 @@ async def snooze(core: Core, actor: Actor, group_id: int) -> list[Intent]:
         today = cal.local_date(core.now())
         group.snoozed_until = today + timedelta(days=SNOOZE_DAYS)
         s.add(group)
-        await ledger.cancel_pending(s, kind=KIND_NUDGE, group_id=group_id)
+        await cancel_pending_nudges(s, group_id)
         back_on = cal.working_day_on_or_after(group.snoozed_until)
         lang = await language_for(s, org, actor.user_id)
     return [Reply(plain(t("nudge.snoozed", lang, date=short_date(back_on, today, lang))))]

@@ -30,12 +30,11 @@ from handlers.base.messages import (
     spans_text,
 )
 from handlers.reflection.screens import t_spans
-from handlers.scheduling.channel_nudges import KIND_NUDGE
+from handlers.scheduling.channel_nudges import cancel_pending_nudges
 from handlers.scheduling.deliveries import calendar_for, short_date
 from handlers.scheduling.due import DEFAULT_RULES
 from handlers.scheduling.group_state import supervision_state
 from prompts.strings import t
-from storage import ledger
 from storage.models import CoreGroup, GroupStatus, Organisation
 
 PLAN_FORM = "schedule.plan"
@@ -111,7 +110,7 @@ async def save_plan(
             raise BadInput(key="errors.plan_too_far")
         group.planned_on = day
         s.add(group)
-        await ledger.cancel_pending(s, kind=KIND_NUDGE, group_id=group.id or 0)
+        await cancel_pending_nudges(s, group.id or 0)
         await audit.record(
             s,
             org_id=org.id,
