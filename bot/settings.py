@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.hosts import host_rules
+
 UK_NATIONS = ("ENG", "WLS", "SCT", "NIR")
 
 
@@ -37,6 +39,11 @@ class Settings(BaseSettings):
     teams_allow_unauthenticated: bool = Field(
         default=False,
         description="Local development only: accept Teams activities without a JWT.",
+    )
+    teams_extra_service_hosts: str = Field(
+        default="",
+        description="Comma separated host or host:port Teams service URLs may name besides "
+        "Microsoft's Bot Connector hosts (http allowed for these), e.g. a local test connector.",
     )
 
     coregroup_timezone: str = "Europe/London"
@@ -69,6 +76,12 @@ class Settings(BaseSettings):
         value = value.upper()
         if value not in UK_NATIONS:
             raise ValueError(f"COREGROUP_HOLIDAYS must be one of {', '.join(UK_NATIONS)}")
+        return value
+
+    @field_validator("teams_extra_service_hosts")
+    @classmethod
+    def _host_list(cls, value: str) -> str:
+        host_rules(value, "TEAMS_EXTRA_SERVICE_HOSTS")  # a ValueError names the bad entry
         return value
 
 

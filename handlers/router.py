@@ -43,7 +43,7 @@ from handlers.groups import setup
 from handlers.oversight import digest
 from handlers.records import files, trajectory
 from handlers.reflection import closing, debrief, dialogue, feedback, sessions
-from handlers.scheduling import planned_date, reminders
+from handlers.scheduling import channel_nudges, planned_date
 from prompts.strings import t
 from storage.models import CoreGroup
 
@@ -220,9 +220,9 @@ async def _press(core: Core, event: Press) -> list[Intent]:
         return await closing.open_close_form(core, actor, session_id=_int(value))
     if action == "reflect.start":
         return await sessions.start_for_group(core, actor, _int(value))
-    if action == reminders.SNOOZE_ACTION:
-        return await reminders.snooze(core, actor, _int(value))
-    if action == reminders.PLAN_ACTION:
+    if action == channel_nudges.SNOOZE_ACTION:
+        return await channel_nudges.snooze(core, actor, _int(value))
+    if action == channel_nudges.PLAN_ACTION:
         return await planned_date.open_plan_form(core, actor, group_id=_int(value))
     if action == debrief.WRITE_PRESS:
         return await debrief.open_form(core, actor, _int(value))

@@ -198,3 +198,8 @@ def stage_for(
     if today >= stages[-1].day + timedelta(days=rules.overdue_every_days):
         return None
     return passed[-1]
+
+
+def report_day(due: Due, rules: Rules = DEFAULT_RULES) -> date:
+    """When an overdue supervision is reported to the Lead Officer."""
+    return due.on + timedelta(days=rules.report_after_days)

@@ -67,13 +67,17 @@ class Harness:
     def adapter(self) -> Any:
         return self.app[TEAMS_ADAPTER]
 
-    async def post(self, activity: Any, *, raw: bytes | None = None) -> tuple[int, Any]:
+    async def post(
+        self, activity: Any, *, raw: bytes | None = None, token: str | None = None
+    ) -> tuple[int, Any]:
         async with aiohttp.ClientSession() as http:
             kwargs: dict[str, Any] = (
                 {"data": raw, "headers": {"Content-Type": "application/json"}}
                 if raw is not None
-                else {"json": activity}
+                else {"json": activity, "headers": {}}
             )
+            if token is not None:
+                kwargs["headers"]["Authorization"] = f"Bearer {token}"
             async with http.post(self.base + "/api/messages", **kwargs) as resp:
                 text = await resp.text()
                 return resp.status, text
@@ -149,6 +153,8 @@ class Harness:
 async def running(core: Core, **overrides: Any) -> AsyncIterator[Harness]:
     connector = FakeBotConnector()
     await connector.start()
+    # The fake connector is the one extra host the bot may answer at, as an operator would list it.
+    overrides.setdefault("teams_extra_service_hosts", connector.host)
     runtime = Runtime(settings=settings(**overrides), core=core)
     app = build_web_app(runtime)
     runner = web.AppRunner(app)
