@@ -30,6 +30,7 @@ from handlers.events import Actor
 from handlers.messages import Intent, Message, Paragraph, Reply, Upload
 from handlers.progress import progress_key
 from handlers.records import QuestionView, RecordView, build_record, render_record
+from handlers.text import scrub
 from storage.models import ReflectionSession, SessionStatus
 
 TITLE = "Record of Core Group Supervision/Reflection"
@@ -56,7 +57,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _plain(value: object) -> str:
-    return _NOT_XML.sub("", "" if value is None else str(value))
+    return _NOT_XML.sub("", "" if value is None else scrub(str(value)))
 
 
 # WordprocessingML tags, resolved once. Table rows and runs are written as XML directly: going

@@ -28,6 +28,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers import audit
 from handlers.core import Core
 from handlers.groups import CHILD_REF, looks_like_name
+from handlers.text import clean
 from storage.models import CoreGroup, Member, MemberRole, Organisation
 
 COLUMNS = (
@@ -124,7 +125,7 @@ class _Row:
         self.errors.append(f"row {self.number}, {column}: {problem}")
 
     def get(self, column: str) -> str:
-        return (self.values.get(column) or "").strip()
+        return clean(self.values.get(column) or "")
 
     def date(self, column: str, *, required: bool) -> date | None:
         raw = self.get(column)
