@@ -30,6 +30,7 @@ from handlers.events import Actor
 from handlers.messages import Intent, Message, Paragraph, Reply, Upload
 from handlers.progress import progress_key
 from handlers.records import QuestionView, RecordView, build_record, render_record
+from handlers.ids import parse_id
 from handlers.text import scrub
 from storage.models import ReflectionSession, SessionStatus
 
@@ -316,7 +317,9 @@ def parse_export(rest: str) -> ChatExport:
     key_points = False
     for word in rest.lower().split():
         if word.isdigit() and session_id is None:
-            session_id = int(word)
+            session_id = parse_id(word)
+            if session_id is None:
+                raise NotFound()
         elif word in CHAT_FORMATS:
             extension = CHAT_FORMATS[word][0]
         elif word in CASE_FILE_WORDS:
