@@ -27,10 +27,10 @@ from handlers.access import ensure_org, group_for_channel, is_org_admin, require
 from handlers.core import Core
 from handlers.errors import BadInput, Conflict, NotFound
 from handlers.events import Actor
+from handlers.ids import parse_id
 from handlers.messages import Intent, Message, Paragraph, Reply, Upload
 from handlers.progress import progress_key
 from handlers.records import QuestionView, RecordView, build_record, render_record
-from handlers.ids import parse_id
 from handlers.text import scrub
 from storage.models import ReflectionSession, SessionStatus
 

@@ -30,8 +30,8 @@ from handlers import (
 from handlers.access import ensure_org, members_of
 from handlers.core import Core
 from handlers.errors import BadInput, CoreGroupError
-from handlers.ids import parse_id
 from handlers.events import Actor, Command, Event, FormSubmit, HomeOpened, Joined, Press, TypedText
+from handlers.ids import parse_id
 from handlers.messages import (
     Direct,
     Intent,

@@ -283,9 +283,7 @@ class SlackAdapter:
         raw = await request.read()  # over the server's client_max_size: aiohttp answers 413
         if not signature.verified(self.signing_secret, raw, request.headers):
             return web.json_response({"ok": False, "error": "invalid signature"}, status=401)
-        if request.content_type not in SLACK_CONTENT_TYPES or not is_utf8_charset(
-            request.charset
-        ):
+        if request.content_type not in SLACK_CONTENT_TYPES or not is_utf8_charset(request.charset):
             return web.json_response({"ok": False, "error": "unsupported media type"}, status=415)
         try:
             translate(parse_body(utf8(raw), request.content_type))

@@ -29,7 +29,9 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
     return "v0=" + hmac.new(secret.encode("utf-8"), base, hashlib.sha256).hexdigest()
 
 
-def verified(secret: str, body: bytes, headers: Mapping[str, str], now: float | None = None) -> bool:
+def verified(
+    secret: str, body: bytes, headers: Mapping[str, str], now: float | None = None
+) -> bool:
     """Whether Slack signed exactly this body, recently, with our signing secret."""
     timestamp = headers.get(TIMESTAMP_HEADER, "")
     signature = headers.get(SIGNATURE_HEADER, "")

@@ -1,0 +1,434 @@
+"""Bad input at the HTTP edge, over real HTTP, on both databases: never a 5xx, nothing changes.
+
+A corpus goes to ``/slack/events`` and ``/api/messages`` of the real server: the cases an
+adversarial run found (invalid UTF-8, JSON nested 200 000 deep, bad timestamps, button values
+with integers beyond 64 bits), wrong content types, enormous headers and bodies, and a seeded
+random part (random bytes, truncated real payloads, a byte flipped in a real payload). Slack
+requests are properly signed where that is needed for the body to reach the parser. Every
+answer must be a 2xx/4xx, the named cases exactly the status a client can act on, and the
+database (apart from the delivery-dedupe bookkeeping) exactly as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+import aiohttp
+import pytest
+from sqlmodel import SQLModel
+
+from bot.edge import MAX_BODY_BYTES
+from bot.platforms.slack.signature import sign
+from handlers.core import Core
+from storage.db import Database
+from tests.bot.platforms.teams.teams_harness import Harness, Person, running
+from tests.fakes.slack_api import (
+    SIGNING_SECRET,
+    FakeSlack,
+    SlackHarness,
+    block_actions,
+    event_callback,
+    slash_command,
+)
+
+SEED = 17
+RANDOM_CASES = 40  # per endpoint and kind: the whole file stays under a few seconds a backend
+HUGE = "99999999999999999999999"
+RO, SAM = "U0RO0001", "U0SAM001"
+CHANNEL = "C0GROUP01"
+TEAMS_SAM = Person("Sam Social Worker", "aad-sam")
+BOOKKEEPING = {"inbound_seen"}  # which deliveries were seen: it must grow, and nothing else
+
+JSON = "application/json"
+FORM = "application/x-www-form-urlencoded"
+WRONG_TYPES = (
+    "text/plain",
+    "application/xml",
+    "multipart/form-data; boundary=x",
+    "application/json; charset=latin-1",
+    "application/json; charset=no-such-charset",
+    "",
+)
+
+
+@dataclass
+class Answer:
+    status: int
+    text: str
+
+
+async def post(url: str, body: bytes, headers: dict[str, str]) -> Answer:
+    async with (
+        aiohttp.ClientSession(skip_auto_headers=("Content-Type",)) as http,
+        http.post(url, data=body, headers=headers) as resp,
+    ):
+        return Answer(resp.status, await resp.text(errors="replace"))
+
+
+def slack_headers(body: bytes, content_type: str = JSON, **override: str) -> dict[str, str]:
+    ts = str(int(time.time()))
+    headers = {
+        "Content-Type": content_type,
+        "X-Slack-Request-Timestamp": ts,
+        "X-Slack-Signature": sign(SIGNING_SECRET, ts, body),
+    }
+    headers.update(override)
+    return {k: v for k, v in headers.items() if v}
+
+
+def interaction(payload: dict[str, Any]) -> bytes:
+    return urlencode({"payload": json.dumps(payload)}).encode()
+
+
+def deep(levels: int) -> str:
+    return "[" * levels + "]" * levels
+
+
+async def snapshot(db: Database) -> dict[str, list[str]]:
+    """Every row of every table (but the dedupe bookkeeping), comparable across two moments."""
+    rows: dict[str, list[str]] = {}
+    async with db.read() as s:
+        conn = await s.connection()
+        for table in SQLModel.metadata.sorted_tables:
+            if table.name not in BOOKKEEPING:
+                result = await conn.exec_driver_sql(f'SELECT * FROM "{table.name}"')
+                rows[table.name] = sorted(repr(tuple(r)) for r in result.all())
+    return rows
+
+
+# ---- the servers, with a core group and an open supervision already there --------------------
+
+
+@pytest.fixture
+async def slack_server(core: Core) -> AsyncIterator[SlackHarness]:
+    fake = await FakeSlack().start()
+    harness = await SlackHarness(core, fake).start()
+    setup = (
+        f"setup child=AB-1234 registered=2025-12-01 facilitator=<@{RO}|ro> "
+        f"members=<@{SAM}|sam>:Social care"
+    )
+    for command in (setup, ""):
+        assert (await harness.send(slash_command(command, user=RO, channel=CHANNEL))).status == 200
+    yield harness
+    await harness.stop()
+    await fake.stop()
+
+
+@pytest.fixture
+async def teams_server(core: Core) -> AsyncIterator[Harness]:
+    async with running(core) as harness:
+        status, _ = await harness.post(harness.personal(TEAMS_SAM, "reflect help"))
+        assert status == 200
+        yield harness
+
+
+# ---- the named cases ---------------------------------------------------------------------------
+
+
+def slack_named_cases() -> list[tuple[str, bytes, dict[str, str], set[int]]]:
+    command = urlencode(slash_command("help", user=SAM, channel=CHANNEL)).encode()
+    bad_utf8_json = b'{"type": "event_callback", "event": {"text": "\xff\xfe"}}'
+    bad_utf8_form = b"payload=%7B%22type%22%3A%22block_actions%22\xff\xfe%7D"
+    escaped_bad_utf8_form = b"payload=%FF%FE%7B%7D"
+    deep_json = deep(200_000).encode()
+    deep_form = urlencode({"payload": deep(150_000)}).encode()  # encoded, still under the cap
+    big = b"{" + b" " * MAX_BODY_BYTES + b"}"
+    cases = [
+        ("invalid UTF-8 JSON", bad_utf8_json, slack_headers(bad_utf8_json), {400}),
+        ("invalid UTF-8 form", bad_utf8_form, slack_headers(bad_utf8_form, FORM), {400}),
+        (
+            "escaped invalid UTF-8",
+            escaped_bad_utf8_form,
+            slack_headers(escaped_bad_utf8_form, FORM),
+            {400},
+        ),
+        ("JSON 200k deep", deep_json, slack_headers(deep_json), {400}),
+        ("form payload 150k deep", deep_form, slack_headers(deep_form, FORM), {400}),
+        ("unsigned invalid UTF-8", bad_utf8_json, {"Content-Type": JSON}, {401}),
+        ("body over the cap", big, slack_headers(big), {413}),
+    ]
+    for name, stamp in (
+        ("non-numeric timestamp", "abc"),
+        ("empty timestamp", " "),
+        ("fullwidth digits", "１７００００００００"),
+        ("timestamp beyond any clock", "9" * 40),
+        ("negative timestamp", "-1"),
+    ):
+        cases.append(
+            (
+                name,
+                command,
+                slack_headers(command, FORM, **{"X-Slack-Request-Timestamp": stamp}),
+                {401},
+            )
+        )
+    missing = slack_headers(command, FORM)
+    del missing["X-Slack-Request-Timestamp"]
+    cases.append(("missing timestamp", command, missing, {401}))
+    for signature in ("v0=é" + "0" * 63, "v0=" + "0" * 64, "v1=abc", ""):
+        cases.append(
+            (
+                f"signature {signature[:6]!r}",
+                command,
+                slack_headers(command, FORM, **{"X-Slack-Signature": signature or " "}),
+                {401},
+            )
+        )
+    for content_type in WRONG_TYPES:
+        cases.append(
+            (
+                f"content type {content_type!r}",
+                command,
+                slack_headers(command, content_type or " "),
+                {415},
+            )
+        )
+    return cases
+
+
+def teams_named_cases(h: Harness) -> list[tuple[str, bytes, dict[str, str], set[int]]]:
+    activity = json.dumps(h.personal(TEAMS_SAM, "reflect help")).encode()
+    bad_utf8 = activity[:-2] + b'"\xff\xfe"}'
+    cases = [
+        ("invalid UTF-8", bad_utf8, {"Content-Type": JSON}, {400}),
+        ("JSON 200k deep", deep(200_000).encode(), {"Content-Type": JSON}, {400}),
+        (
+            "object 150k deep",
+            b'{"":' * 150_000 + b"1" + b"}" * 150_000,
+            {"Content-Type": JSON},
+            {400},
+        ),
+        ("not JSON", b"{oops", {"Content-Type": JSON}, {400}),
+        ("not an object", b"[1, 2]", {"Content-Type": JSON}, {400}),
+        ("body over the cap", b"[" + b" " * MAX_BODY_BYTES + b"]", {"Content-Type": JSON}, {413}),
+    ]
+    for content_type in WRONG_TYPES:
+        cases.append(
+            (
+                f"content type {content_type!r}",
+                activity,
+                {"Content-Type": content_type or " "},
+                {415},
+            )
+        )
+    return cases
+
+
+def enormous_headers() -> list[tuple[str, dict[str, str]]]:
+    return [
+        ("one 100 kB header", {"X-Padding": "a" * 100_000}),
+        ("a 100 kB header name", {"X-" + "n" * 100_000: "1"}),
+        ("a thousand headers", {f"X-H{i}": "v" * 100 for i in range(1000)}),
+    ]
+
+
+async def test_named_bad_requests_to_slack_get_the_right_4xx_and_change_nothing(
+    slack_server: SlackHarness,
+) -> None:
+    url = slack_server.url("/slack/events")
+    before = await snapshot(slack_server.core.db)
+    for name, body, headers, expected in slack_named_cases():
+        answer = await post(url, body, headers)
+        assert answer.status in expected, f"{name}: {answer.status} {answer.text[:200]}"
+    command = urlencode(slash_command("help", user=SAM, channel=CHANNEL)).encode()
+    for name, extra in enormous_headers():
+        answer = await post(url, command, {**slack_headers(command, FORM), **extra})
+        assert 400 <= answer.status < 500, f"{name}: {answer.status}"
+    await slack_server.adapter.drain()
+    assert await snapshot(slack_server.core.db) == before
+
+
+async def test_named_bad_requests_to_teams_get_the_right_4xx_and_change_nothing(
+    teams_server: Harness, core: Core
+) -> None:
+    url = teams_server.base + "/api/messages"
+    before = await snapshot(core.db)
+    for name, body, headers, expected in teams_named_cases(teams_server):
+        answer = await post(url, body, headers)
+        assert answer.status in expected, f"{name}: {answer.status} {answer.text[:200]}"
+    activity = json.dumps(teams_server.personal(TEAMS_SAM, "reflect help")).encode()
+    for name, extra in enormous_headers():
+        answer = await post(url, activity, {"Content-Type": JSON, **extra})
+        assert 400 <= answer.status < 500, f"{name}: {answer.status}"
+    await teams_server.adapter.drain()
+    assert await snapshot(core.db) == before
+
+
+# ---- button values with integers beyond 64 bits --------------------------------------------------
+
+HUGE_VALUES = (
+    ("dlg.answer", f"{HUGE}:q1:yes"),
+    ("dlg.comment", f"{HUGE}:q1"),
+    ("dlg.start", HUGE),
+    ("session.close", HUGE),
+    ("session.remind", "9223372036854775808"),  # one more than the largest 64-bit id
+    ("reflect.start", "１２"),  # digits, but not ones we ever put in a button
+    ("home.continue", "-1"),
+)
+
+
+async def test_slack_buttons_with_huge_integers_say_expired_and_change_nothing(
+    slack_server: SlackHarness,
+) -> None:
+    fake = slack_server.fake
+    before = await snapshot(slack_server.core.db)
+    for action, value in HUGE_VALUES:
+        fake.calls.clear()
+        click = block_actions(action, value, user=SAM, channel="D" + SAM, message_ts="1.000001")
+        answer = await post(
+            slack_server.url("/slack/events"),
+            interaction(click),
+            slack_headers(interaction(click), FORM),
+        )
+        await slack_server.adapter.drain()
+        assert answer.status == 200, action
+        said = " ".join(fake.texts())
+        assert "That button has expired" in said, f"{action} {value}: {said[:200]}"
+    assert await snapshot(slack_server.core.db) == before
+
+
+async def test_a_text_form_with_a_huge_id_in_its_state_says_expired_on_the_form(
+    slack_server: SlackHarness,
+) -> None:
+    view = {
+        "id": "VHUGE1",
+        "hash": "h1",
+        "type": "modal",
+        "callback_id": "dlg.text",
+        "private_metadata": f"{HUGE}:q1",
+        "blocks": [
+            {
+                "type": "input",
+                "block_id": "text",
+                "element": {"type": "plain_text_input", "action_id": "text"},
+            }
+        ],
+        "state": {"values": {"text": {"text": {"type": "plain_text_input", "value": "hello"}}}},
+    }
+    submit = {
+        "type": "view_submission",
+        "team": {"id": "T0001"},
+        "user": {"id": SAM, "name": "sam", "team_id": "T0001"},
+        "api_app_id": "A0001",
+        "trigger_id": "1.2.trigger",
+        "view": view,
+    }
+    before = await snapshot(slack_server.core.db)
+    body = interaction(submit)
+    answer = await post(slack_server.url("/slack/events"), body, slack_headers(body, FORM))
+    await slack_server.adapter.drain()
+    assert answer.status == 200
+    assert "That form has expired" in answer.text
+    assert await snapshot(slack_server.core.db) == before
+
+
+async def test_teams_buttons_with_huge_integers_say_expired_and_change_nothing(
+    teams_server: Harness, core: Core
+) -> None:
+    h = teams_server
+    before = await snapshot(core.db)
+    for action, value in HUGE_VALUES:
+        h.connector.clear()
+        press = h.submit(TEAMS_SAM, {"verb": action, "value": value}, TEAMS_SAM.personal)
+        press["id"] = f"huge-{action}"
+        status, _ = await h.post(press)
+        await h.adapter.drain()
+        assert status == 200, action
+        said = " ".join(t for c in h.connector.delivered() for t in c.texts())
+        assert "That button has expired" in said, f"{action} {value}: {said[:200]}"
+    assert await snapshot(core.db) == before
+
+
+# ---- the seeded random corpus --------------------------------------------------------------------
+
+
+def real_slack_payloads() -> list[tuple[bytes, str]]:
+    """JSON-bearing payloads Slack really sends (a prefix of any of them is never valid)."""
+    home = event_callback(
+        {"type": "app_home_opened", "user": SAM, "channel": "D" + SAM, "tab": "home"}
+    )
+    dm = event_callback(
+        {"type": "message", "channel_type": "im", "channel": "D" + SAM, "user": SAM, "text": "hi"}
+    )
+    click = block_actions(
+        "dlg.answer", "1:q1:yes", user=SAM, channel="D" + SAM, message_ts="1.000002"
+    )
+    return [
+        (json.dumps(home).encode(), JSON),
+        (json.dumps(dm).encode(), JSON),
+        (interaction(click), FORM),
+        (json.dumps({"type": "url_verification", "token": "t", "challenge": "c"}).encode(), JSON),
+    ]
+
+
+def random_bodies(
+    rng: random.Random, real: list[tuple[bytes, str]]
+) -> list[tuple[str, bytes, str]]:
+    """Random bytes, truncated real payloads and real payloads with one byte flipped."""
+    types = [JSON, FORM, "text/plain", "application/octet-stream"]
+    out: list[tuple[str, bytes, str]] = []
+    for i in range(RANDOM_CASES):
+        size = rng.choice([0, 1, 7, 64, 1000, 5000])
+        out.append((f"random {i}", rng.randbytes(size), rng.choice(types)))
+        body, kind = rng.choice(real)
+        out.append((f"truncated {i}", body[: rng.randrange(len(body))], kind))
+        flipped = bytearray(body)
+        at = rng.randrange(len(flipped))
+        flipped[at] = rng.choice(b'{}[]"\\\x00\xff\xc3:,%')
+        if not still_json(bytes(flipped), kind):  # else it may be a real request, rightly obeyed
+            out.append((f"flipped {i}", bytes(flipped), kind))
+    return out
+
+
+def still_json(body: bytes, kind: str) -> bool:
+    try:
+        text = body.decode()
+        json.loads(parse_qs(text)["payload"][0] if kind == FORM else text)
+    except (ValueError, KeyError):
+        return False
+    return True
+
+
+async def test_a_random_corpus_to_slack_never_gets_a_5xx_nor_changes_anything(
+    slack_server: SlackHarness,
+) -> None:
+    rng = random.Random(SEED)
+    url = slack_server.url("/slack/events")
+    before = await snapshot(slack_server.core.db)
+    for name, body, kind in random_bodies(rng, real_slack_payloads()):
+        signed = rng.random() < 0.8
+        headers = slack_headers(body, kind) if signed else {"Content-Type": kind}
+        answer = await post(url, body, headers)
+        assert answer.status < 500, f"{name} ({kind}, signed={signed}): {answer.status}"
+        if not signed:
+            assert answer.status == 401, name
+    await slack_server.adapter.drain()
+    assert await snapshot(slack_server.core.db) == before
+
+
+async def test_a_random_corpus_to_teams_never_gets_a_5xx_nor_changes_anything(
+    teams_server: Harness, core: Core
+) -> None:
+    rng = random.Random(SEED)
+    h = teams_server
+    real = [
+        (json.dumps(h.personal(TEAMS_SAM, "reflect help")).encode(), JSON),
+        (
+            json.dumps(
+                h.submit(TEAMS_SAM, {"verb": "dlg.start", "value": "1"}, TEAMS_SAM.personal)
+            ).encode(),
+            JSON,
+        ),
+    ]
+    before = await snapshot(core.db)
+    for name, body, kind in random_bodies(rng, real):
+        answer = await post(h.base + "/api/messages", body, {"Content-Type": kind})
+        assert answer.status < 500, f"{name} ({kind}): {answer.status} {answer.text[:200]}"
+    await h.adapter.drain()
+    assert await snapshot(core.db) == before
