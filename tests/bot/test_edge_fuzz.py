@@ -13,119 +13,32 @@ from __future__ import annotations
 
 import json
 import random
-import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
-from typing import Any
 from urllib.parse import parse_qs, urlencode
 
-import aiohttp
-import pytest
-from sqlmodel import SQLModel
-
 from bot.edge import MAX_BODY_BYTES
-from bot.platforms.slack.signature import sign
 from handlers.core import Core
-from storage.db import Database
-from tests.bot.platforms.teams.teams_harness import Harness, Person, running
-from tests.fakes.slack_api import (
-    SIGNING_SECRET,
-    FakeSlack,
-    SlackHarness,
-    block_actions,
-    event_callback,
-    slash_command,
+from tests.bot.edge_harness import (
+    CHANNEL,
+    FORM,
+    JSON,
+    SAM,
+    TEAMS_SAM,
+    WRONG_TYPES,
+    deep,
+    interaction,
+    post,
+    slack_headers,
+    slack_server,
+    snapshot,
+    teams_server,
 )
+from tests.bot.platforms.teams.teams_harness import Harness
+from tests.fakes.slack_api import SlackHarness, block_actions, event_callback, slash_command
+
+__all__ = ["slack_server", "teams_server"]  # fixtures, used by name
 
 SEED = 17
 RANDOM_CASES = 40  # per endpoint and kind: the whole file stays under a few seconds a backend
-HUGE = "99999999999999999999999"
-RO, SAM = "U0RO0001", "U0SAM001"
-CHANNEL = "C0GROUP01"
-TEAMS_SAM = Person("Sam Social Worker", "aad-sam")
-BOOKKEEPING = {"inbound_seen"}  # which deliveries were seen: it must grow, and nothing else
-
-JSON = "application/json"
-FORM = "application/x-www-form-urlencoded"
-WRONG_TYPES = (
-    "text/plain",
-    "application/xml",
-    "multipart/form-data; boundary=x",
-    "application/json; charset=latin-1",
-    "application/json; charset=no-such-charset",
-    "",
-)
-
-
-@dataclass
-class Answer:
-    status: int
-    text: str
-
-
-async def post(url: str, body: bytes, headers: dict[str, str]) -> Answer:
-    async with (
-        aiohttp.ClientSession(skip_auto_headers=("Content-Type",)) as http,
-        http.post(url, data=body, headers=headers) as resp,
-    ):
-        return Answer(resp.status, await resp.text(errors="replace"))
-
-
-def slack_headers(body: bytes, content_type: str = JSON, **override: str) -> dict[str, str]:
-    ts = str(int(time.time()))
-    headers = {
-        "Content-Type": content_type,
-        "X-Slack-Request-Timestamp": ts,
-        "X-Slack-Signature": sign(SIGNING_SECRET, ts, body),
-    }
-    headers.update(override)
-    return {k: v for k, v in headers.items() if v}
-
-
-def interaction(payload: dict[str, Any]) -> bytes:
-    return urlencode({"payload": json.dumps(payload)}).encode()
-
-
-def deep(levels: int) -> str:
-    return "[" * levels + "]" * levels
-
-
-async def snapshot(db: Database) -> dict[str, list[str]]:
-    """Every row of every table (but the dedupe bookkeeping), comparable across two moments."""
-    rows: dict[str, list[str]] = {}
-    async with db.read() as s:
-        conn = await s.connection()
-        for table in SQLModel.metadata.sorted_tables:
-            if table.name not in BOOKKEEPING:
-                result = await conn.exec_driver_sql(f'SELECT * FROM "{table.name}"')
-                rows[table.name] = sorted(repr(tuple(r)) for r in result.all())
-    return rows
-
-
-# ---- the servers, with a core group and an open supervision already there --------------------
-
-
-@pytest.fixture
-async def slack_server(core: Core) -> AsyncIterator[SlackHarness]:
-    fake = await FakeSlack().start()
-    harness = await SlackHarness(core, fake).start()
-    setup = (
-        f"setup child=AB-1234 registered=2025-12-01 facilitator=<@{RO}|ro> "
-        f"members=<@{SAM}|sam>:Social care"
-    )
-    for command in (setup, ""):
-        assert (await harness.send(slash_command(command, user=RO, channel=CHANNEL))).status == 200
-    yield harness
-    await harness.stop()
-    await fake.stop()
-
-
-@pytest.fixture
-async def teams_server(core: Core) -> AsyncIterator[Harness]:
-    async with running(core) as harness:
-        status, _ = await harness.post(harness.personal(TEAMS_SAM, "reflect help"))
-        assert status == 200
-        yield harness
 
 
 # ---- the named cases ---------------------------------------------------------------------------
@@ -257,91 +170,6 @@ async def test_named_bad_requests_to_teams_get_the_right_4xx_and_change_nothing(
         answer = await post(url, activity, {"Content-Type": JSON, **extra})
         assert 400 <= answer.status < 500, f"{name}: {answer.status}"
     await teams_server.adapter.drain()
-    assert await snapshot(core.db) == before
-
-
-# ---- button values with integers beyond 64 bits --------------------------------------------------
-
-HUGE_VALUES = (
-    ("dlg.answer", f"{HUGE}:q1:yes"),
-    ("dlg.comment", f"{HUGE}:q1"),
-    ("dlg.start", HUGE),
-    ("session.close", HUGE),
-    ("session.remind", "9223372036854775808"),  # one more than the largest 64-bit id
-    ("reflect.start", "１２"),  # digits, but not ones we ever put in a button
-    ("home.continue", "-1"),
-)
-
-
-async def test_slack_buttons_with_huge_integers_say_expired_and_change_nothing(
-    slack_server: SlackHarness,
-) -> None:
-    fake = slack_server.fake
-    before = await snapshot(slack_server.core.db)
-    for action, value in HUGE_VALUES:
-        fake.calls.clear()
-        click = block_actions(action, value, user=SAM, channel="D" + SAM, message_ts="1.000001")
-        answer = await post(
-            slack_server.url("/slack/events"),
-            interaction(click),
-            slack_headers(interaction(click), FORM),
-        )
-        await slack_server.adapter.drain()
-        assert answer.status == 200, action
-        said = " ".join(fake.texts())
-        assert "That button has expired" in said, f"{action} {value}: {said[:200]}"
-    assert await snapshot(slack_server.core.db) == before
-
-
-async def test_a_text_form_with_a_huge_id_in_its_state_says_expired_on_the_form(
-    slack_server: SlackHarness,
-) -> None:
-    view = {
-        "id": "VHUGE1",
-        "hash": "h1",
-        "type": "modal",
-        "callback_id": "dlg.text",
-        "private_metadata": f"{HUGE}:q1",
-        "blocks": [
-            {
-                "type": "input",
-                "block_id": "text",
-                "element": {"type": "plain_text_input", "action_id": "text"},
-            }
-        ],
-        "state": {"values": {"text": {"text": {"type": "plain_text_input", "value": "hello"}}}},
-    }
-    submit = {
-        "type": "view_submission",
-        "team": {"id": "T0001"},
-        "user": {"id": SAM, "name": "sam", "team_id": "T0001"},
-        "api_app_id": "A0001",
-        "trigger_id": "1.2.trigger",
-        "view": view,
-    }
-    before = await snapshot(slack_server.core.db)
-    body = interaction(submit)
-    answer = await post(slack_server.url("/slack/events"), body, slack_headers(body, FORM))
-    await slack_server.adapter.drain()
-    assert answer.status == 200
-    assert "That form has expired" in answer.text
-    assert await snapshot(slack_server.core.db) == before
-
-
-async def test_teams_buttons_with_huge_integers_say_expired_and_change_nothing(
-    teams_server: Harness, core: Core
-) -> None:
-    h = teams_server
-    before = await snapshot(core.db)
-    for action, value in HUGE_VALUES:
-        h.connector.clear()
-        press = h.submit(TEAMS_SAM, {"verb": action, "value": value}, TEAMS_SAM.personal)
-        press["id"] = f"huge-{action}"
-        status, _ = await h.post(press)
-        await h.adapter.drain()
-        assert status == 200, action
-        said = " ".join(t for c in h.connector.delivered() for t in c.texts())
-        assert "That button has expired" in said, f"{action} {value}: {said[:200]}"
     assert await snapshot(core.db) == before
 
 
