@@ -32,13 +32,14 @@ from tests.bot.edge_harness import (
     snapshot,
     teams_server,
 )
-from tests.bot.platforms.teams.teams_harness import Harness
+from tests.bot.platforms.teams.teams_harness import Harness, Person
 from tests.fakes.slack_api import SlackHarness, block_actions, event_callback, slash_command
 
 __all__ = ["slack_server", "teams_server"]  # fixtures, used by name
 
 SEED = 17
 RANDOM_CASES = 40  # per endpoint and kind: the whole file stays under a few seconds a backend
+UNSAFE = "hello \ud800 \x00 \u202e olleh"
 
 
 # ---- the named cases ---------------------------------------------------------------------------
@@ -102,6 +103,12 @@ def slack_named_cases() -> list[tuple[str, bytes, dict[str, str], set[int]]]:
                 {415},
             )
         )
+    # Readable, but with what no text may keep: handled (and scrubbed), never a 500.
+    dm = event_callback(
+        {"type": "message", "channel_type": "im", "channel": "D" + SAM, "user": SAM, "text": UNSAFE}
+    )
+    unsafe = json.dumps(dm).encode()
+    cases.append(("lone surrogate, NUL and bidi in a DM", unsafe, slack_headers(unsafe), {200}))
     return cases
 
 
@@ -130,6 +137,22 @@ def teams_named_cases(h: Harness) -> list[tuple[str, bytes, dict[str, str], set[
                 {415},
             )
         )
+    unsafe = h.personal(Person("Sam\x00 \u202eSocial", TEAMS_SAM.aad), "reflect help " + UNSAFE)
+    long_id = h.personal(Person("Sam", "a" * 300), "reflect help")
+    cases += [
+        (
+            "lone surrogate, NUL and bidi",
+            json.dumps(unsafe).encode(),
+            {"Content-Type": JSON},
+            {200},
+        ),
+        (
+            "a sender id of 300 characters",
+            json.dumps(long_id).encode(),
+            {"Content-Type": JSON},
+            {400},
+        ),
+    ]
     return cases
 
 
