@@ -11,6 +11,7 @@ database (apart from the delivery-dedupe bookkeeping) exactly as it was.
 
 from __future__ import annotations
 
+import base64
 import json
 import random
 from urllib.parse import parse_qs, urlencode
@@ -32,7 +33,7 @@ from tests.bot.edge_harness import (
     snapshot,
     teams_server,
 )
-from tests.bot.platforms.teams.teams_harness import Harness, Person
+from tests.bot.platforms.teams.teams_harness import Harness, Person, running
 from tests.fakes.slack_api import SlackHarness, block_actions, event_callback, slash_command
 
 __all__ = ["slack_server", "teams_server"]  # fixtures, used by name
@@ -283,3 +284,42 @@ async def test_a_random_corpus_to_teams_never_gets_a_5xx_nor_changes_anything(
         assert answer.status < 500, f"{name} ({kind}): {answer.status} {answer.text[:200]}"
     await h.adapter.drain()
     assert await snapshot(core.db) == before
+
+
+# ---- bearer tokens whose header cannot be Bot Framework's ------------------------------------
+
+
+def token(header: dict[str, object] | str) -> str:
+    def part(value: object) -> str:
+        raw = value if isinstance(value, str) else json.dumps(value)
+        return base64.urlsafe_b64encode(raw.encode()).rstrip(b"=").decode()
+
+    claims = {"aud": "app-id", "iss": "https://api.botframework.com", "exp": 2_000_000_000}
+    return f"{part(header)}.{part(claims)}.{part('not-a-signature')}"
+
+
+BAD_TOKENS = {
+    "RS256 without a key id": token({"alg": "RS256", "typ": "JWT"}),
+    "HS256 without a key id": token({"alg": "HS256", "typ": "JWT"}),
+    "no algorithm at all": token({"alg": "none", "kid": "k1"}),
+    "a key id that is a number": token({"alg": "RS256", "kid": 7}),
+    "a header that is not JSON": token("{oops"),
+    "not a JWT": "not-a-jwt",
+}
+
+
+async def test_teams_tokens_without_a_usable_header_are_401_not_500(core: Core) -> None:
+    async with running(
+        core,
+        microsoft_app_id="app-id",
+        microsoft_app_password="app-password",
+        teams_allow_unauthenticated=False,
+    ) as h:
+        before = await snapshot(core.db)
+        activity = json.dumps(h.personal(TEAMS_SAM, "reflect help")).encode()
+        for name, bearer in BAD_TOKENS.items():
+            headers = {"Content-Type": JSON, "Authorization": f"Bearer {bearer}"}
+            answer = await post(h.base + "/api/messages", activity, headers)
+            assert answer.status == 401, f"{name}: {answer.status} {answer.text[:200]}"
+        assert h.connector.calls == []
+        assert await snapshot(core.db) == before

@@ -31,6 +31,7 @@ from bot.platforms.teams.connector import (
 )
 from bot.platforms.teams.inbound import MalformedActivity, Origin
 from bot.platforms.teams.refs import TENANT_TARGET, ReferenceStore
+from bot.platforms.teams.token_header import checked_token_header
 from bot.platforms.teams.transport import TeamsTransport
 from bot.runtime import Runtime
 from bot.settings import Settings
@@ -322,7 +323,8 @@ def mount_teams(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the SDK reads a plain string key (NotAppKeyWarning)
             app[_SDK_CONFIG_KEY] = config
-        app.router.add_post(ROUTE, jwt_authorization_decorator(adapter.on_activity))
+        route = jwt_authorization_decorator(adapter.on_activity)
+        app.router.add_post(ROUTE, checked_token_header(route))
 
     async def _close(_app: web.Application) -> None:
         await adapter.drain()
