@@ -11,9 +11,9 @@ import typer
 from sqlmodel import col, select
 
 from bot.settings import get_settings
-from handlers.errors import CoreGroupError
-from handlers.privacy import parse_org
-from handlers.retention import verify_log
+from handlers.base.errors import CoreGroupError
+from handlers.governance.privacy import parse_org
+from handlers.governance.retention import verify_log
 from storage.db import Database
 from storage.models import AuditEvent, Organisation
 

@@ -19,7 +19,7 @@ import pytest
 from sqlmodel import SQLModel
 
 from bot.platforms.slack.signature import sign
-from handlers.core import Core
+from handlers.base.core import Core
 from storage.db import Database
 from tests.bot.platforms.teams.teams_harness import Harness, Person, running
 from tests.fakes.slack_api import SIGNING_SECRET, FakeSlack, SlackHarness, slash_command

@@ -17,7 +17,7 @@ import random
 from urllib.parse import parse_qs, urlencode
 
 from bot.edge import MAX_BODY_BYTES
-from handlers.core import Core
+from handlers.base.core import Core
 from tests.bot.edge_harness import (
     CHANNEL,
     FORM,

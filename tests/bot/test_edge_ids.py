@@ -6,7 +6,7 @@ told so kindly, and no query ever sees the number (PostgreSQL and SQLite both fa
 
 from __future__ import annotations
 
-from handlers.core import Core
+from handlers.base.core import Core
 from tests.bot.edge_harness import (
     FORM,
     HUGE,
