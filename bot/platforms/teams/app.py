@@ -21,6 +21,7 @@ from microsoft_agents.hosting.aiohttp import jwt_authorization_decorator
 from microsoft_agents.hosting.core import AgentAuthConfiguration
 from microsoft_agents.hosting.core.authorization import AuthTypes
 
+from bot.edge import BadRequest, is_utf8_charset, load_json, utf8
 from bot.platforms.teams import inbound
 from bot.platforms.teams.connector import (
     BOT_FRAMEWORK_RESOURCE,
@@ -126,10 +127,12 @@ class TeamsAdapter:
         self._known: set[tuple[str, str, str]] = set()  # references already stored, this process
 
     async def on_activity(self, request: web.Request) -> web.Response:
-        try:
-            payload = await request.json()
-        except (ValueError, UnicodeDecodeError):
-            return web.json_response({"error": "body is not JSON"}, status=400)
+        if request.content_type != "application/json" or not is_utf8_charset(request.charset):
+            return web.json_response({"error": "send application/json"}, status=415)
+        try:  # over the server's client_max_size, read() makes aiohttp answer 413
+            payload = load_json(utf8(await request.read()))
+        except BadRequest as exc:
+            return web.json_response({"error": str(exc)}, status=400)
         try:
             activity = inbound.parse(payload)
             where = inbound.origin(activity)
