@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from storage import models, slack_tables  # noqa: F401  (registers the tables on SQLModel.metadata)
+from storage import models  # noqa: F401  (registers the tables on SQLModel.metadata)
 from storage.errors import Unavailable
 
 

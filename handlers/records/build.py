@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections import Counter
 from datetime import date, datetime
-from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import select
@@ -27,7 +26,7 @@ from handlers.base.record_view import (
 )
 from handlers.base.wording import choice_label
 from handlers.records.trajectory import load_trajectory
-from prompts.render import render
+from prompts.render import Target, render
 from prompts.schema import Question, QuestionSet
 from prompts.themes import load_themes, theme_label
 from storage.models import (
@@ -46,8 +45,6 @@ from storage.models import (
 
 # Free text from these questions is structured content, kept in the case-file version.
 KEPT_TEXT_PURPOSES = frozenset({"child_voice", "family_voice"})
-
-Target = Literal["markdown", "slack", "teams", "html"]
 
 
 def _labels(question: Question) -> dict[str, str]:

@@ -1,1 +1,1 @@
-"""Slack adapter (Bolt for Python): events and interactions in, Block Kit out."""
+"""Slack adapter (slack-bolt): Events API, interactivity and Socket Mode in; Block Kit out."""

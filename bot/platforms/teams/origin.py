@@ -15,10 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import SplitResult, urlsplit
 
-import jwt
 from aiohttp import web
 
 from bot.hosts import DEFAULT_PORTS, HostRule, host_rule, host_rules
+from bot.platforms.teams.token_header import token_header_problem
 from handlers.base import audit
 from storage.db import Database
 from storage.errors import Unavailable
@@ -117,7 +117,9 @@ def guard_jwt(sdk_check: Callable[[Handler], Handler], handler: Handler) -> Hand
     checked = sdk_check(passed)
 
     async def guarded(request: web.Request) -> web.StreamResponse:
-        if not _readable_header(request.headers.get("Authorization")):
+        problem = token_header_problem(request.headers.get("Authorization"))
+        if problem is not None:
+            log.warning("teams token refused", extra={"reason": problem})
             return _unauthorised()
         try:
             answer = await checked(request)
@@ -129,20 +131,6 @@ def guard_jwt(sdk_check: Callable[[Handler], Handler], handler: Handler) -> Hand
         return await handler(request)
 
     return guarded
-
-
-def _readable_header(header: str | None) -> bool:
-    if header is None:
-        return True  # the SDK decides whether no token is acceptable
-    scheme, _, token = header.strip().partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return False
-    try:
-        fields = jwt.get_unverified_header(token.strip())
-    except jwt.PyJWTError:
-        return False
-    kid = fields.get("kid")
-    return isinstance(kid, str) and bool(kid)
 
 
 def _unauthorised() -> web.Response:

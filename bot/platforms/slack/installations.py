@@ -3,7 +3,9 @@
 Multi-workspace mode (``SLACK_CLIENT_ID``/``SLACK_CLIENT_SECRET``) stores one row per workspace
 the app was installed in; bot tokens are sealed (encrypted at rest when a key is configured).
 These are slack_sdk's async store interfaces over :class:`storage.db.Database`, so every
-instance sharing the database sees every installation.
+instance sharing the database sees every installation. The tables themselves
+(``SlackInstallation``, ``SlackOAuthState``) are in :mod:`storage.models` with all the others, so
+the migrations see them.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
 from sqlmodel import select
 
 from storage.db import Database
-from storage.slack_tables import SlackInstallation, SlackOAuthState
+from storage.models import SlackInstallation, SlackOAuthState
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
