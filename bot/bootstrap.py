@@ -6,13 +6,13 @@ from bot.runtime import Runtime
 from bot.settings import Settings
 from handlers.core import Core
 from prompts.loader import load_catalogue
-from storage import crypto
+from storage import audit_key, crypto
 from storage.db import Database
 
 
 def build_runtime(settings: Settings, *, database_url: str | None = None) -> Runtime:
     """Everything but the platform transports, which the caller adds."""
-    crypto.configure(settings.coregroup_encryption_key)
+    configure_keys(settings)
     db = Database(database_url or settings.database_url)
     core = Core(
         db=db,
@@ -26,3 +26,9 @@ def build_runtime(settings: Settings, *, database_url: str | None = None) -> Run
         audit_retention_days=settings.coregroup_audit_retention_days,
     )
     return Runtime(settings=settings, core=core)
+
+
+def configure_keys(settings: Settings) -> None:
+    """Install the process-wide secrets: the encryption key(s) and the audit key(s)."""
+    crypto.configure(settings.coregroup_encryption_key)
+    audit_key.configure(settings.coregroup_audit_key, production=settings.production)

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import sys
 
 import typer
+from pydantic import ValidationError
 
 import bot.commands
+from bot.settings import settings_problems
 
 app = typer.Typer(
     name="coregroup",
@@ -33,4 +36,9 @@ _register_commands()
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except ValidationError as exc:  # a setting that cannot be read: say which, no traceback
+        for line in settings_problems(exc):
+            print(f"Cannot read the settings: {line}.", file=sys.stderr)
+        raise SystemExit(2) from None

@@ -19,6 +19,7 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot import audit_anchor
 from bot.runtime import Runtime
 from bot.transport import Deliverer, DeliveryFailed, PlatformRef, ReplyContext, Transport
 from handlers import digest, reminders, retention
@@ -150,6 +151,7 @@ async def sweep(
     report.planned = len(await reminders.plan(core, now))
     report.planned += len(await digest.plan_monthly_digests(core, now))
     await _purge_daily(runtime, now)
+    await audit_anchor.anchor_daily(runtime, now)  # after the purge, which may add an event
     pacer = _Pacer(pace_seconds)
     limited: dict[str, datetime] = {}  # pace key -> when the platform said to come back
     handled: set[int] = set()

@@ -28,9 +28,7 @@ def _body(e: AuditEvent, *, keyed: bool) -> bytes:
     fields: list[Any] = [e.prev_hash, e.at.isoformat(), e.org_id, e.actor, e.action, e.subject]
     if keyed:
         fields.insert(1, e.seq)
-    body = json.dumps(
-        [*fields, dict(e.detail)], sort_keys=True, separators=(",", ":"), default=str
-    )
+    body = json.dumps([*fields, dict(e.detail)], sort_keys=True, separators=(",", ":"), default=str)
     return body.encode()
 
 

@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 
+from bot.bootstrap import configure_keys
 from bot.settings import get_settings
 from handlers import audit
 from handlers.core import Core
@@ -17,7 +18,6 @@ from handlers.errors import CoreGroupError
 from handlers.exports import record_csv, record_docx, record_json, record_markdown
 from handlers.records import RecordView, build_record
 from prompts.loader import load_catalogue
-from storage import crypto
 from storage.db import Database
 from storage.models import CoreGroup, ReflectionSession
 
@@ -42,7 +42,7 @@ def _encode(view: RecordView, fmt: ExportFormat) -> bytes:
 
 async def _build(session_id: int, key_points_only: bool) -> RecordView:
     settings = get_settings()
-    crypto.configure(settings.coregroup_encryption_key)  # sealed text must be readable
+    configure_keys(settings)  # sealed text must be readable; the audit event is keyed
     db = Database(settings.database_url)
     try:
         core = Core(db=db, sets=load_catalogue(settings.coregroup_sets_dir))

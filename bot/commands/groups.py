@@ -13,6 +13,7 @@ from typing import Annotated
 
 import typer
 
+from bot.bootstrap import configure_keys
 from bot.settings import Settings
 from handlers.core import Core
 from handlers.errors import CoreGroupError
@@ -44,6 +45,7 @@ def _read(path: Path) -> str:
 
 async def _run(org: tuple[str, str], text: str, dry_run: bool) -> ImportReport:
     settings = Settings()
+    configure_keys(settings)  # child references sealed, audit events keyed
     db = Database(settings.database_url)
     try:
         core = Core(
