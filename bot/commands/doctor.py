@@ -110,12 +110,10 @@ def show(check: Check) -> None:
 
 def all_checks(settings: Settings) -> list[Check]:
     configure_keys(settings)
-    return [
-        environment(settings),
-        *configuration_checks(settings),
-        schema(settings),
-        audit_head(settings),
-    ]
+    checks = [environment(settings), *configuration_checks(settings), schema(settings)]
+    if checks[-1].ok:  # the audit log can only be read from a reachable, migrated database
+        checks.append(audit_head(settings))
+    return checks
 
 
 def register(app: typer.Typer) -> None:
