@@ -39,6 +39,8 @@ def main() -> None:
     try:
         app()
     except ValidationError as exc:  # a setting that cannot be read: say which, no traceback
+        if exc.title != "Settings":
+            raise
         for line in settings_problems(exc):
             print(f"Cannot read the settings: {line}.", file=sys.stderr)
         raise SystemExit(2) from None

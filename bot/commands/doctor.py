@@ -7,9 +7,11 @@ each marked when it would stop ``coregroup serve`` in production. Secrets are ne
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import typer
 from pydantic import ValidationError
+from sqlalchemy import make_url
 
 from bot.bootstrap import configure_keys
 from bot.checks import Check, configuration_checks
@@ -41,6 +43,10 @@ def schema(settings: Settings) -> Check:
 
     name = "database"
     fix = "check DATABASE_URL, the network, and that the database server is running"
+    if _missing_sqlite_file(settings.database_url):  # don't create an empty file by looking
+        return Check(
+            name, False, "the SQLite file does not exist yet", "run `coregroup db upgrade`", False
+        )
     try:
         at = current(settings.database_url)
     except Exception as exc:  # any driver error: say which kind, never the URL
@@ -55,6 +61,16 @@ def schema(settings: Settings) -> Check:
             False,
         )
     return Check(name, True, f"reachable, schema up to date ({head})")
+
+
+def _missing_sqlite_file(url: str) -> bool:
+    parsed = make_url(url)
+    path = parsed.database or ""
+    return (
+        parsed.get_backend_name() == "sqlite"
+        and path not in ("", ":memory:")
+        and (not Path(path).exists())
+    )
 
 
 async def _audit_head(url: str) -> AuditEvent | None:

@@ -156,3 +156,12 @@ async def test_an_audit_key_that_did_not_sign_the_log_is_reported(empty_url: str
     assert "add the old one after a comma when rotating" in result.output
     rotated = await doctor(DATABASE_URL=empty_url, COREGROUP_AUDIT_KEY=f"{other},{AUDIT_KEY}")
     assert "ok       audit log: the newest audit event verifies" in rotated.output
+
+
+async def test_a_missing_sqlite_file_is_reported_and_not_created(tmp_path: Path) -> None:
+    missing = tmp_path / "not-yet.db"
+    result = await doctor(DATABASE_URL=f"sqlite:///{missing}")
+    assert result.exit_code == 1
+    assert "problem  database: the SQLite file does not exist yet" in result.output
+    assert "how to fix: run `coregroup db upgrade`" in result.output
+    assert not missing.exists()

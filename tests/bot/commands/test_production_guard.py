@@ -176,3 +176,21 @@ async def test_serve_process_refuses_production_without_an_encryption_key(
     refusal = [line for line in err.splitlines() if line.startswith("Refusing to start")]
     assert len(refusal) == 1 and "COREGROUP_ENCRYPTION_KEY not set" in refusal[0]
     assert '"msg": "serving"' not in err
+
+
+async def test_every_command_refuses_an_unknown_environment_without_a_traceback(
+    tmp_path: Path,
+) -> None:
+    proc = await asyncio.create_subprocess_exec(
+        *(sys.executable, "-m", "bot", "audit"),
+        cwd=tmp_path,
+        env=_process_env(COREGROUP_ENV="prod", DATABASE_URL=f"sqlite:///{tmp_path / 'x.db'}"),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _out, err = await asyncio.wait_for(proc.communicate(), timeout=60)
+    assert proc.returncode == 2
+    assert err.decode().strip() == (
+        "Cannot read the settings: COREGROUP_ENV must be one of development, test, production, "
+        "not 'prod'."
+    )
