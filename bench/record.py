@@ -23,9 +23,9 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 from bench.common import header, percentile, table, throwaway_database, verdict
-from handlers.core import Core
-from handlers.exports import record_docx
-from handlers.records import RecordView, Target, build_record, render_record
+from handlers.base.core import Core
+from handlers.records.build import RecordView, Target, build_record, render_record
+from handlers.records.files import record_docx
 from prompts.loader import DEFAULT_SET, load_catalogue
 from storage.db import Database
 from storage.models import (

@@ -4,11 +4,12 @@
     python -m bench.sweep --db postgres --groups 100000 --due 100,1000,10000
 
 Groups are bulk-inserted with registration dates spread over eight years. Each date is sorted
-beforehand, with the scheduler's own pure rules (``handlers.schedule``), into "nudging today"
+beforehand, with the scheduler's own pure rules (``handlers.scheduling.due``), into "nudging today"
 or "quiet today", so the number due is chosen exactly; the sweep must then find those K and
 no others. Most groups are "compliant" (their last supervision recorded on its due date), the
-rest never held one. The figure that matters: the time of ``handlers.reminders.plan`` and its
-peak Python memory, as N grows at a fixed K, and as K grows at a fixed N.
+rest never held one. The figure that matters: the time of
+``handlers.scheduling.reminders.plan`` and its peak Python memory, as N grows at a fixed K,
+and as K grows at a fixed N.
 
 The planner keeps a bookmark per group (``CoreGroup.next_check_on``), so the first sweep after
 an upgrade checks every group once. The bench runs that first sweep the day before (timed and
@@ -32,10 +33,10 @@ from typing import Any
 from sqlalchemy import insert, text
 
 from bench.common import header, table, throwaway_database, verdict
-from handlers import reminders
-from handlers.calendar import WorkCalendar
-from handlers.core import Core
-from handlers.schedule import DEFAULT_RULES, add_months, current_due, held_dates, stage_for
+from handlers.base.core import Core
+from handlers.scheduling import reminders
+from handlers.scheduling.calendar import WorkCalendar
+from handlers.scheduling.due import DEFAULT_RULES, add_months, current_due, held_dates, stage_for
 from prompts.loader import load_catalogue
 from storage.db import Database
 from storage.models import CoreGroup, GroupStatus, Organisation, OrgRole, StaffRole

@@ -21,7 +21,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bot.runtime import Runtime
-from handlers import audit
+from handlers.base import audit
 from storage import audit_key
 from storage.db import Database
 from storage.models import AuditEvent

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from bot.runtime import Runtime
 from bot.settings import Settings
-from handlers.core import Core
+from handlers.base.core import Core
 from prompts.loader import load_catalogue
 from storage import audit_key, crypto
 from storage.db import Database

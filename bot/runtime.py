@@ -12,9 +12,9 @@ from datetime import date
 
 from bot.settings import Settings
 from bot.transport import Deliverer, ReplyContext, Transport
-from handlers.core import Core
-from handlers.events import Event
-from handlers.messages import Direct, Intent, Mention, Message, Paragraph, Post, Span
+from handlers.base.core import Core
+from handlers.base.events import Event
+from handlers.base.messages import Direct, Intent, Mention, Message, Paragraph, Post, Span
 from handlers.router import handle
 
 log = logging.getLogger(__name__)

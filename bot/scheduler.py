@@ -22,8 +22,10 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from bot import audit_anchor
 from bot.runtime import Runtime
 from bot.transport import Deliverer, DeliveryFailed, PlatformRef, ReplyContext, Transport
-from handlers import digest, reminders, retention
-from handlers.messages import Form, Message
+from handlers.base.messages import Form, Message
+from handlers.governance import retention
+from handlers.oversight import digest
+from handlers.scheduling import reminders
 from storage import ledger
 from storage.models import Delivery
 

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers.messages import (
+from handlers.base.messages import (
     Direct,
     Forget,
     Form,

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from sqlmodel import col, select
 
-from handlers.access import find_org
-from handlers.core import Core
-from handlers.events import Actor
-from handlers.i18n import language_for
-from handlers.messages import (
+from handlers.base.access import find_org
+from handlers.base.core import Core
+from handlers.base.events import Actor
+from handlers.base.i18n import language_for
+from handlers.base.messages import (
     Block,
     Button,
     Buttons,
@@ -20,9 +20,9 @@ from handlers.messages import (
     Paragraph,
     Strong,
 )
-from handlers.reminders import calendar_for, nudge_state, planned_day, short_date
-from handlers.schedule import DEFAULT_RULES
-from handlers.views import local_deadline
+from handlers.reflection.screens import local_deadline
+from handlers.scheduling.due import DEFAULT_RULES
+from handlers.scheduling.reminders import calendar_for, nudge_state, planned_day, short_date
 from prompts.strings import t
 from storage.models import (
     CoreGroup,

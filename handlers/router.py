@@ -12,26 +12,22 @@ from collections.abc import Awaitable, Callable
 
 from sqlmodel import select
 
-from handlers import (
-    closing,
-    debrief,
-    dialogue,
-    digest,
-    exports,
-    feedback,
-    groups,
-    home,
-    i18n,
-    planning,
-    reflect,
-    reminders,
-    trajectory,
+from handlers import home
+from handlers.base import i18n
+from handlers.base.access import ensure_org, members_of
+from handlers.base.core import Core
+from handlers.base.errors import BadInput, CoreGroupError
+from handlers.base.events import (
+    Actor,
+    Command,
+    Event,
+    FormSubmit,
+    HomeOpened,
+    Joined,
+    Press,
+    TypedText,
 )
-from handlers.access import ensure_org, members_of
-from handlers.core import Core
-from handlers.errors import BadInput, CoreGroupError
-from handlers.events import Actor, Command, Event, FormSubmit, HomeOpened, Joined, Press, TypedText
-from handlers.messages import (
+from handlers.base.messages import (
     Direct,
     Intent,
     Mention,
@@ -41,7 +37,12 @@ from handlers.messages import (
     Reply,
     Span,
 )
-from handlers.views import t_spans
+from handlers.groups import setup
+from handlers.oversight import digest
+from handlers.records import files, trajectory
+from handlers.reflection import closing, debrief, dialogue, feedback, sessions
+from handlers.reflection.screens import t_spans
+from handlers.scheduling import planned_date, reminders
 from prompts.strings import t
 from storage.models import CoreGroup
 
@@ -97,20 +98,20 @@ CommandHandler = Callable[[Core, Actor, str | None, str], Awaitable[list[Intent]
 
 
 async def _help(core: Core, actor: Actor, channel: str | None, rest: str) -> list[Intent]:
-    return [Reply(reflect.help_message(await i18n.actor_language(core, actor)))]
+    return [Reply(sessions.help_message(await i18n.actor_language(core, actor)))]
 
 
 async def _sets(core: Core, actor: Actor, channel: str | None, rest: str) -> list[Intent]:
-    return [Reply(reflect.sets_message(core, await i18n.actor_language(core, actor)))]
+    return [Reply(sessions.sets_message(core, await i18n.actor_language(core, actor)))]
 
 
 async def _start(core: Core, actor: Actor, channel: str | None, rest: str) -> list[Intent]:
-    return await reflect.start(core, actor, channel, rest.strip())
+    return await sessions.start(core, actor, channel, rest.strip())
 
 
 async def _setup(core: Core, actor: Actor, channel: str | None, rest: str) -> list[Intent]:
     if rest.strip():
-        return await groups.register(core, actor, channel, groups.parse_inline(rest))
+        return await setup.register(core, actor, channel, setup.parse_inline(rest))
     return await _setup_form(core, actor, channel)
 
 
@@ -124,25 +125,25 @@ COMMANDS: dict[str, CommandHandler] = {
     "language": lambda core, actor, channel, rest: i18n.set_language(core, actor, rest),
     "attendance": lambda core, actor, channel, rest: feedback.attendance(core, actor, channel),
     "feedback": lambda core, actor, channel, rest: feedback.show_feedback(core, actor, channel),
-    "status": lambda core, actor, channel, rest: reflect.status(core, actor, channel),
-    "remind": lambda core, actor, channel, rest: reflect.remind_outstanding(
+    "status": lambda core, actor, channel, rest: sessions.status(core, actor, channel),
+    "remind": lambda core, actor, channel, rest: sessions.remind_outstanding(
         core, actor, channel_id=channel
     ),
     "close": lambda core, actor, channel, rest: closing.open_close_form(
         core, actor, channel_id=channel
     ),
-    "cancel": lambda core, actor, channel, rest: reflect.cancel(core, actor, channel),
-    "plan": planning.plan_command,
-    "add": groups.add_member,
-    "cofacilitator": groups.set_co_facilitator,
-    "co-facilitator": groups.set_co_facilitator,
-    "export": exports.export_from_chat,
+    "cancel": lambda core, actor, channel, rest: sessions.cancel(core, actor, channel),
+    "plan": planned_date.plan_command,
+    "add": setup.add_member,
+    "cofacilitator": setup.set_co_facilitator,
+    "co-facilitator": setup.set_co_facilitator,
+    "export": files.export_from_chat,
     "trajectory": lambda core, actor, channel, rest: trajectory.show_trajectory(
         core, actor, channel
     ),
     "debrief": lambda core, actor, channel, rest: debrief.show(core, actor, channel),
     "digest": lambda core, actor, channel, rest: digest.digest_in_chat(core, actor, rest),
-    "role": lambda core, actor, channel, rest: groups.grant_role(core, actor, rest),
+    "role": lambda core, actor, channel, rest: setup.grant_role(core, actor, rest),
 }
 # What works in a direct message with the bot (everything else needs the group's channel).
 DIRECT_OK = frozenset({"help", "sets", "digest", "language"})
@@ -162,7 +163,7 @@ async def _command(core: Core, event: Command) -> list[Intent]:
     if handler is not None:
         return await handler(core, event.actor, event.channel_id, rest)
     if core.sets.has(word):
-        return await reflect.start(core, event.actor, event.channel_id, f"{word} {rest}".strip())
+        return await sessions.start(core, event.actor, event.channel_id, f"{word} {rest}".strip())
     raise BadInput(key="errors.unknown_word", word=word[:30])
 
 
@@ -178,7 +179,7 @@ async def _setup_form(core: Core, actor: Actor, channel: str | None) -> list[Int
         ).first()
         members = await members_of(s, existing.id or 0) if existing else []
         lang = await i18n.language_for(s, org, actor.user_id)
-    return [OpenForm(groups.setup_form(channel, existing, members, lang))]
+    return [OpenForm(setup.setup_form(channel, existing, members, lang))]
 
 
 def _ids(value: str, parts: int) -> list[str]:
@@ -212,15 +213,15 @@ async def _press(core: Core, event: Press) -> list[Intent]:
         bits = _ids(value, 2)
         return await _text_form(core, actor, int(bits[0]), bits[1])
     if action == "session.remind":
-        return await reflect.remind_outstanding(core, actor, session_id=_int(value))
+        return await sessions.remind_outstanding(core, actor, session_id=_int(value))
     if action == "session.close":
         return await closing.open_close_form(core, actor, session_id=_int(value))
     if action == "reflect.start":
-        return await reflect.start_for_group(core, actor, _int(value))
+        return await sessions.start_for_group(core, actor, _int(value))
     if action == reminders.SNOOZE_ACTION:
         return await reminders.snooze(core, actor, _int(value))
     if action == reminders.PLAN_ACTION:
-        return await planning.open_plan_form(core, actor, group_id=_int(value))
+        return await planned_date.open_plan_form(core, actor, group_id=_int(value))
     if action == debrief.WRITE_PRESS:
         return await debrief.open_form(core, actor, _int(value))
     if action == "home.continue":
@@ -245,13 +246,13 @@ async def _text_form(core: Core, actor: Actor, pid: int, qid: str) -> list[Inten
 
 async def _form(core: Core, event: FormSubmit) -> list[Intent]:
     actor = event.actor
-    if event.form_id == groups.SETUP_FORM:
-        draft = groups.parse_form(event.values)
-        return await groups.register(core, actor, event.state or None, draft)
+    if event.form_id == setup.SETUP_FORM:
+        draft = setup.parse_form(event.values)
+        return await setup.register(core, actor, event.state or None, draft)
     if event.form_id == debrief.DEBRIEF_FORM:
         return await debrief.save(core, actor, event.state, event.values)
-    if event.form_id == planning.PLAN_FORM:
-        return await planning.save_plan(
+    if event.form_id == planned_date.PLAN_FORM:
+        return await planned_date.save_plan(
             core, actor, event.values.get("on"), group_id=_int(event.state)
         )
     if event.form_id == closing.CLOSE_FORM:

@@ -13,7 +13,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from handlers.errors import CoreGroupError
+from handlers.base.errors import CoreGroupError
 from prompts.schema import QuestionSet
 
 SHIPPED_DIR = Path(__file__).parent / "sets"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from handlers.errors import CoreGroupError
+from handlers.base.errors import CoreGroupError
 
 THEMES_FILE = Path(__file__).parent / "themes.yaml"
 

@@ -18,7 +18,7 @@ import hashlib
 import hmac
 from dataclasses import dataclass
 
-from handlers.errors import CoreGroupError
+from handlers.base.errors import CoreGroupError
 
 LEGACY_ALG = "sha256"
 HMAC_PREFIX = "hmac-sha256:"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from handlers.errors import CoreGroupError
+from handlers.base.errors import CoreGroupError
 
 PREFIX = "fernet:"
 _cipher: MultiFernet | None = None

@@ -19,7 +19,7 @@ import psycopg
 import pytest
 from sqlmodel import SQLModel
 
-from handlers.core import Core
+from handlers.base.core import Core
 from prompts.loader import Catalogue, load_catalogue
 from storage.db import Database
 

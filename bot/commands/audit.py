@@ -19,9 +19,9 @@ from typer.core import TyperCommand
 from bot import audit_anchor
 from bot.bootstrap import configure_keys
 from bot.settings import Settings, get_settings
-from handlers.errors import CoreGroupError
-from handlers.privacy import parse_org
-from handlers.retention import check_log
+from handlers.base.errors import CoreGroupError
+from handlers.governance.privacy import parse_org
+from handlers.governance.retention import check_log
 from storage.db import Database
 from storage.models import AuditEvent, Organisation
 from storage.types import utcnow

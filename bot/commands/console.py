@@ -61,7 +61,7 @@ async def _demo(docx: Path | None, database: str | None) -> None:
     from bot.platforms.console.backend import ConsoleBackend
     from bot.platforms.console.render import render_text
     from bot.platforms.console.repl import run_demo_script
-    from handlers.messages import RecordBlock
+    from handlers.base.messages import RecordBlock
 
     with tempfile.TemporaryDirectory() as tmp:
         url = database or f"sqlite:///{Path(tmp) / 'demo.db'}"

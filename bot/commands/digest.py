@@ -11,9 +11,9 @@ from sqlmodel import select
 
 from bot.bootstrap import build_runtime
 from bot.settings import get_settings
-from handlers.core import Core
-from handlers.digest import build_digest, digest_markdown, parse_month
-from handlers.errors import CoreGroupError
+from handlers.base.core import Core
+from handlers.base.errors import CoreGroupError
+from handlers.oversight.digest import build_digest, digest_markdown, parse_month
 from storage.models import Organisation
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import make_url
 from bot.bootstrap import configure_keys
 from bot.checks import Check, configuration_checks
 from bot.settings import Settings, get_settings, settings_problems
-from handlers import audit
+from handlers.base import audit
 from storage import audit_key
 from storage.db import Database
 from storage.models import AuditEvent

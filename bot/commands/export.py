@@ -12,11 +12,11 @@ import typer
 
 from bot.bootstrap import configure_keys
 from bot.settings import get_settings
-from handlers import audit
-from handlers.core import Core
-from handlers.errors import CoreGroupError
-from handlers.exports import record_csv, record_docx, record_json, record_markdown
-from handlers.records import RecordView, build_record
+from handlers.base import audit
+from handlers.base.core import Core
+from handlers.base.errors import CoreGroupError
+from handlers.records.build import RecordView, build_record
+from handlers.records.files import record_csv, record_docx, record_json, record_markdown
 from prompts.loader import load_catalogue
 from storage.db import Database
 from storage.models import CoreGroup, ReflectionSession

@@ -2,7 +2,7 @@
 
 The whole file is checked first; any problem is printed with its row and column and nothing is
 imported. ``--dry-run`` checks and reports without writing. The CSV columns are described in
-``handlers/importer.py`` and the README.
+``handlers/groups/importer.py`` and the README.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import typer
 
 from bot.bootstrap import configure_keys
 from bot.settings import Settings
-from handlers.core import Core
-from handlers.errors import CoreGroupError
-from handlers.importer import MAX_CHARS, ImportReport, import_groups
+from handlers.base.core import Core
+from handlers.base.errors import CoreGroupError
+from handlers.groups.importer import MAX_CHARS, ImportReport, import_groups
 from prompts.loader import load_catalogue
 from storage.db import Database
 

@@ -16,9 +16,9 @@ from typing import Annotated, TypeVar
 import typer
 
 from bot.settings import get_settings
-from handlers import privacy, retention
-from handlers.core import Core
-from handlers.errors import CoreGroupError
+from handlers.base.core import Core
+from handlers.base.errors import CoreGroupError
+from handlers.governance import privacy, retention
 from storage import crypto
 
 T = TypeVar("T")

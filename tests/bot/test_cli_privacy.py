@@ -16,7 +16,7 @@ from bot.cli import app
 from bot.platforms.console.backend import ConsoleBackend
 from bot.runtime import Runtime
 from bot.settings import Settings, get_settings
-from handlers.core import Core
+from handlers.base.core import Core
 from storage import crypto
 from storage.models import Answer, AuditEvent, CoreGroup, Member
 from tests.handlers.flows import SECRET, full_session

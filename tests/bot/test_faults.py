@@ -15,10 +15,10 @@ from bot.platforms.console.backend import ConsoleBackend, ConsoleTransport
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.transport import DeliveryFailed, PlatformRef
-from handlers import audit
-from handlers.core import Core
-from handlers.errors import Unavailable
-from handlers.messages import Mention, Message, Paragraph
+from handlers.base import audit
+from handlers.base.core import Core
+from handlers.base.errors import Unavailable
+from handlers.base.messages import Mention, Message, Paragraph
 from prompts.loader import Catalogue
 from storage.db import Database
 from storage.models import Answer, AuditEvent, Participation, ReflectionSession

@@ -17,7 +17,7 @@ from bot.runtime import Runtime
 from bot.scheduler import SWEEP_JOB_ID, start_scheduler, sweep
 from bot.settings import Settings
 from bot.transport import DeliveryFailed
-from handlers.core import Core
+from handlers.base.core import Core
 from storage import ledger
 from storage.db import Database
 from storage.models import (
@@ -172,7 +172,7 @@ async def test_never_two_nudges_in_a_day_even_when_the_date_changes(runtime, fak
 async def test_a_crashed_senders_rows_are_retried_after_the_lease(runtime, fake, clock):
     await add_group(runtime.core.db)
     clock.at = at(2026, 4, 20)
-    from handlers import reminders
+    from handlers.scheduling import reminders
 
     await reminders.plan(runtime.core, clock.at)
     claimed = await ledger.claim(runtime.core.db, clock.at)  # ...and the process died here
@@ -274,7 +274,7 @@ async def test_two_instances_through_a_year_send_everything_once(db, catalogue, 
             clock.at = day
             if day.weekday() < 5:
                 if day.day % 7 == 0:
-                    from handlers import reminders
+                    from handlers.scheduling import reminders
 
                     await reminders.plan(second.core, day)
                     crashes += len(await ledger.claim(other_db, day))  # ...and it died

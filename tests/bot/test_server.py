@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from handlers.core import Core
+from handlers.base.core import Core
 from prompts.loader import Catalogue
 from storage.db import Database
 from storage.slack_install import DbInstallationStore

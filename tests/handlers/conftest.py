@@ -7,7 +7,7 @@ import pytest
 from bot.platforms.console.backend import ConsoleBackend
 from bot.runtime import Runtime
 from bot.settings import Settings
-from handlers.core import Core
+from handlers.base.core import Core
 
 SETUP = (
     "setup child=AB-1234 registered=2026-01-05 facilitator=@ro chair=@chair "

@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections import Counter
 
 from bot.platforms.console.backend import ConsoleBackend, Shown
-from handlers.messages import Button, Buttons, Message, RecordBlock
-from handlers.records import RecordView
+from handlers.base.messages import Button, Buttons, Message, RecordBlock
+from handlers.records.build import RecordView
 
 MEMBERS = ("sw", "hv", "school")
 

@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime
 import pytest
 from jinja2 import StrictUndefined, UndefinedError
 
-from handlers.core import Core
-from handlers.records import build_record, render_record
+from handlers.base.core import Core
+from handlers.records.build import build_record, render_record
 from prompts.loader import Catalogue
 from prompts.render import (
     TARGETS,

@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
-from handlers import privacy
-from handlers.core import Core
+from handlers.base.core import Core
+from handlers.governance import privacy
 from storage import crypto
 from storage.models import ActionItem, Answer, CoreGroup, Member, Organisation, ReflectionSession
 

@@ -15,8 +15,8 @@ from typing import Any
 from bot.platforms.console.render import render_text
 from bot.runtime import Runtime
 from bot.transport import PlatformRef, ReplyContext
-from handlers.events import Actor, Command, Event, FormSubmit, HomeOpened, Press, TypedText
-from handlers.messages import Button, Buttons, Form, FormValues, Message
+from handlers.base.events import Actor, Command, Event, FormSubmit, HomeOpened, Press, TypedText
+from handlers.base.messages import Button, Buttons, Form, FormValues, Message
 
 PLATFORM = "console"
 ORG = "console"

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from handlers.messages import (
+from handlers.base.messages import (
     Buttons,
     Context,
     Divider,
@@ -37,7 +37,7 @@ def render_text(message: Message, *, numbered_buttons: bool = False) -> str:
         elif isinstance(block, Divider):
             lines.append("")
         elif isinstance(block, RecordBlock):
-            from handlers.records import render_record
+            from handlers.records.build import render_record
 
             lines.append(render_record(block.view, "markdown"))
     return "\n".join(lines) if lines else message.text

@@ -17,7 +17,7 @@ from collections.abc import Callable
 
 from bot.platforms.console.backend import ConsoleBackend, Shown
 from bot.platforms.console.render import render_form, render_text
-from handlers.messages import Button, Form
+from handlers.base.messages import Button, Form
 
 Ask = Callable[[str], str]
 Say = Callable[[str], None]

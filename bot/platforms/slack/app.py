@@ -30,9 +30,9 @@ from bot.platforms.slack.transport import (
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.transport import DeliveryFailed, ReplyContext
-from handlers.errors import CoreGroupError
-from handlers.events import FormSubmit
-from handlers.messages import Intent, Reply, plain
+from handlers.base.errors import CoreGroupError
+from handlers.base.events import FormSubmit
+from handlers.base.messages import Intent, Reply, plain
 from handlers.router import handle
 from storage import inbound as inbound_seen
 

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from bot.platforms.slack.render import strip_action_suffix
-from handlers.events import (
+from handlers.base.events import (
     Actor,
     Command,
     Event,

@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from handlers.messages import (
+from handlers.base.messages import (
     Block,
     Buttons,
     Context,
@@ -245,10 +245,10 @@ def _buttons(block: Buttons) -> list[dict[str, Any]]:
 def record_chunks(block: RecordBlock) -> list[str]:
     """The record as Slack mrkdwn, split into section-sized pieces.
 
-    ``handlers.records`` renders the record with its Slack template (which escapes every value)
-    and splits it on line boundaries; it lands with the records issue.
+    ``handlers.records.build`` renders the record with its Slack template (which escapes every
+    value) and splits it on line boundaries; it lands with the records issue.
     """
-    from handlers import records
+    from handlers.records import build as records
 
     text: str = records.render_record(block.view, "slack")
     chunks: list[str] = list(records.split_for_limit(text, MAX_SECTION_TEXT))

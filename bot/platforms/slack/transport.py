@@ -30,7 +30,7 @@ from bot.platforms.slack.render import (
     render_message,
 )
 from bot.transport import DeliveryFailed, PlatformRef, ReplyContext
-from handlers.messages import Form, Message
+from handlers.base.messages import Form, Message
 from storage.conversations import ConversationStore
 from storage.db import Database
 

@@ -34,9 +34,9 @@ from bot.platforms.teams.transport import TeamsTransport
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.transport import DeliveryFailed, ReplyContext
-from handlers.errors import CoreGroupError
-from handlers.events import Command, Event, Joined
-from handlers.messages import plain
+from handlers.base.errors import CoreGroupError
+from handlers.base.events import Command, Event, Joined
+from handlers.base.messages import plain
 from storage import inbound as inbound_seen
 
 log = logging.getLogger(__name__)

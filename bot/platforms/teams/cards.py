@@ -12,7 +12,7 @@ import re
 from typing import Any
 
 from bot.platforms.teams.markup import Mentions, break_braces, escape_md, plain_text, render_spans
-from handlers.messages import (
+from handlers.base.messages import (
     Block,
     Button,
     Buttons,
@@ -156,14 +156,14 @@ def _plain_label(label: str) -> str:
 def record_chunks(block: RecordBlock) -> list[str]:
     """The record as Teams markdown, in pieces small enough for one TextBlock each."""
     try:
-        from handlers.records import render_record
+        from handlers.records.build import render_record
     except ImportError:  # the records module is not there yet: say so plainly
         return [escape_md("The record is ready. Ask the facilitator for a copy.")]
     # The template escapes markdown and tags; card hosts also evaluate {{DATE(…)}}, so break
     # any brace pair an answer carried in (the template itself writes none).
     text = break_braces(render_record(block.view, "teams"))
     try:
-        from handlers.records import split_for_limit
+        from handlers.records.build import split_for_limit
     except ImportError:
         return _split_text(text, TEXT_CHUNK)
     return [piece for chunk in split_for_limit(text, TEXT_CHUNK) for piece in _split_text(chunk)]

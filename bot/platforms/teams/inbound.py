@@ -15,7 +15,7 @@ from microsoft_agents.activity import Activity
 from pydantic import ValidationError
 
 from bot.platforms.teams.cards import form_values
-from handlers.events import Actor, Command, Event, FormSubmit, Joined, Press, TypedText
+from handlers.base.events import Actor, Command, Event, FormSubmit, Joined, Press, TypedText
 
 PLATFORM = "teams"
 COMMAND_WORD = "reflect"

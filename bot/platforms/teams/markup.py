@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from handlers.messages import Mention, Quiet, Span, Strong
+from handlers.base.messages import Mention, Quiet, Span, Strong
 
 # Characters with a meaning in Teams / CommonMark inline syntax.
 _MD_META = re.compile(r"([\\`*_\[\]()~|!#])")

@@ -13,7 +13,7 @@ from bot.platforms.teams.cards import card_activity, form_card, message_activiti
 from bot.platforms.teams.connector import BotConnector
 from bot.platforms.teams.refs import TENANT_TARGET, ReferenceStore
 from bot.transport import DeliveryFailed, PlatformRef, ReplyContext
-from handlers.messages import Form, Message, Paragraph, Quiet, Strong, plain
+from handlers.base.messages import Form, Message, Paragraph, Quiet, Strong, plain
 from storage.db import Database
 
 

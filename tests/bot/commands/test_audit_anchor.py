@@ -22,8 +22,8 @@ from bot.platforms.console.backend import ConsoleBackend
 from bot.runtime import Runtime
 from bot.scheduler import sweep
 from bot.settings import Settings, get_settings
-from handlers import audit
-from handlers.core import Core
+from handlers.base import audit
+from handlers.base.core import Core
 from storage import audit_key
 from storage.models import AuditEvent
 from tests.conftest import Clock

@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from bot.settings import get_settings
-from handlers import audit
+from handlers.base import audit
 from storage import audit_key
 from storage.db import Database
 from storage.migrate import upgrade

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from handlers.core import Core
+from handlers.base.core import Core
 from tests.fakes.slack_api import FakeSlack, SlackHarness
 
 

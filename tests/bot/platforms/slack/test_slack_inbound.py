@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 import pytest
 
 from bot.platforms.slack.inbound import MalformedPayload, parse_body, translate
-from handlers.events import (
+from handlers.base.events import (
     Actor,
     Command,
     FormSubmit,

@@ -16,7 +16,7 @@ from bot.platforms.slack.render import (
     strip_action_suffix,
     truncate,
 )
-from handlers.messages import (
+from handlers.base.messages import (
     Button,
     Buttons,
     Context,
@@ -252,7 +252,7 @@ def test_home_view_allows_up_to_100_blocks() -> None:
 def _hostile_record() -> object:
     from datetime import date
 
-    from handlers.records import MemberAnswer, Person, QuestionView, RecordView
+    from handlers.records.build import MemberAnswer, Person, QuestionView, RecordView
 
     words = "<!channel> <@U0BADBAD> <https://evil.example|click> {{ 7*7 }} שלום 👋 "
     questions = tuple(
@@ -296,7 +296,7 @@ def _hostile_record() -> object:
 
 
 def test_a_long_hostile_record_is_split_within_limits_and_pings_nobody() -> None:
-    from handlers.messages import RecordBlock
+    from handlers.base.messages import RecordBlock
 
     view = _hostile_record()
     pages = render_message(Message(text="Record", blocks=(RecordBlock(view),)))  # type: ignore[arg-type]

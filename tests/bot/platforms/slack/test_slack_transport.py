@@ -7,7 +7,7 @@ from sqlmodel import select
 
 from bot.platforms.slack.transport import Pacer, SingleToken, SlackTransport
 from bot.transport import DeliveryFailed, ReplyContext
-from handlers.messages import Form, FormField, Mention, Message, Paragraph, plain
+from handlers.base.messages import Form, FormField, Mention, Message, Paragraph, plain
 from storage.db import Database
 from storage.models import ConversationRef
 from tests.fakes.slack_api import FakeSlack

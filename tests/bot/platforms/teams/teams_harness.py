@@ -18,7 +18,7 @@ from bot.platforms.teams.app import TEAMS_ADAPTER
 from bot.runtime import Runtime
 from bot.server import build_web_app
 from bot.settings import Settings
-from handlers.core import Core
+from handlers.base.core import Core
 from tests.fakes.bot_connector import FakeBotConnector
 
 BOT_ID = "28:bot-app-id"

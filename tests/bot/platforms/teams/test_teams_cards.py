@@ -12,7 +12,7 @@ from bot.platforms.teams.cards import (
     form_values,
     message_activities,
 )
-from handlers.messages import (
+from handlers.base.messages import (
     Button,
     Buttons,
     Context,

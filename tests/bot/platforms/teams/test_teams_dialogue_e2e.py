@@ -13,8 +13,8 @@ from typing import Any
 
 from sqlmodel import select
 
-from handlers import dialogue
-from handlers.core import Core
+from handlers.base.core import Core
+from handlers.reflection import dialogue
 from storage.models import Answer, Member, Participation, ReflectionSession, SessionStatus
 from tests.bot.platforms.teams.teams_harness import (
     CHANNEL,

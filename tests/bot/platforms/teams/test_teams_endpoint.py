@@ -15,7 +15,7 @@ import pytest
 from sqlmodel import select
 
 from bot.platforms.teams.app import HANDLING_SLOTS
-from handlers.core import Core
+from handlers.base.core import Core
 from storage.models import ConversationRef
 from tests.bot.platforms.teams.teams_harness import (
     CHANNEL,
@@ -151,7 +151,7 @@ async def test_install_in_a_team_stores_references_for_the_channel_and_its_membe
 async def test_a_direct_message_to_someone_new_creates_their_personal_chat_once(
     core: Core,
 ) -> None:
-    from handlers.messages import plain
+    from handlers.base.messages import plain
 
     async with running(core) as h:
         await h.post(h.install_in_team(SAM))

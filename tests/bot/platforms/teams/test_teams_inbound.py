@@ -8,7 +8,7 @@ import pytest
 
 from bot.platforms.teams import inbound
 from bot.platforms.teams.inbound import MalformedActivity
-from handlers.events import Command, FormSubmit, Joined, Press, TypedText
+from handlers.base.events import Command, FormSubmit, Joined, Press, TypedText
 
 BOT = "28:bot"
 TENANT = "tenant-1"

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlmodel import select
 
-from handlers.core import Core
+from handlers.base.core import Core
 from storage.models import CoreGroup, Member
 from tests.bot.platforms.teams.teams_harness import TEAM, Harness, Person, running
 

@@ -1,0 +1,1 @@
+"""Shared by every capability: the core, events in, messages out, errors, access, language."""

@@ -1,0 +1,1 @@
+"""Data protection: subject access, erasure, retention and the audit log's verification."""

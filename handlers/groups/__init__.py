@@ -1,0 +1,1 @@
+"""Core groups: registering a channel, its people and roles, bulk import."""

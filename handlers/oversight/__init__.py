@@ -1,0 +1,1 @@
+"""The Lead Officer's view across groups: anonymised counts and themes."""

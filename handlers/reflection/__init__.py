@@ -1,0 +1,1 @@
+"""A reflection session: opening it, each member's dialogue, progress, closing, debrief."""

@@ -1,0 +1,412 @@
+"""The neutral messages of a reflection: invitation, one question, review, thanks, progress.
+
+Wording of the questions comes from the question set; the words around them come from the UI
+string catalogue (``prompts/strings``) in the reader's language. Every message has a plain
+``text`` fallback, and a button whose label repeats in a message says which one it is in
+``spoken``.
+"""
+
+from __future__ import annotations
+
+import math
+import string
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from handlers.base.messages import (
+    Block,
+    Button,
+    Buttons,
+    Context,
+    Divider,
+    Heading,
+    Mention,
+    Message,
+    Paragraph,
+    Quiet,
+    Span,
+    Strong,
+)
+from prompts.schema import Question, QuestionSet
+from prompts.strings import month_abbrev, t, weekday_abbrev
+
+YES_NO_KEYS = {"yes": "dialogue.yes", "no": "dialogue.no", "not_sure": "dialogue.not_sure"}
+# Kept for callers that read the English labels directly.
+CHOICE_LABELS = {value: t(key) for value, key in YES_NO_KEYS.items()}
+
+
+def t_spans(key: str, lang: str, **values: Any) -> tuple[Span, ...]:
+    """A UI string as spans: values that are spans (``Strong``, ``Mention``) stay spans, so the
+    translated sentence keeps its bold child reference or its mention wherever the words put it.
+    """
+    template = t(key, lang, **{k: "{" + k + "}" for k in values})
+    out: list[Span] = []
+    for literal, name, _spec, _conv in string.Formatter().parse(template):
+        if literal:
+            out.append(literal)
+        if name is None:
+            continue
+        value = values.get(name, "{" + name + "}")
+        out.append(value if isinstance(value, (Strong, Quiet, Mention)) else str(value))
+    return tuple(out)
+
+
+def choice_label(question: Question, value: str | None, lang: str = "en") -> str:
+    if value is None:
+        return ""
+    if question.kind == "yes_no":
+        key = YES_NO_KEYS.get(value)
+        return t(key, lang) if key else value
+    if question.kind == "choice":
+        for c in question.choices:
+            if c.value == value:
+                return c.label
+    return value
+
+
+def role_label(role: str, lang: str = "en") -> str:
+    """A session role's name (presenter, enabler, observer); unknown roles read as written."""
+    try:
+        return t(f"roles.{role}", lang)
+    except KeyError:
+        return role.replace("_", " ")
+
+
+def minutes_left(qset: QuestionSet, remaining_questions: int) -> int:
+    """The set's own estimate ("about 10 minutes") shared out over its questions, so the
+    invitation, the question footer and the last reminder never disagree."""
+    total = max(1, len(qset.questions))
+    return max(1, math.ceil(qset.minutes * remaining_questions / total))
+
+
+def local_deadline(when: datetime | None, tz: str, lang: str = "en") -> str:
+    """'Thu 05 Mar 14:00' in the organisation's time zone, with day and month in ``lang``."""
+    if when is None:
+        return ""
+    local = when.astimezone(ZoneInfo(tz))
+    return f"{weekday_abbrev(local, lang)} {local:%d} {month_abbrev(local, lang)} {local:%H:%M}"
+
+
+@dataclass(frozen=True)
+class AnswerState:
+    choice: str | None
+    comment: str | None
+    skipped: bool
+
+
+def invitation(
+    qset: QuestionSet,
+    child_ref: str,
+    deadline: str,
+    participation_id: int,
+    facilitator_id: str,
+    *,
+    lang: str = "en",
+    role: str | None = None,
+) -> Message:
+    pid = str(participation_id)
+    title = qset.title
+    blocks: list[Block] = [
+        Heading(t("dialogue.invite_heading", lang, title=title, child_ref=child_ref)),
+        Paragraph(
+            (
+                *t_spans(
+                    "dialogue.invite_open_until" if deadline else "dialogue.invite_open",
+                    lang,
+                    title=title.lower(),
+                    child_ref=Strong(child_ref),
+                    closes_at=deadline,
+                ),
+                " ",
+                t("dialogue.invite_minutes", lang, minutes=qset.minutes),
+            )
+        ),
+        Paragraph((qset.purpose,)),
+    ]
+    if role:
+        blocks.append(
+            Paragraph(t_spans("dialogue.role_prompt", lang, role=Strong(role_label(role, lang))))
+        )
+    if qset.ground_rules:
+        blocks.append(Context(tuple("• " + rule + "\n" for rule in qset.ground_rules)))
+    blocks.append(
+        Context(t_spans("dialogue.facilitator", lang, facilitator=Mention(facilitator_id)))
+    )
+    blocks.append(
+        Buttons(
+            (
+                Button(
+                    t("dialogue.start", lang),
+                    "dlg.start",
+                    pid,
+                    style="primary",
+                    spoken=t("dialogue.start_spoken", lang),
+                ),
+                Button(
+                    t("dialogue.not_now", lang),
+                    "dlg.later",
+                    pid,
+                    spoken=t("dialogue.not_now_spoken", lang),
+                ),
+            )
+        )
+    )
+    text = t("dialogue.invite_text", lang, title=title, child_ref=child_ref, minutes=qset.minutes)
+    return Message(text=text, blocks=tuple(blocks))
+
+
+def question_message(
+    qset: QuestionSet,
+    questions: tuple[Question, ...],
+    index: int,
+    participation_id: int,
+    current: AnswerState | None,
+    answered_count: int,
+    *,
+    lang: str = "en",
+) -> Message:
+    q = questions[index]
+    total = len(questions)
+    ref = f"{participation_id}:{q.id}"
+    blocks: list[Block] = []
+    if index == 0 and qset.opening_prompt:
+        blocks.append(Context((qset.opening_prompt,)))
+    blocks.append(Paragraph((Strong(q.headline),)))
+    if q.guidance:
+        blocks.append(Context(tuple(line + "\n" for line in q.guidance)))
+    if q.kind == "scale":
+        blocks.append(Context((t("dialogue.scale_hint", lang, min=q.scale_min, max=q.scale_max),)))
+    if current is not None and (current.choice or current.comment or current.skipped):
+        said: list[Span] = []
+        if current.choice:
+            said += t_spans(
+                "dialogue.your_answer", lang, answer=Strong(choice_label(q, current.choice, lang))
+            )
+        if current.comment:
+            said += [
+                "\n" if said else "",
+                *t_spans("dialogue.your_words", lang, words=current.comment),
+            ]
+        if current.skipped and not said:
+            said = [t("dialogue.you_skipped", lang)]
+        blocks.append(Context(tuple(said)))
+    buttons: list[Button] = []
+    for value in q.choice_values:
+        label = choice_label(q, value, lang)
+        chosen = current is not None and current.choice == value
+        spoken_key = "dialogue.answer_spoken_current" if chosen else "dialogue.answer_spoken"
+        buttons.append(
+            Button(
+                label,
+                "dlg.answer",
+                f"{ref}:{value}",
+                style="primary" if chosen else None,
+                spoken=t(spoken_key, lang, label=label),
+            )
+        )
+    has_words = current is not None and bool(current.comment)
+    if q.kind == "text":
+        label = t("dialogue.change_answer" if has_words else "dialogue.write_answer", lang)
+        buttons.append(Button(label, "dlg.text", ref, style="primary" if not has_words else None))
+    elif q.comment:
+        label = t("dialogue.change_comment" if has_words else "dialogue.add_comment", lang)
+        buttons.append(Button(label, "dlg.comment", ref))
+    blocks.append(Buttons(tuple(buttons)))
+    nav: list[Button] = []
+    pid = str(participation_id)
+    if index > 0:
+        nav.append(
+            Button(
+                t("dialogue.back", lang), "dlg.back", pid, spoken=t("dialogue.back_spoken", lang)
+            )
+        )
+    nav.append(
+        Button(t("dialogue.skip", lang), "dlg.skip", ref, spoken=t("dialogue.skip_spoken", lang))
+    )
+    if current is not None and (current.choice or current.comment) and index < total - 1:
+        nav.append(
+            Button(
+                t("dialogue.next", lang), "dlg.next", ref, spoken=t("dialogue.next_spoken", lang)
+            )
+        )
+    if answered_count:
+        nav.append(Button(t("dialogue.review_answers", lang), "dlg.review", pid))
+    blocks.append(Buttons(tuple(nav)))
+    remaining = total - index
+    footer = t(
+        "dialogue.question_footer",
+        lang,
+        n=index + 1,
+        total=total,
+        minutes=minutes_left(qset, remaining),
+    )
+    blocks.append(Context((footer,)))
+    text = t("dialogue.question_text", lang, n=index + 1, total=total, headline=q.headline)
+    return Message(text=text, blocks=tuple(blocks))
+
+
+def review_message(
+    questions: tuple[Question, ...],
+    participation_id: int,
+    answers: dict[str, AnswerState],
+    submitted: bool,
+    *,
+    lang: str = "en",
+) -> Message:
+    blocks: list[Block] = [
+        Heading(t("dialogue.check_title", lang)),
+        Context(
+            (t("dialogue.check_intro_submitted" if submitted else "dialogue.check_intro", lang),)
+        ),
+    ]
+    for number, q in enumerate(questions, start=1):
+        a = answers.get(q.id)
+        said: list[Span] = [Strong(f"{number}. {q.headline}"), "\n"]
+        if a is None or (not a.choice and not a.comment):
+            skipped = a is not None and a.skipped
+            said.append(t("dialogue.review_skipped" if skipped else "dialogue.not_answered", lang))
+        else:
+            if a.choice:
+                said.append(choice_label(q, a.choice, lang))
+            if a.comment:
+                said += [" · " if a.choice else "", a.comment]
+        blocks.append(Paragraph(tuple(said)))
+        blocks.append(
+            Buttons(
+                (
+                    Button(
+                        t("dialogue.change", lang),
+                        "dlg.change",
+                        f"{participation_id}:{q.id}",
+                        spoken=t("dialogue.change_spoken", lang, n=number),
+                    ),
+                )
+            )
+        )
+    blocks.append(Divider())
+    pid = str(participation_id)
+    if submitted:
+        # Already submitted: changes are saved as they are made; "Done" goes back to the thanks.
+        done = Button(
+            t("dialogue.done", lang),
+            "dlg.submit",
+            pid,
+            style="primary",
+            spoken=t("dialogue.done_spoken", lang),
+        )
+        blocks.append(Buttons((done,)))
+    else:
+        blocks.append(
+            Buttons(
+                (
+                    Button(
+                        t("dialogue.submit", lang),
+                        "dlg.submit",
+                        pid,
+                        style="primary",
+                        spoken=t("dialogue.submit_spoken", lang),
+                    ),
+                    Button(
+                        t("dialogue.back", lang),
+                        "dlg.back",
+                        pid,
+                        spoken=t("dialogue.back_to_last", lang),
+                    ),
+                )
+            )
+        )
+    return Message(text=t("dialogue.check_text", lang), blocks=tuple(blocks))
+
+
+def thanks_message(participation_id: int, deadline: str, *, lang: str = "en") -> Message:
+    saved = t("dialogue.saved", lang)
+    until = (
+        t("dialogue.change_until_deadline", lang, closes_at=deadline)
+        if deadline
+        else t("dialogue.change_until", lang)
+    )
+    return Message(
+        text=saved,
+        blocks=(
+            Paragraph((Strong(saved),)),
+            Paragraph((t("dialogue.saved_next", lang), " ", until)),
+            Buttons(
+                (Button(t("dialogue.review_or_change", lang), "dlg.review", str(participation_id)),)
+            ),
+        ),
+    )
+
+
+def deferred_message(participation_id: int, *, lang: str = "en") -> Message:
+    return Message(
+        text=t("dialogue.deferred_text", lang),
+        blocks=(
+            Paragraph((t("dialogue.deferred", lang),)),
+            Buttons(
+                (
+                    Button(
+                        t("dialogue.start_now", lang),
+                        "dlg.start",
+                        str(participation_id),
+                        style="primary",
+                    ),
+                )
+            ),
+        ),
+    )
+
+
+def closed_message(child_ref: str, cancelled: bool = False, *, lang: str = "en") -> Message:
+    key = "dialogue.session_cancelled" if cancelled else "dialogue.session_closed"
+    text = t(key, lang, child_ref=child_ref)
+    return Message(text=text, blocks=(Paragraph((text,)),))
+
+
+@dataclass(frozen=True)
+class ProgressRow:
+    user_id: str
+    name: str
+    done: bool
+
+
+def progress_message(
+    title: str,
+    child_ref: str,
+    session_id: int,
+    rows: list[ProgressRow],
+    deadline: str,
+    status: str,
+    *,
+    lang: str = "en",
+) -> Message:
+    done = sum(1 for r in rows if r.done)
+    total = len(rows)
+    head = t("progress.heading", lang, title=title, child_ref=child_ref)
+    blocks: list[Block] = [Heading(head)]
+    if status == "open":
+        summary = t("progress.summary_open", lang, done=done, total=total)
+        if deadline:
+            summary += " " + t("progress.open_until_sentence", lang, closes_at=deadline)
+    elif status == "closed":
+        summary = t("progress.summary_closed", lang, done=done, total=total)
+    else:
+        summary = t("progress.summary_cancelled", lang)
+    blocks.append(Paragraph((summary,)))
+    lines: list[Span] = []
+    for r in rows:
+        lines += ["✓ " if r.done else "○ ", Mention(r.user_id, r.name), "\n"]
+    if lines:
+        blocks.append(Context(tuple(lines)))
+    if status == "open":
+        sid = str(session_id)
+        blocks.append(
+            Buttons(
+                (
+                    Button(t("progress.remind", lang), "session.remind", sid),
+                    Button(t("progress.close", lang), "session.close", sid, style="primary"),
+                )
+            )
+        )
+    return Message(text=f"{head}: {summary}", blocks=tuple(blocks))
