@@ -58,6 +58,11 @@ class Settings(BaseSettings):
     coregroup_audit_retention_days: int = Field(
         default=2920, description="Days the audit log keeps an event."
     )
+    coregroup_inbound_lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds before acknowledged work left by a stopped process is taken again.",
+    )
     coregroup_env: str = Field(
         default="development",
         description="'production' refuses unsafe settings (e.g. unauthenticated Teams).",
