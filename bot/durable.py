@@ -50,6 +50,7 @@ _EVENT_TYPES: dict[str, type[Any]] = {
 # A delivery that keeps killing or failing its handler is dropped (and logged) after this many.
 MAX_TAKES = 5
 TAKE_BATCH = 20
+PUT_BATCH = 200  # deliveries written in one transaction at most
 
 
 class UnreadablePayload(Exception):
@@ -92,21 +93,45 @@ class InboundQueue:
         self.owner = process_name()
         self.in_hand: dict[int, float] = {}  # row id -> when this process took or wrote it
         self._task: asyncio.Task[None] | None = None
+        self._waiting: list[tuple[work.NewWork, asyncio.Future[int | None]]] = []
+        self._writer: asyncio.Future[None] | None = None
         self._stopping = asyncio.Event()
 
     async def put(self, event: Event, reply: dict[str, Any], dedupe_key: str | None) -> int | None:
-        """Keep the delivery; its row id, or ``None`` when it was seen before."""
-        work_id = await work.put(
-            self.db,
-            platform=self.platform,
-            payload=encode(event, reply),
-            dedupe_key=dedupe_key,
-            owner=self.owner,
-            lease=self.lease,
-        )
+        """Keep the delivery; its row id, or ``None`` when it was seen before.
+
+        Deliveries arriving while a write is under way are written together by the next one
+        (group commit): under a burst each ack waits for about one transaction, not for the
+        transactions of every click ahead of it.
+        """
+        kept: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        self._waiting.append((work.NewWork(encode(event, reply), dedupe_key), kept))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.ensure_future(self._write_waiting())
+        work_id = await kept
         if work_id is not None:
             self.in_hand[work_id] = time.monotonic()
         return work_id
+
+    async def _write_waiting(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting[:PUT_BATCH], self._waiting[PUT_BATCH:]
+            try:
+                ids = await work.put_many(
+                    self.db,
+                    [item for item, _ in batch],
+                    platform=self.platform,
+                    owner=self.owner,
+                    lease=self.lease,
+                )
+            except Exception as exc:
+                for _, kept in batch:
+                    if not kept.done():
+                        kept.set_exception(exc)
+                continue
+            for (_, kept), work_id in zip(batch, ids, strict=True):
+                if not kept.done():
+                    kept.set_result(work_id)
 
     async def still_ours(self, work_id: int | None) -> bool:
         """Call just before handling: after waiting half a lease in memory, renew it (and find

@@ -10,13 +10,13 @@ leaves its work to be done by the next process that looks, not lost.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Text, delete, func, type_coerce, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Text, delete, func, insert, type_coerce, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 
 from storage.db import Database
@@ -33,29 +33,64 @@ class Taken:
     attempts: int
 
 
-async def put(
-    db: Database,
-    *,
-    platform: str,
-    payload: str,
-    dedupe_key: str | None,
-    owner: str,
-    lease: timedelta,
-) -> int | None:
-    """Keep one delivery until handled; ``None`` when its dedupe key was seen before."""
-    row = InboundWork(
-        platform=platform, payload=payload, owner=owner, lease_until=utcnow() + lease
-    )
-    try:
-        async with db.write() as s:
-            if dedupe_key:
-                s.add(InboundSeen(key=dedupe_key[:200]))
-                await s.flush()  # the key first: a repeat inserts nothing at all
-            s.add(row)
-    except IntegrityError:
-        return None
-    assert row.id is not None
-    return row.id
+@dataclass(frozen=True)
+class NewWork:
+    """One delivery to keep: ``payload`` is the plain JSON (the column seals it)."""
+
+    payload: str
+    dedupe_key: str | None
+
+
+async def put_many(
+    db: Database, items: Sequence[NewWork], *, platform: str, owner: str, lease: timedelta
+) -> list[int | None]:
+    """Keep deliveries in one transaction (two statements, whatever their number): for each
+    item its row id, or ``None`` when its dedupe key was seen before (then nothing is kept)."""
+    now = utcnow()
+    keys = list(dict.fromkeys(i.dedupe_key[:200] for i in items if i.dedupe_key))
+    async with db.write() as s:
+        fresh: set[str] = set()
+        if keys:
+            dialect_insert = sqlite.insert if db.is_sqlite else postgresql.insert
+            claimed = await s.exec(
+                dialect_insert(InboundSeen)
+                .values([{"key": k, "seen_at": now} for k in keys])
+                .on_conflict_do_nothing(index_elements=["key"])
+                .returning(col(InboundSeen.key))
+            )
+            fresh = {str(row[0]) for row in claimed}
+        kept: list[NewWork] = []
+        for item in items:
+            key = item.dedupe_key[:200] if item.dedupe_key else None
+            if key is None or key in fresh:
+                fresh.discard(key or "")  # the same key twice in one batch is kept once
+                kept.append(item)
+        if not kept:
+            return [None] * len(items)
+        rows = await s.exec(
+            insert(InboundWork)
+            .values(
+                [
+                    {
+                        "platform": platform,
+                        "payload": i.payload,
+                        "owner": owner,
+                        "lease_until": now + lease,
+                        "attempts": 0,
+                        "created_at": now,
+                    }
+                    for i in kept
+                ]
+            )
+            .returning(col(InboundWork.id), col(InboundWork.payload))
+        )
+        # RETURNING's row order is not promised; the payload says which row is which (two
+        # identical payloads are the same work, so either id will do).
+        ids: dict[str, list[int]] = {}
+        for work_id, payload in rows:
+            ids.setdefault(payload, []).append(int(work_id))
+    kept_ids = {id(item): ids[item.payload].pop() for item in kept}
+    return [kept_ids.get(id(item)) for item in items]
 
 
 async def renew(db: Database, work_id: int, *, owner: str, lease: timedelta) -> bool:
@@ -109,7 +144,7 @@ async def take(
             .where(col(InboundWork.id).in_(ids))
             .order_by(col(InboundWork.id))
         )
-        return [Taken(int(i), str(p), int(a)) for i, p, a in rows]
+        return [Taken(int(i or 0), str(p), int(a)) for i, p, a in rows]
 
 
 async def done(db: Database, work_id: int) -> None:
@@ -124,4 +159,4 @@ async def waiting(db: Database, platform: str | None = None) -> int:
         query = select(func.count()).select_from(InboundWork)
         if platform is not None:
             query = query.where(col(InboundWork.platform) == platform)
-        return int((await s.exec(query)).one())
+        return int((await s.exec(query)).one() or 0)
