@@ -49,14 +49,16 @@ async def put_many(
     now = utcnow()
     keys = list(dict.fromkeys(i.dedupe_key[:200] for i in items if i.dedupe_key))
     async with db.write() as s:
+        conn = await s.connection()
         fresh: set[str] = set()
         if keys:
+            # Parameter lists (not one VALUES clause per batch size): compiled once, cached.
             dialect_insert = sqlite.insert if db.is_sqlite else postgresql.insert
-            claimed = await s.exec(
+            claimed = await conn.execute(
                 dialect_insert(InboundSeen)
-                .values([{"key": k, "seen_at": now} for k in keys])
                 .on_conflict_do_nothing(index_elements=["key"])
-                .returning(col(InboundSeen.key))
+                .returning(col(InboundSeen.key)),
+                [{"key": k, "seen_at": now} for k in keys],
             )
             fresh = {str(row[0]) for row in claimed}
         kept: list[NewWork] = []
@@ -67,29 +69,21 @@ async def put_many(
                 kept.append(item)
         if not kept:
             return [None] * len(items)
-        rows = await s.exec(
-            insert(InboundWork)
-            .values(
-                [
-                    {
-                        "platform": platform,
-                        "payload": i.payload,
-                        "owner": owner,
-                        "lease_until": now + lease,
-                        "attempts": 0,
-                        "created_at": now,
-                    }
-                    for i in kept
-                ]
-            )
-            .returning(col(InboundWork.id), col(InboundWork.payload))
+        rows = await conn.execute(
+            insert(InboundWork).returning(col(InboundWork.id), sort_by_parameter_order=True),
+            [
+                {
+                    "platform": platform,
+                    "payload": i.payload,
+                    "owner": owner,
+                    "lease_until": now + lease,
+                    "attempts": 0,
+                    "created_at": now,
+                }
+                for i in kept
+            ],
         )
-        # RETURNING's row order is not promised; the payload says which row is which (two
-        # identical payloads are the same work, so either id will do).
-        ids: dict[str, list[int]] = {}
-        for work_id, payload in rows:
-            ids.setdefault(payload, []).append(int(work_id))
-    kept_ids = {id(item): ids[item.payload].pop() for item in kept}
+        kept_ids = {id(item): int(row[0]) for item, row in zip(kept, rows, strict=True)}
     return [kept_ids.get(id(item)) for item in items]
 
 
