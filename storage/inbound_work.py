@@ -83,7 +83,7 @@ async def put_many(
                 for i in kept
             ],
         )
-        kept_ids = {id(item): int(row[0]) for item, row in zip(kept, rows, strict=True)}
+        kept_ids = {id(item): int(row[0] or 0) for item, row in zip(kept, rows, strict=True)}
     return [kept_ids.get(id(item)) for item in items]
 
 
