@@ -1,6 +1,6 @@
 """Acknowledged clicks are never lost: ``coregroup serve`` killed with ``-9`` right after Slack
 got its 200s leaves the work in the database, and the next process (a restart, or on PostgreSQL
-another instance that is already running) saves every answer.
+another instance that is already running) saves every answer. The same for a Teams message.
 
 Each test slows the fake Slack's ``chat.update`` so that most clicks are still waiting their
 turn when the process dies (the test checks that this was so), then lets it answer at once.
@@ -9,12 +9,15 @@ turn when the process dies (the test checks that this was so), then lets it answ
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import aiohttp
 import pytest
+from aiohttp import web
 from sqlalchemy import func
 from sqlmodel import select
 
@@ -24,6 +27,8 @@ from storage import inbound_work
 from storage.db import Database
 from storage.models import Answer
 from tests.bot.commands.test_serve import _env, _serving_line
+from tests.bot.platforms.teams.teams_harness import Harness, Person
+from tests.fakes.bot_connector import FakeBotConnector
 from tests.fakes.slack_api import FakeSlack
 
 CLICKS = 50
@@ -123,3 +128,41 @@ async def test_a_running_instance_takes_over_the_clicks_of_one_killed_after_ackn
             await until(lambda: all_saved(db))
     finally:
         await fake.stop()
+
+
+async def test_a_teams_message_kept_by_a_killed_process_is_answered_after_a_restart(
+    db: Database, tmp_path: Path
+) -> None:
+    fake, connector = await FakeSlack().start(), FakeBotConnector()
+    await connector.start()
+    who = Person("Sam", "aad-sam")
+    try:
+        connector.delay = 5  # the first process is still sending its answer when it dies
+        env = _env(db, fake, COREGROUP_INBOUND_LEASE_SECONDS=LEASE, TEAMS_ALLOW_UNAUTHENTICATED="1")
+        async with serve(env, tmp_path) as (first, port):
+            teams = Harness(connector, f"http://127.0.0.1:{port}", web.Application())
+            posting = asyncio.ensure_future(teams.post(teams.personal(who, "help")))
+            await until(lambda: has_kept(db))
+            first.kill()
+            await first.wait()
+            with contextlib.suppress(aiohttp.ClientError):
+                await posting  # Teams saw the connection drop
+        answered_before = len(connector.to(who.personal))
+        connector.delay = 0
+        async with serve(env, tmp_path):
+            await until(lambda: nothing_kept(db))
+    finally:
+        await connector.stop()
+        await fake.stop()
+    # The dead process's answer was in flight (at least once: it may have arrived too).
+    assert answered_before == 1
+    [_, answer] = connector.to(who.personal)  # and the restarted process answered
+    assert "reflect" in " ".join(answer.texts()).lower()
+
+
+async def has_kept(db: Database) -> bool:
+    return await inbound_work.waiting(db) > 0
+
+
+async def nothing_kept(db: Database) -> bool:
+    return await inbound_work.waiting(db) == 0
