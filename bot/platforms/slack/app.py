@@ -200,8 +200,11 @@ class SlackAdapter:
         when the database cannot take it (handled in memory then, and most likely answered
         with "try again")."""
         assert inbound.event is not None
-        reply = {"channel_id": inbound.channel_id, "data": inbound.data or {}}
-        reply["dedupe_key"] = inbound.dedupe_key
+        reply = {
+            "channel_id": inbound.channel_id,
+            "data": inbound.data or {},
+            "dedupe_key": inbound.dedupe_key,
+        }
         try:
             work_id = await self.queue.put(inbound.event, reply, inbound.dedupe_key)
         except Exception as exc:
