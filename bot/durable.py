@@ -160,7 +160,15 @@ class InboundQueue:
 
     # ---- taking over what a dead process left -------------------------------------------------
 
-    def start(self, resume: Resume) -> None:
+    async def start(self, resume: Resume) -> None:
+        """Before the server listens: on SQLite (one process, the only writer) everything
+        left over is this process's to finish, so take it all now; then keep watching."""
+        if self.db.is_sqlite:
+            try:
+                while await self.take_once(resume, everything=True) == TAKE_BATCH:
+                    pass
+            except Exception as exc:
+                log.warning("inbound work not taken", extra={"error": type(exc).__name__})
         self._task = asyncio.ensure_future(self.run(resume))
 
     async def stop(self) -> None:
@@ -174,12 +182,10 @@ class InboundQueue:
         return min(max(self.lease.total_seconds() / 4, 0.2), 5.0)
 
     async def run(self, resume: Resume) -> None:
-        """Take expired rows every ``poll_seconds`` until stopped; on SQLite, first everything."""
-        everything = self.db.is_sqlite
+        """Take rows whose lease ran out, every ``poll_seconds``, until stopped."""
         while not self._stopping.is_set():
             try:
-                await self.take_once(resume, everything=everything)
-                everything = False
+                await self.take_once(resume)
             except Exception as exc:  # the database is down: try again next time
                 log.warning("inbound work not taken", extra={"error": type(exc).__name__})
             with contextlib.suppress(TimeoutError):

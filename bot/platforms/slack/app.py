@@ -267,7 +267,7 @@ class SlackAdapter:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
     async def _start_worker(self, _: web.Application) -> None:
-        self.queue.start(self._resume)
+        await self.queue.start(self._resume)
 
     async def _stop_worker(self, _: web.Application) -> None:
         await self.queue.stop()

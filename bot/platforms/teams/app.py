@@ -352,7 +352,7 @@ def mount_teams(
         app.router.add_post(ROUTE, jwt_authorization_decorator(adapter.on_activity))
 
     async def _start_worker(_app: web.Application) -> None:
-        adapter.queue.start(adapter._resume)
+        await adapter.queue.start(adapter._resume)
 
     async def _stop_worker(_app: web.Application) -> None:
         await adapter.queue.stop()
