@@ -26,7 +26,7 @@ import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from handlers.events import (
     Actor,
@@ -50,7 +50,7 @@ _EVENT_TYPES: dict[str, type[Any]] = {
 # A delivery that keeps killing or failing its handler is dropped (and logged) after this many.
 MAX_TAKES = 5
 TAKE_BATCH = 20
-PUT_BATCH = 200  # deliveries written in one transaction at most
+BATCH = 200  # deliveries kept (or cleared) in one transaction at most
 
 
 class UnreadablePayload(Exception):
@@ -81,6 +81,42 @@ def process_name() -> str:
 
 
 Resume = Callable[[int, Event, dict[str, Any]], Awaitable[None]]
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+class GroupCommit(Generic[Item, Result]):
+    """Calls arriving while a write is under way are written together by the next one: under a
+    burst each caller waits for about one transaction, not for one per click ahead of it."""
+
+    def __init__(
+        self, write: Callable[[list[Item]], Awaitable[list[Result]]], limit: int = BATCH
+    ) -> None:
+        self.write = write
+        self.limit = limit
+        self._waiting: list[tuple[Item, asyncio.Future[Result]]] = []
+        self._writer: asyncio.Future[None] | None = None
+
+    async def __call__(self, item: Item) -> Result:
+        written: asyncio.Future[Result] = asyncio.get_running_loop().create_future()
+        self._waiting.append((item, written))
+        if self._writer is None or self._writer.done():
+            self._writer = asyncio.ensure_future(self._write_waiting())
+        return await written
+
+    async def _write_waiting(self) -> None:
+        while self._waiting:
+            batch, self._waiting = self._waiting[: self.limit], self._waiting[self.limit :]
+            try:
+                results = await self.write([item for item, _ in batch])
+            except Exception as exc:
+                for _, written in batch:
+                    if not written.done():
+                        written.set_exception(exc)
+                continue
+            for (_, written), result in zip(batch, results, strict=True):
+                if not written.done():
+                    written.set_result(result)
 
 
 class InboundQueue:
@@ -93,45 +129,25 @@ class InboundQueue:
         self.owner = process_name()
         self.in_hand: dict[int, float] = {}  # row id -> when this process took or wrote it
         self._task: asyncio.Task[None] | None = None
-        self._waiting: list[tuple[work.NewWork, asyncio.Future[int | None]]] = []
-        self._writer: asyncio.Future[None] | None = None
+        self._put = GroupCommit(self._put_many)
+        self._done = GroupCommit(self._done_many)
         self._stopping = asyncio.Event()
 
     async def put(self, event: Event, reply: dict[str, Any], dedupe_key: str | None) -> int | None:
-        """Keep the delivery; its row id, or ``None`` when it was seen before.
-
-        Deliveries arriving while a write is under way are written together by the next one
-        (group commit): under a burst each ack waits for about one transaction, not for the
-        transactions of every click ahead of it.
-        """
-        kept: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
-        self._waiting.append((work.NewWork(encode(event, reply), dedupe_key), kept))
-        if self._writer is None or self._writer.done():
-            self._writer = asyncio.ensure_future(self._write_waiting())
-        work_id = await kept
+        """Keep the delivery; its row id, or ``None`` when it was seen before."""
+        work_id = await self._put(work.NewWork(encode(event, reply), dedupe_key))
         if work_id is not None:
             self.in_hand[work_id] = time.monotonic()
         return work_id
 
-    async def _write_waiting(self) -> None:
-        while self._waiting:
-            batch, self._waiting = self._waiting[:PUT_BATCH], self._waiting[PUT_BATCH:]
-            try:
-                ids = await work.put_many(
-                    self.db,
-                    [item for item, _ in batch],
-                    platform=self.platform,
-                    owner=self.owner,
-                    lease=self.lease,
-                )
-            except Exception as exc:
-                for _, kept in batch:
-                    if not kept.done():
-                        kept.set_exception(exc)
-                continue
-            for (_, kept), work_id in zip(batch, ids, strict=True):
-                if not kept.done():
-                    kept.set_result(work_id)
+    async def _put_many(self, items: list[work.NewWork]) -> list[int | None]:
+        return await work.put_many(
+            self.db, items, platform=self.platform, owner=self.owner, lease=self.lease
+        )
+
+    async def _done_many(self, ids: list[int]) -> list[None]:
+        await work.done_many(self.db, ids)
+        return [None] * len(ids)
 
     async def still_ours(self, work_id: int | None) -> bool:
         """Call just before handling: after waiting half a lease in memory, renew it (and find
@@ -151,7 +167,7 @@ class InboundQueue:
         if work_id is None:
             return
         try:
-            await work.done(self.db, work_id)
+            await self._done(work_id)
         except Exception as exc:
             # Left in place, it is handled again after its lease: at least once, never lost.
             log.warning("inbound work not cleared", extra={"error": type(exc).__name__})

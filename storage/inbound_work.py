@@ -141,10 +141,10 @@ async def take(
         return [Taken(int(i or 0), str(p), int(a)) for i, p, a in rows]
 
 
-async def done(db: Database, work_id: int) -> None:
+async def done_many(db: Database, ids: Sequence[int]) -> None:
     """The work is handled (or given up): forget it."""
     async with db.write() as s:
-        await s.exec(delete(InboundWork).where(col(InboundWork.id) == work_id))
+        await s.exec(delete(InboundWork).where(col(InboundWork.id).in_(list(ids))))
 
 
 async def waiting(db: Database, platform: str | None = None) -> int:
