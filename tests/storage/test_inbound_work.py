@@ -71,7 +71,7 @@ def test_every_kind_of_event_survives_the_round_trip() -> None:
 async def test_work_is_taken_over_only_after_its_lease_and_then_by_one_process(
     db: Database,
 ) -> None:
-    dead = queue(db, lease=0.3)  # the process that acknowledged, then died
+    dead = queue(db, lease=2)  # the process that acknowledged, then died
     ids = {await dead.put(Press(SAM, "dlg.answer", f"{n}:q:yes"), {}, f"k{n}") for n in range(6)}
     other = Database(db.url)  # a second process: its own connections
     alive = [queue(db, lease=30), queue(other, lease=30)]
@@ -85,7 +85,7 @@ async def test_work_is_taken_over_only_after_its_lease_and_then_by_one_process(
 
     try:
         assert [await take(q) for q in alive] == [0, 0]  # the lease still holds
-        await asyncio.sleep(0.4)
+        await asyncio.sleep(2.2)
         await asyncio.gather(*(take(q) for q in alive))
     finally:
         await other.dispose()
