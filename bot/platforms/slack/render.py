@@ -8,7 +8,7 @@ Truncation always happens after escaping and never cuts an entity or a ``<@U…>
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from handlers.base.messages import (
@@ -143,11 +143,29 @@ def fallback_text(message: Message) -> str:
 
 
 def render_message(message: Message) -> list[SlackMessage]:
-    """A neutral message as one or more Slack messages (a long record needs several)."""
+    """A neutral message as one or more Slack messages (a long record needs several).
+
+    A record summary is always one message: if it would need more, its brief form (the header
+    and a pointer to the Word file) is sent instead, so nothing is cut without saying so."""
+    pages = _paginate(message.blocks)
+    if len(pages) > 1:
+        brief = tuple(_brief(block) for block in message.blocks)
+        if brief != message.blocks:
+            pages = _paginate(brief)
     text = fallback_text(message)
+    return [SlackMessage(text=text, blocks=blocks) for blocks in pages]
+
+
+def _brief(block: Block) -> Block:
+    if isinstance(block, RecordBlock) and block.summary is not None:
+        return RecordBlock(block.view, summary=replace(block.summary, blocks=block.summary.brief))
+    return block
+
+
+def _paginate(blocks: tuple[Block, ...]) -> list[list[dict[str, Any]]]:
     pages: list[list[dict[str, Any]]] = [[]]
     budget = 0
-    for block in message.blocks:
+    for block in blocks:
         for rendered in _blocks(block):
             size = _text_size(rendered)
             current = pages[-1]
@@ -156,7 +174,7 @@ def render_message(message: Message) -> list[SlackMessage]:
                 budget = 0
             pages[-1].append(rendered)
             budget += size
-    return [SlackMessage(text=text, blocks=blocks) for blocks in pages]
+    return pages
 
 
 def render_blocks(message: Message, limit: int) -> list[dict[str, Any]]:
@@ -196,6 +214,8 @@ def _blocks(block: Block) -> list[dict[str, Any]]:
     if isinstance(block, Divider):
         return [{"type": "divider"}]
     if isinstance(block, RecordBlock):
+        if block.summary is not None:
+            return [out for inner in block.summary.blocks for out in _blocks(inner)]
         return [_section(chunk) for chunk in record_chunks(block)]
     raise RenderError(f"unknown block {type(block).__name__}")
 
