@@ -28,6 +28,8 @@ from bot.platforms.teams.connector import (
     BotConnector,
     TokenSource,
 )
+from bot.platforms.teams.consent import ConsentAnswers
+from bot.platforms.teams.files import CONSENT_INVOKE, UploadHosts
 from bot.platforms.teams.inbound import MalformedActivity, Origin
 from bot.platforms.teams.origin import OriginRefused, ServiceHosts, check_claim, guard_jwt
 from bot.platforms.teams.origin import record_refusal as audit_refusal
@@ -124,6 +126,8 @@ class TeamsAdapter:
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(HANDLING_SLOTS)
         self._known: set[tuple[str, str, str]] = set()  # references already stored, this process
+        uploads = UploadHosts.from_setting(runtime.settings.teams_extra_service_hosts)
+        self.consent = ConsentAnswers(runtime.core, transport.connector, uploads)
 
     async def on_activity(self, request: web.Request) -> web.Response:
         try:
@@ -152,6 +156,8 @@ class TeamsAdapter:
         except Exception:
             await self._unsee(key)
             raise
+        if invoke and activity.name == CONSENT_INVOKE:  # a file offered in a personal chat
+            return await self.consent.answer(activity.value, where)
         if event is None:
             return _ok(invoke)
         task = asyncio.ensure_future(self._handle(event, where, key))
