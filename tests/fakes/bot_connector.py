@@ -1,7 +1,9 @@
 """A fake Microsoft Bot Connector on 127.0.0.1 (port 0): records every call, hands out ids.
 
 Scriptable: ``fail(status, times, retry_after=…, path_contains=…)`` answers the next matching
-calls with that status. Every outgoing text is checked for mention injection: an ``<at>…</at>``
+calls with that status. It also plays the user's OneDrive for the file consent flow:
+:meth:`FakeBotConnector.upload_info` is what Teams puts in an accepted ``fileConsent/invoke``,
+and ``PUT /upload/<id>`` keeps what the bot uploaded (``files``). Every outgoing text is checked for mention injection: an ``<at>…</at>``
 that no mention entity of the same activity accounts for is recorded in ``violations``.
 """
 
@@ -47,11 +49,20 @@ class Call:
 
 
 @dataclass
+class StoredFile:
+    upload_id: str
+    content: bytes
+    content_range: str | None
+    authorization: str | None
+
+
+@dataclass
 class _Failure:
     status: int
     times: int
     retry_after: str | None
     path_contains: str
+    method: str = ""
 
 
 @dataclass
@@ -60,12 +71,16 @@ class FakeBotConnector:
     violations: list[str] = field(default_factory=list)
     members: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     url: str = ""
+    files: list[StoredFile] = field(default_factory=list)
+    # Teams refuses a message over about 100 KB, counted as UTF-16 (413 MessageSizeTooBig).
+    size_limit: int = 100 * 1024
     _failures: list[_Failure] = field(default_factory=list)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _runner: web.AppRunner | None = None
 
     async def start(self) -> str:
         app = web.Application()
+        app.router.add_put("/upload/{upload_id}", self._upload)
         app.router.add_route("*", "/{tail:.*}", self._handle)
         self._runner = web.AppRunner(app)
         await self._runner.setup()
@@ -91,11 +106,33 @@ class FakeBotConnector:
         *,
         retry_after: str | None = None,
         path_contains: str = "",
+        method: str = "",
     ) -> None:
-        self._failures.append(_Failure(status, times, retry_after, path_contains))
+        self._failures.append(_Failure(status, times, retry_after, path_contains, method))
 
     def clear(self) -> None:
         self.calls.clear()
+
+    def upload_info(self, name: str) -> dict[str, str]:
+        """The ``uploadInfo`` of an accepted file consent, with its upload URL on this fake."""
+        upload_id = f"up-{next(self._ids)}"
+        return {
+            "contentUrl": f"https://contoso-my.sharepoint.com/personal/me/Documents/{name}",
+            "name": name,
+            "uploadUrl": f"{self.url}upload/{upload_id}",
+            "uniqueId": upload_id,
+            "fileType": name.rsplit(".", 1)[-1],
+        }
+
+    def consents(self, conversation: str | None = None) -> list[tuple[Call, dict[str, Any]]]:
+        """File consent cards sent (to ``conversation``), with the attachment itself."""
+        return [
+            (c, a)
+            for c in self.delivered()
+            if conversation is None or c.conversation.split(";")[0] == conversation
+            for a in (c.body or {}).get("attachments") or []
+            if a.get("contentType") == "application/vnd.microsoft.teams.card.file.consent"
+        ]
 
     # ---- views for assertions -------------------------------------------------------------------
 
@@ -135,7 +172,11 @@ class FakeBotConnector:
         call = Call(request.method, request.path, body, request.headers.get("Authorization"))
         self.calls.append(call)
         for failure in self._failures:
-            if failure.times > 0 and failure.path_contains in request.path:
+            if (
+                failure.times > 0
+                and failure.path_contains in request.path
+                and failure.method in ("", request.method)
+            ):
                 failure.times -= 1
                 headers = {"Retry-After": failure.retry_after} if failure.retry_after else {}
                 return web.json_response(
@@ -143,6 +184,10 @@ class FakeBotConnector:
                     status=failure.status,
                     headers=headers,
                 )
+        if isinstance(body, dict) and "type" in body:
+            if len(json.dumps(body).encode("utf-16-le")) > self.size_limit:
+                error = {"code": "MessageSizeTooBig", "message": "Message size too big"}
+                return web.json_response({"error": error}, status=413)
         if isinstance(body, dict):
             self._check_mentions(call, body)
         parts = request.path.strip("/").split("/")
@@ -158,6 +203,26 @@ class FakeBotConnector:
             call.result_id = f"act-{next(self._ids)}"
             return web.json_response({"id": call.result_id}, status=201)
         return web.json_response({"error": "not found"}, status=404)
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        upload_id = request.match_info["upload_id"]
+        for failure in self._failures:
+            if (
+                failure.times > 0
+                and failure.path_contains
+                and failure.path_contains in request.path
+            ):
+                failure.times -= 1
+                return web.json_response({"error": "scripted"}, status=failure.status)
+        self.files.append(
+            StoredFile(
+                upload_id,
+                await request.read(),
+                request.headers.get("Content-Range"),
+                request.headers.get("Authorization"),
+            )
+        )
+        return web.json_response({"id": upload_id, "name": upload_id}, status=201)
 
     def screen(self, conversation: str) -> list[Call]:
         """What a conversation shows now: each message in order, as last sent or replaced."""

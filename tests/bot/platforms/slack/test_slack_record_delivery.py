@@ -43,9 +43,9 @@ async def _close_largest_record(slack: SlackHarness) -> tuple[str, Any, float]:
     assert (await slack.send(slash_command(setup, user=RO, channel=CHANNEL))).status == 200
     assert (await slack.send(slash_command("", user=RO, channel=CHANNEL))).status == 200
     session_id = await answer_everything(slack.core)
-    [progress] = [
-        c for c in fake.delivered("chat.postMessage") if c.body["channel"] == CHANNEL
-    ][-1:]
+    [progress] = [c for c in fake.delivered("chat.postMessage") if c.body["channel"] == CHANNEL][
+        -1:
+    ]
     progress_ts = progress.response["ts"]
     assert (await slack.send(slash_command("close", user=RO, channel=CHANNEL))).status == 200
     form = fake.views[-1]
