@@ -69,6 +69,8 @@ class _Failure:
 class FakeBotConnector:
     calls: list[Call] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
+    # Where a card breaks the Adaptive Card 1.5 schema (the harness asserts it empty).
+    schema_violations: list[str] = field(default_factory=list)
     members: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     url: str = ""
     files: list[StoredFile] = field(default_factory=list)
@@ -190,6 +192,7 @@ class FakeBotConnector:
                 return web.json_response({"error": error}, status=413)
         if isinstance(body, dict):
             self._check_mentions(call, body)
+            self._check_cards(call, body)
         parts = request.path.strip("/").split("/")
         if request.method == "POST" and request.path == "/v3/conversations":
             call.result_id = f"a:personal-{next(self._ids)}"
@@ -232,6 +235,14 @@ class FakeBotConnector:
                 continue
             shown[call.result_id] = call  # a PUT keeps the id, so it replaces in place
         return list(shown.values())
+
+    def _check_cards(self, call: Call, body: dict[str, Any]) -> None:
+        from tests.fakes.payload_schemas import adaptive_card_problems
+
+        for a in body.get("attachments") or []:
+            if a.get("contentType") == "application/vnd.microsoft.card.adaptive":
+                for problem in adaptive_card_problems(a.get("content")):
+                    self.schema_violations.append(f"{call.method} {call.path}: {problem}")
 
     def _check_mentions(self, call: Call, body: dict[str, Any]) -> None:
         allowed: Counter[str] = Counter()

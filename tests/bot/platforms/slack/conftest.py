@@ -15,6 +15,7 @@ async def fake_slack() -> AsyncIterator[FakeSlack]:
     fake = await FakeSlack().start()
     yield fake
     await fake.stop()
+    assert fake.schema_violations == [], "every Block Kit payload passes slack_sdk's models"
 
 
 @pytest.fixture

@@ -194,3 +194,4 @@ async def running(core: Core, **overrides: Any) -> AsyncIterator[Harness]:
     finally:
         await runner.cleanup()
         await connector.stop()
+    assert connector.schema_violations == [], "every card passes the Adaptive Card 1.5 schema"
