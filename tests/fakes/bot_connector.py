@@ -3,8 +3,11 @@
 Scriptable: ``fail(status, times, retry_after=…, path_contains=…)`` answers the next matching
 calls with that status. It also plays the user's OneDrive for the file consent flow:
 :meth:`FakeBotConnector.upload_info` is what Teams puts in an accepted ``fileConsent/invoke``,
-and ``PUT /upload/<id>`` keeps what the bot uploaded (``files``). Every outgoing text is checked for mention injection: an ``<at>…</at>``
-that no mention entity of the same activity accounts for is recorded in ``violations``.
+and ``PUT /upload/<id>`` keeps what the bot uploaded (``files``). A message over Teams' size
+limit (UTF-16) is refused with 413 ``MessageSizeTooBig``. Every outgoing text is checked for
+mention injection: an ``<at>…</at>`` that no mention entity of the same activity accounts for
+is recorded in ``violations``; a card outside the Adaptive Card 1.5 schema in
+``schema_violations``.
 """
 
 from __future__ import annotations
@@ -186,10 +189,9 @@ class FakeBotConnector:
                     status=failure.status,
                     headers=headers,
                 )
-        if isinstance(body, dict) and "type" in body:
-            if len(json.dumps(body).encode("utf-16-le")) > self.size_limit:
-                error = {"code": "MessageSizeTooBig", "message": "Message size too big"}
-                return web.json_response({"error": error}, status=413)
+        if isinstance(body, dict) and "type" in body and self._too_big(body):
+            error = {"code": "MessageSizeTooBig", "message": "Message size too big"}
+            return web.json_response({"error": error}, status=413)
         if isinstance(body, dict):
             self._check_mentions(call, body)
             self._check_cards(call, body)
@@ -235,6 +237,9 @@ class FakeBotConnector:
                 continue
             shown[call.result_id] = call  # a PUT keeps the id, so it replaces in place
         return list(shown.values())
+
+    def _too_big(self, body: dict[str, Any]) -> bool:
+        return len(json.dumps(body).encode("utf-16-le")) > self.size_limit
 
     def _check_cards(self, call: Call, body: dict[str, Any]) -> None:
         from tests.fakes.payload_schemas import adaptive_card_problems

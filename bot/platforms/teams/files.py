@@ -139,7 +139,10 @@ class UploadHosts:
             raise UploadRefused("host_not_allowed")
 
 
-async def put_file(url: str, content: bytes, *, timeout: float = 60.0) -> None:
+UPLOAD_SECONDS = 60.0
+
+
+async def put_file(url: str, content: bytes) -> None:
     """Upload ``content`` in one request, as the upload session accepts for small files."""
     headers = {
         "Content-Length": str(len(content)),
@@ -147,7 +150,7 @@ async def put_file(url: str, content: bytes, *, timeout: float = 60.0) -> None:
     }
     try:
         async with (
-            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=timeout)) as http,
+            aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=UPLOAD_SECONDS)) as http,
             http.put(url, data=content, headers=headers) as resp,
         ):
             if resp.status >= 300:
