@@ -78,7 +78,10 @@ class Runtime:
                         unreached.append("")  # the channel itself
 
         for step in destinations(intents):
-            await asyncio.gather(*(lane(queue) for queue in step))
+            if len(step) == 1:  # one destination: no tasks, so nothing changes for it
+                await lane(step[0])
+            else:
+                await asyncio.gather(*(lane(queue) for queue in step))
         if unreached:
             note = Direct(event.actor.user_id, unreached_message(unreached))
             await self.deliver(platform, org, [note], ctx)
