@@ -27,6 +27,7 @@ from handlers.base.messages import (
     Span,
     Strong,
 )
+from prompts.strings import t
 
 # Slack's documented limits (research/platform-limits.md §1.3).
 MAX_BLOCKS = 50
@@ -182,7 +183,12 @@ def render_blocks(message: Message, limit: int) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for block in message.blocks:
         out.extend(_blocks(block))
-    return out[:limit]
+    if len(out) <= limit:
+        return out
+    # Never cut silently: the last place says how much is missing and where to find it.
+    left_out = len(out) - (limit - 1)
+    note = escape(t("home.cut", "en", count=left_out))
+    return [*out[: limit - 1], {"type": "context", "elements": [mrkdwn(note)]}]
 
 
 def _text_size(block: dict[str, Any]) -> int:
