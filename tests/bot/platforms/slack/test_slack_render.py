@@ -324,3 +324,18 @@ def test_a_surface_that_must_be_cut_says_how_much_was_left_out() -> None:
     assert len(blocks) == 100
     assert blocks[-1]["type"] == "context"
     assert "31 more items could not be shown" in blocks[-1]["elements"][0]["text"]
+
+
+def test_a_record_summary_too_big_for_one_message_becomes_its_brief_form() -> None:
+    from bot.platforms.slack.render import render_message
+    from handlers.base.messages import Context, Heading, Message, Paragraph, RecordBlock
+    from handlers.records.summary import RecordSummary
+
+    huge = tuple(Paragraph(("word " * 500,)) for _ in range(60))
+    brief = (Heading("Record · AB-1234"), Context(("The full record is in the Word file.",)))
+    summary = RecordSummary("Record · AB-1234", (brief[0], *huge), brief)
+    # The summary carries everything the adapters show; the full view is not needed here.
+    block = RecordBlock(view=None, summary=summary)  # type: ignore[arg-type]
+    [only] = render_message(Message("Record · AB-1234", (block,)))
+    assert [b["type"] for b in only.blocks] == ["header", "context"]
+    assert "Word file" in only.blocks[1]["elements"][0]["text"]
