@@ -37,7 +37,7 @@ from storage.models import (
 # Slack's 100 blocks, and every group's Start button is reachable through "Show more".
 PAGE = 20
 PENDING_SHOWN = 10
-PAGE_ACTION = "home.page"
+PAGE_ACTION = "home_page"
 
 
 async def home_view(core: Core, actor: Actor, page: int = 0) -> list[Intent]:
