@@ -98,6 +98,8 @@ class FakeBotConnector:
     async def stop(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
+        # Every test that used this fake proves each card it was sent passes the 1.5 schema.
+        assert self.schema_violations == [], "\n".join(self.schema_violations)
 
     @property
     def host(self) -> str:

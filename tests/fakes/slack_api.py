@@ -88,6 +88,8 @@ class FakeSlack:
             await self._socket.close()
         if self._runner is not None:
             await self._runner.cleanup()
+        # Every test that used this fake proves what the bot sent was valid Block Kit.
+        assert self.schema_violations == [], "\n".join(self.schema_violations)
 
     # ---- Socket Mode --------------------------------------------------------------------------
 

@@ -14,8 +14,7 @@ from tests.fakes.slack_api import FakeSlack, SlackHarness
 async def fake_slack() -> AsyncIterator[FakeSlack]:
     fake = await FakeSlack().start()
     yield fake
-    await fake.stop()
-    assert fake.schema_violations == [], "every Block Kit payload passes slack_sdk's models"
+    await fake.stop()  # which asserts every Block Kit payload passed slack_sdk's models
 
 
 @pytest.fixture

@@ -193,5 +193,4 @@ async def running(core: Core, **overrides: Any) -> AsyncIterator[Harness]:
         yield harness
     finally:
         await runner.cleanup()
-        await connector.stop()
-    assert connector.schema_violations == [], "every card passes the Adaptive Card 1.5 schema"
+        await connector.stop()  # which asserts every card passed the Adaptive Card 1.5 schema
