@@ -111,6 +111,11 @@ class _Watched:
     ) -> None:
         await self.inner.upload(org, channel_id, filename, content, title, thread)
 
+    async def direct_upload(
+        self, org: str, user_id: str, filename: str, content: bytes, title: str, ref: str
+    ) -> None:
+        await self.inner.direct_upload(org, user_id, filename, content, title, ref)
+
 
 class _Pacer:
     """Keeps sends to one channel or person about a second apart."""

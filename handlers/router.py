@@ -227,6 +227,8 @@ async def _press(core: Core, event: Press) -> list[Intent]:
         return await planned_date.open_plan_form(core, actor, group_id=_int(value))
     if action == debrief.WRITE_PRESS:
         return await debrief.open_form(core, actor, _int(value))
+    if action == home.PAGE_ACTION:
+        return await home.home_view(core, actor, page=_int(value))
     if action == "home.continue":
         pid = _int(value)
         view = await dialogue.current_view(core, actor, pid)

@@ -155,6 +155,11 @@ class QuestionView:
     key_point: bool = False
 
     @property
+    def answered(self) -> int:
+        """How many members gave an answer or a comment (skips do not count)."""
+        return sum(1 for a in self.answers if not a.skipped and (a.choice or a.comment))
+
+    @property
     def section(self) -> str | None:
         """The Appendix 1 section this question opens, if any."""
         return SECTION_TITLES.get(self.purpose)
@@ -207,6 +212,11 @@ class RecordView:
     attendee_count: int = field(default=0)
     # The group's Yes/No answers across its supervisions up to this one (closed records only).
     trajectory: TrajectoryView | None = None
+
+    @property
+    def takes_part(self) -> tuple[Person, ...]:
+        """The members who took part, for the summary's count."""
+        return tuple(p for p in self.attendees if p.attended)
 
     @property
     def show_trajectory(self) -> bool:

@@ -212,8 +212,10 @@ async def test_a_whole_reflection_in_slack(slack: SlackHarness) -> None:
         ]
         assert copies, f"{member} gets a copy of the record"
 
-    [uploaded] = fake.of("files.completeUploadExternal")
-    assert uploaded.body["channel_id"] == CHANNEL and uploaded.body["thread_ts"] == progress_ts
+    uploads = fake.of("files.completeUploadExternal")
+    [uploaded] = [u for u in uploads if u.body["channel_id"] == CHANNEL]
+    assert uploaded.body["thread_ts"] == progress_ts
+    assert {u.body["channel_id"] for u in uploads} == {CHANNEL, "D" + SAM, "D" + HV}
 
     assert fake.violations == []
     assert [c.method for c in fake.calls if not c.ok] == []

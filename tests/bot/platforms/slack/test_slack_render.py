@@ -313,3 +313,35 @@ def test_a_long_hostile_record_is_split_within_limits_and_pings_nobody() -> None
     everything = "".join(b["text"]["text"] for p in pages for b in p.blocks)
     assert "{{ 7" in everything and "49" not in everything  # shown, never evaluated
     assert everything.count("&lt;!channel&gt;") == 14 * 3 * 40
+
+
+def test_a_surface_that_must_be_cut_says_how_much_was_left_out() -> None:
+    from bot.platforms.slack.render import render_blocks
+    from handlers.base.messages import Message, Paragraph
+
+    message = Message("long", tuple(Paragraph((f"line {i}",)) for i in range(130)))
+    blocks = render_blocks(message, 100)
+    assert len(blocks) == 100
+    assert blocks[-1]["type"] == "context"
+    assert "31 more items could not be shown" in blocks[-1]["elements"][0]["text"]
+
+
+def test_a_record_summary_too_big_for_one_message_becomes_its_brief_form() -> None:
+    from bot.platforms.slack.render import render_message
+    from handlers.base.messages import (
+        Context,
+        Heading,
+        Message,
+        Paragraph,
+        RecordBlock,
+        RecordSummary,
+    )
+
+    huge = tuple(Paragraph(("word " * 500,)) for _ in range(60))
+    brief = (Heading("Record · AB-1234"), Context(("The full record is in the Word file.",)))
+    summary = RecordSummary("Record · AB-1234", (brief[0], *huge), brief)
+    # The summary carries everything the adapters show; the full view is not needed here.
+    block = RecordBlock(view=None, summary=summary)  # type: ignore[arg-type]
+    [only] = render_message(Message("Record · AB-1234", (block,)))
+    assert [b["type"] for b in only.blocks] == ["header", "context"]
+    assert "Word file" in only.blocks[1]["elements"][0]["text"]

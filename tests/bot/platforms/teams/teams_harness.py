@@ -136,6 +136,26 @@ class Harness:
             activity["channelData"].update({"team": {"id": TEAM}})
         return activity
 
+    def file_consent(
+        self, who: Person, conversation: str, attachment: dict[str, Any], action: str
+    ) -> dict[str, Any]:
+        """The invoke Teams sends when ``who`` accepts or declines a file consent card."""
+        content = attachment["content"]
+        value: dict[str, Any] = {
+            "type": "fileUpload",
+            "action": action,
+            "context": content["acceptContext" if action == "accept" else "declineContext"],
+        }
+        if action == "accept":
+            value["uploadInfo"] = self.connector.upload_info(attachment["name"])
+        return self._base(
+            who,
+            {"id": conversation, "conversationType": "personal"},
+            type="invoke",
+            name="fileConsent/invoke",
+            value=value,
+        )
+
     def install_in_team(self, who: Person, channel: str = CHANNEL) -> dict[str, Any]:
         activity = self._base(
             who,
@@ -173,4 +193,4 @@ async def running(core: Core, **overrides: Any) -> AsyncIterator[Harness]:
         yield harness
     finally:
         await runner.cleanup()
-        await connector.stop()
+        await connector.stop()  # which asserts every card passed the Adaptive Card 1.5 schema
