@@ -15,6 +15,7 @@ from sqlmodel import select
 from handlers import home
 from handlers.base import i18n
 from handlers.base.access import ensure_org, members_of
+from handlers.base.buttons import ACTION_DONE, ACTION_NOT_YET, REMOVE_NO, REMOVE_YES
 from handlers.base.core import Core
 from handlers.base.errors import BadInput, CoreGroupError
 from handlers.base.events import (
@@ -24,6 +25,7 @@ from handlers.base.events import (
     FormSubmit,
     HomeOpened,
     Joined,
+    Left,
     Press,
     TypedText,
 )
@@ -38,9 +40,9 @@ from handlers.base.messages import (
     Reply,
     Span,
 )
-from handlers.groups import setup
+from handlers.groups import away, lifecycle, people, setup
 from handlers.oversight import digest
-from handlers.records import files, trajectory
+from handlers.records import actions, files, trajectory
 from handlers.reflection import closing, debrief, dialogue, feedback, sessions
 from handlers.reflection.screens import t_spans
 from handlers.scheduling import channel_nudges, planned_date
@@ -92,6 +94,8 @@ async def _route(core: Core, event: Event) -> list[Intent]:
         return await home.home_view(core, event.actor)
     if isinstance(event, Joined):
         return []
+    if isinstance(event, Left):
+        return await people.someone_left(core, event)
     raise BadInput()
 
 
@@ -145,6 +149,13 @@ COMMANDS: dict[str, CommandHandler] = {
     "debrief": lambda core, actor, channel, rest: debrief.show(core, actor, channel),
     "digest": lambda core, actor, channel, rest: digest.digest_in_chat(core, actor, rest),
     "role": lambda core, actor, channel, rest: setup.grant_role(core, actor, rest),
+    "end": lifecycle.end,
+    "resume": lifecycle.resume,
+    "handover": lifecycle.handover,
+    "remove": people.remove,
+    "away": away.away,
+    "back": away.back,
+    "actions": actions.list_actions,
 }
 # What works in a direct message with the bot (everything else needs the group's channel).
 DIRECT_OK = frozenset({"help", "sets", "digest", "language"})
@@ -225,6 +236,11 @@ async def _press(core: Core, event: Press) -> list[Intent]:
         return await planned_date.open_plan_form(core, actor, group_id=_int(value))
     if action == debrief.WRITE_PRESS:
         return await debrief.open_form(core, actor, _int(value))
+    if action in (ACTION_DONE, ACTION_NOT_YET):
+        mark = actions.mark_done if action == ACTION_DONE else actions.not_yet
+        return await mark(core, actor, _int(value))
+    if action in (REMOVE_YES, REMOVE_NO):
+        return await people.answer_left(core, actor, value, remove_them=action == REMOVE_YES)
     if action == "home.continue":
         pid = _int(value)
         view = await dialogue.current_view(core, actor, pid)

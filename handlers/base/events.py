@@ -96,10 +96,22 @@ class Joined(_Scrubbed):
 
 
 @dataclass(frozen=True)
+class Left(_Scrubbed):
+    """A person left a conversation (Slack channel, Teams team or channel).
+
+    ``actor`` is the person who left. Nothing changes by itself: the group's facilitator is
+    asked whether to remove them from the core group.
+    """
+
+    actor: Actor
+    channel_id: str | None = None
+
+
+@dataclass(frozen=True)
 class HomeOpened(_Scrubbed):
     """The person opened the bot's home (Slack App Home; Teams personal tab/"home" command)."""
 
     actor: Actor
 
 
-Event = Command | Press | FormSubmit | TypedText | Joined | HomeOpened
+Event = Command | Press | FormSubmit | TypedText | Joined | Left | HomeOpened
