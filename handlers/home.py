@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.base.access import find_org
 from handlers.base.core import Core
@@ -28,8 +31,11 @@ from handlers.scheduling.group_state import supervision_state
 from prompts.strings import t
 from storage.models import (
     CoreGroup,
+    GroupStatus,
     Member,
+    Organisation,
     Participation,
+    ParticipationState,
     ReflectionSession,
 )
 
@@ -54,6 +60,8 @@ async def home_view(core: Core, actor: Actor) -> list[Intent]:
                     CoreGroup.org_id == org.id,
                     ReflectionSession.status == "open",
                     col(Participation.finished_at).is_(None),
+                    Member.active == True,  # noqa: E712
+                    col(Participation.state) != ParticipationState.LEFT,
                 )
             )
         )
@@ -78,6 +86,7 @@ async def home_view(core: Core, actor: Actor) -> list[Intent]:
                 )
             )
         )
+        ended = await ended_groups(s, org, actor.user_id)
         cal = calendar_for(org)
         due: dict[int, str] = {}
         for g in [g for g, _m in groups] + facilitating:
@@ -149,4 +158,34 @@ async def home_view(core: Core, actor: Actor) -> list[Intent]:
                     )
                 )
             )
+    blocks += _ended_blocks(ended, cal.local_date(core.now()), lang)
     return [Home(actor.user_id, Message(text=title, blocks=tuple(blocks)))]
+
+
+async def ended_groups(s: AsyncSession, org: Organisation, user_id: str) -> list[CoreGroup]:
+    """Ended groups the person led or belonged to when the plan ended."""
+    rows = await s.exec(
+        select(CoreGroup)
+        .join(Member, col(Member.group_id) == col(CoreGroup.id), isouter=True)
+        .where(
+            CoreGroup.org_id == org.id,
+            CoreGroup.status == GroupStatus.ENDED,
+            (col(CoreGroup.facilitator_id) == user_id)
+            | ((col(Member.user_id) == user_id) & (col(Member.active) == True)),  # noqa: E712
+        )
+        .distinct()
+    )
+    return list(rows)
+
+
+def _ended_blocks(groups: list[CoreGroup], today: date, lang: str) -> list[Block]:
+    if not groups:
+        return []
+    blocks: list[Block] = [Paragraph((Strong(t("lifecycle.home_ended", lang)),))]
+    for group in groups:
+        when = ""
+        if group.ended_at is not None:
+            day = short_date(group.ended_at.date(), today, lang)
+            when = " · " + t("lifecycle.home_ended_on", lang, date=day)
+        blocks.append(Paragraph((group.child_ref, when)))
+    return blocks

@@ -78,6 +78,10 @@ class Tally(Mapping[str, int]):
         return f"Tally({dict(self._items)!r})"
 
 
+# The record's words for a participation that ended without taking part.
+ABSENCE = {ParticipationState.AWAY.value: "away", ParticipationState.LEFT.value: "left the group"}
+
+
 @dataclass(frozen=True)
 class Person:
     """Someone named in the record."""
@@ -86,6 +90,8 @@ class Person:
     agency: str = ""
     role: str = MemberRole.MEMBER.value
     attended: bool = True
+    # Why someone did not take part, as the record says it (only read when not attended).
+    absence: str = "did not take part"
 
     @property
     def label(self) -> str:
@@ -384,7 +390,13 @@ async def build_record(
                 part is not None and part.state == ParticipationState.DONE
             )
         attendees.append(
-            Person(name=m.display_name, agency=m.agency, role=str(m.role), attended=attended)
+            Person(
+                name=m.display_name,
+                agency=m.agency,
+                role=str(m.role),
+                attended=attended,
+                absence=ABSENCE.get(str(part.state) if part else "", "did not take part"),
+            )
         )
     order = {m.id: i for i, m in enumerate(ordered)}
 
