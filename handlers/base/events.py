@@ -97,14 +97,16 @@ class Joined(_Scrubbed):
 
 @dataclass(frozen=True)
 class Left(_Scrubbed):
-    """A person left a conversation (Slack channel, Teams team or channel).
+    """People left a conversation (Slack channel, Teams team or channel).
 
-    ``actor`` is the person who left. Nothing changes by itself: the group's facilitator is
-    asked whether to remove them from the core group.
+    ``people`` are the platform user ids of those who left (``actor`` is whoever the platform
+    names as acting, often the person who left). Nothing changes by itself: each group's
+    facilitator is asked whether to remove them from the core group.
     """
 
     actor: Actor
     channel_id: str | None = None
+    people: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

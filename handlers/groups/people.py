@@ -163,9 +163,8 @@ async def leave_group(
 
 async def someone_left(core: Core, event: Left) -> list[Intent]:
     """Ask each facilitator whose group lives in that conversation whether to remove them."""
-    if not event.channel_id:
+    if not event.channel_id or not event.people:
         return []
-    leaver = event.actor.user_id
     intents: list[Intent] = []
     async with core.db.read() as s:
         org = await find_org(s, event.actor)
@@ -179,11 +178,12 @@ async def someone_left(core: Core, event: Left) -> list[Intent]:
             )
         )
         for group in list(groups):
-            member = await member_in(s, group.id or 0, leaver)
-            if member is None or leaver == group.facilitator_id:
-                continue
             lang = await language_for(s, org, group.facilitator_id)
-            intents.append(Direct(group.facilitator_id, _ask(group, member, lang)))
+            for leaver in event.people:
+                member = await member_in(s, group.id or 0, leaver)
+                if member is None or leaver == group.facilitator_id:
+                    continue
+                intents.append(Direct(group.facilitator_id, _ask(group, member, lang)))
     return intents
 
 
