@@ -8,5 +8,5 @@ from __future__ import annotations
 
 ACTION_DONE = "action.done"
 ACTION_NOT_YET = "action.not_yet"
-REMOVE_YES = "people.remove"
-REMOVE_NO = "people.keep"
+REMOVE_YES = "member.remove"
+REMOVE_NO = "member.keep"
