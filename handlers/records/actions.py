@@ -132,7 +132,7 @@ async def list_actions(core: Core, actor: Actor, channel_id: str | None, rest: s
         leads = is_facilitator(group, actor.user_id, await co_facilitators(s, group.id or 0))
         admin = await is_org_admin(s, org, actor.user_id)
         if not (leads or admin or await member_in(s, group.id or 0, actor.user_id)):
-            raise NotAllowed(key="errors.not_member")
+            raise NotAllowed(key="actions.members_only")
         lang = await language_for(s, org, actor.user_id)
         rows = list(
             await s.exec(
