@@ -74,3 +74,15 @@ async def test_the_bot_leaving_or_a_stranger_asks_nobody(slack: SlackHarness):
     await slack.send(_left("UBOTUSER"))
     await slack.send(_left("U0STRANGE"))
     assert len(slack.fake.delivered("chat.postMessage")) == before
+
+
+def test_the_manifest_subscribes_to_people_leaving_channels():
+    from pathlib import Path
+
+    import yaml
+
+    manifest = yaml.safe_load(
+        (Path(__file__).parents[4] / "bot/platforms/slack/manifest.yaml").read_text()
+    )
+    assert "member_left_channel" in manifest["settings"]["event_subscriptions"]["bot_events"]
+    assert {"channels:read", "groups:read"} <= set(manifest["oauth_config"]["scopes"]["bot"])
