@@ -6,9 +6,11 @@ from sqlmodel import select
 
 from bot.platforms.console.backend import ConsoleBackend
 from handlers.base.messages import spans_text
+from handlers.scheduling.deliveries import Send
+from handlers.scheduling.kinds import render
 from storage.models import AuditEvent, CoreGroup, GroupStatus, Member, MemberRole, StaffRole
 from tests.handlers.conftest import SETUP
-from tests.handlers.scheduling.world import at, keys
+from tests.handlers.scheduling.world import at, keys, row
 
 
 async def _group(bot: ConsoleBackend) -> CoreGroup:
@@ -120,3 +122,11 @@ async def test_handover_to_the_chair_or_by_a_member_is_refused(group: ConsoleBac
     await group.command("ro", "handover")
     assert "/reflect handover @name" in _said(group, "ro")
     assert (await _group(group)).facilitator_id == "ro"
+
+
+async def test_a_nudge_already_planned_is_not_sent_once_the_group_ended(group: ConsoleBackend):
+    core = group.runtime.core
+    (nudge,) = [k for k in await keys(core, at(2026, 3, 23)) if k.startswith("nudge")]
+    assert isinstance(await render(core, await row(core, nudge), at(2026, 3, 23)), Send)
+    await group.command("ro", "end")
+    assert not isinstance(await render(core, await row(core, nudge), at(2026, 3, 23)), Send)
