@@ -1,8 +1,9 @@
 """Entry point for every neutral event: routes it to the use case that handles it.
 
-A refusal (``CoreGroupError``) becomes a kind ``Reply`` to the person who acted and changes
-nothing else, because each use case does its writes in one transaction that the error rolls
-back. Anything unexpected is logged (ids only) and answered with a generic apology.
+A refusal (``CoreGroupError``, or a storage or prompts error: ``REFUSABLE``) becomes a kind
+``Reply`` to the person who acted and changes nothing else, because each use case does its
+writes in one transaction that the error rolls back. Anything unexpected is logged (ids only)
+and answered with a generic apology.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from handlers.base import i18n
 from handlers.base.access import ensure_org, members_of
 from handlers.base.buttons import ACTION_DONE, ACTION_NOT_YET, REMOVE_NO, REMOVE_YES
 from handlers.base.core import Core
-from handlers.base.errors import BadInput, CoreGroupError
+from handlers.base.errors import REFUSABLE, BadInput, CoreGroupError, as_refusal
 from handlers.base.events import (
     Actor,
     Command,
@@ -40,11 +41,11 @@ from handlers.base.messages import (
     Reply,
     Span,
 )
+from handlers.base.wording import t_spans
 from handlers.groups import away, lifecycle, people, setup
 from handlers.oversight import digest
 from handlers.records import actions, files, trajectory
-from handlers.reflection import closing, debrief, dialogue, feedback, sessions
-from handlers.reflection.screens import t_spans
+from handlers.reflection import closing, debrief, dialogue, feedback, membership, sessions
 from handlers.scheduling import channel_nudges, planned_date
 from prompts.strings import t
 from storage.models import CoreGroup
@@ -66,7 +67,7 @@ async def _refusal_language(core: Core, actor: Actor) -> str:
     """The refused person's language; English if even that cannot be looked up."""
     try:
         return await i18n.actor_language(core, actor)
-    except CoreGroupError:
+    except REFUSABLE:
         return "en"
 
 
@@ -74,8 +75,9 @@ async def handle(core: Core, event: Event) -> list[Intent]:
     """Handle one event. Refusals come back as a ``Reply`` with a kind message; nothing changes."""
     try:
         return await _route(core, event)
-    except CoreGroupError as error:
-        log.info("refused", extra={"event": type(event).__name__, "error": type(error).__name__})
+    except REFUSABLE as raised:
+        error = as_refusal(raised)
+        log.info("refused", extra={"event": type(event).__name__, "error": type(raised).__name__})
         # Something typed into a form can be corrected there; other refusals end the form.
         fixable = isinstance(event, FormSubmit) and isinstance(error, BadInput)
         return [refusal(error, await _refusal_language(core, event.actor), on_form=fixable)]
@@ -152,9 +154,15 @@ COMMANDS: dict[str, CommandHandler] = {
     "end": lifecycle.end,
     "resume": lifecycle.resume,
     "handover": lifecycle.handover,
-    "remove": people.remove,
-    "away": away.away,
-    "back": away.back,
+    "remove": lambda core, actor, channel, rest: people.remove(
+        core, actor, channel, rest, in_session=membership.end_participation
+    ),
+    "away": lambda core, actor, channel, rest: away.away(
+        core, actor, channel, rest, in_session=membership.pause_participation
+    ),
+    "back": lambda core, actor, channel, rest: away.back(
+        core, actor, channel, rest, in_session=membership.invite_again
+    ),
     "actions": actions.list_actions,
 }
 # What works in a direct message with the bot (everything else needs the group's channel).
@@ -240,7 +248,13 @@ async def _press(core: Core, event: Press) -> list[Intent]:
         mark = actions.mark_done if action == ACTION_DONE else actions.not_yet
         return await mark(core, actor, _int(value))
     if action in (REMOVE_YES, REMOVE_NO):
-        return await people.answer_left(core, actor, value, remove_them=action == REMOVE_YES)
+        return await people.answer_left(
+            core,
+            actor,
+            value,
+            remove_them=action == REMOVE_YES,
+            in_session=membership.end_participation,
+        )
     if action == "home.continue":
         pid = _int(value)
         view = await dialogue.current_view(core, actor, pid)

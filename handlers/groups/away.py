@@ -11,39 +11,33 @@ begun; coming back while it is open brings their invitation back.
 
 from __future__ import annotations
 
-from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.base import audit
-from handlers.base.access import ensure_org, group_for_channel, member_in, open_session
+from handlers.base.access import ensure_org, group_for_channel, member_in
 from handlers.base.core import Core
 from handlers.base.errors import BadInput, NotFound
 from handlers.base.events import Actor
 from handlers.base.i18n import language_for
 from handlers.base.messages import (
-    Direct,
     Intent,
     Mention,
     Message,
     Paragraph,
     Reply,
     Span,
-    Update,
     spans_text,
 )
-from handlers.groups.people import require_facilitator_or_admin
-from handlers.groups.setup import parse_date, parse_user, split_person
-from handlers.reflection.dialogue import dialogue_key
-from handlers.reflection.screens import invitation, local_deadline, t_spans
+from handlers.base.parsing import parse_date, parse_user, split_person
+from handlers.base.wording import t_spans
+from handlers.groups.people import SessionEffect, require_facilitator_or_admin
 from handlers.scheduling.deliveries import calendar_for, short_date
 from prompts.strings import t
 from storage.models import (
     CoreGroup,
     Member,
     Organisation,
-    Participation,
     ParticipationState,
-    ReflectionSession,
 )
 
 NOT_BEGUN = (ParticipationState.INVITED, ParticipationState.DEFERRED)
@@ -83,7 +77,9 @@ def _said(key: str, lang: str, member: Member, **values: object) -> Message:
     return Message(text=spans_text(spans), blocks=(Paragraph(spans),))
 
 
-async def away(core: Core, actor: Actor, channel_id: str | None, rest: str) -> list[Intent]:
+async def away(
+    core: Core, actor: Actor, channel_id: str | None, rest: str, *, in_session: SessionEffect
+) -> list[Intent]:
     """``/reflect away [@person] until DATE``; a date in the past is refused."""
     who, raw = parse_away(rest)
     until = parse_date(raw, "date")
@@ -96,16 +92,17 @@ async def away(core: Core, actor: Actor, channel_id: str | None, rest: str) -> l
             raise BadInput(key="away.in_past")
         member.on_leave_until = until
         s.add(member)
-        await _pause_invitation(s, group, member)
+        intents = await in_session(core, s, group, member)
         await _audit(s, core, org, group, actor, member, "member.away")
         lang = await language_for(s, org, actor.user_id)
     when = short_date(until, today, lang)
-    if member.user_id == actor.user_id:
-        return [Reply(_said("away.set_self", lang, member, date=when))]
-    return [Reply(_said("away.set_other", lang, member, date=when))]
+    key = "away.set_self" if member.user_id == actor.user_id else "away.set_other"
+    return [*intents, Reply(_said(key, lang, member, date=when))]
 
 
-async def back(core: Core, actor: Actor, channel_id: str | None, rest: str) -> list[Intent]:
+async def back(
+    core: Core, actor: Actor, channel_id: str | None, rest: str, *, in_session: SessionEffect
+) -> list[Intent]:
     """``/reflect back [@person]``: invitations and reminders again, from now."""
     who = rest.strip() or None
     async with core.db.write() as s:
@@ -118,7 +115,7 @@ async def back(core: Core, actor: Actor, channel_id: str | None, rest: str) -> l
             return [Reply(Message(text=t("away.not_away", lang)))]
         member.on_leave_until = None
         s.add(member)
-        intents = await _invite_again(core, s, org, group, member)
+        intents = await in_session(core, s, group, member)
         await _audit(s, core, org, group, actor, member, "member.back")
     key = "away.back_self" if member.user_id == actor.user_id else "away.back_other"
     return [*intents, Reply(_said(key, lang, member))]
@@ -142,53 +139,3 @@ async def _audit(
         at=core.now(),
         user=member.user_id,
     )
-
-
-async def _open_participation(
-    s: AsyncSession, group: CoreGroup, member: Member
-) -> tuple[ReflectionSession | None, Participation | None]:
-    """The open session, and the member's participation in it."""
-    session = await open_session(s, group.id or 0)
-    if session is None:
-        return None, None
-    part = (
-        await s.exec(
-            select(Participation).where(
-                Participation.session_id == session.id, Participation.member_id == member.id
-            )
-        )
-    ).first()
-    return session, part
-
-
-async def _pause_invitation(s: AsyncSession, group: CoreGroup, member: Member) -> None:
-    """Away before beginning the open session's questions: recorded as away, not asked."""
-    _session, part = await _open_participation(s, group, member)
-    if part is not None and part.state in NOT_BEGUN:
-        part.state = ParticipationState.AWAY
-        s.add(part)
-        await s.flush()
-
-
-async def _invite_again(
-    core: Core, s: AsyncSession, org: Organisation, group: CoreGroup, member: Member
-) -> list[Intent]:
-    """Back while a session is open: their invitation comes (back) to their messages."""
-    session, part = await _open_participation(s, group, member)
-    if session is None or part is None or part.state != ParticipationState.AWAY:
-        return []
-    part.state = ParticipationState.INVITED
-    s.add(part)
-    await s.flush()
-    lang = await language_for(s, org, member.user_id)
-    message = invitation(
-        core.sets.get(session.set_id, lang),
-        group.child_ref,
-        local_deadline(session.closes_at, org.timezone, lang),
-        part.id or 0,
-        group.facilitator_id,
-        lang=lang,
-        role=part.role,
-    )
-    key = dialogue_key(part.id or 0)
-    return [Update(key, message, fallback=Direct(member.user_id, message, remember_as=key))]

@@ -30,9 +30,9 @@ from handlers.base.messages import (
     plain,
     spans_text,
 )
+from handlers.base.parsing import parse_user, split_person
 from handlers.base.text import clean
-from handlers.groups.setup import parse_user, split_person
-from handlers.reflection.screens import t_spans
+from handlers.base.wording import t_spans
 from handlers.scheduling.due import ANCHOR_LAST_HELD
 from prompts.strings import phrase, t
 from storage.models import CoreGroup, GroupStatus, Member, MemberRole, Organisation

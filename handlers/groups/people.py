@@ -9,8 +9,9 @@ submitted are deleted and they are recorded as having left the group.
 
 from __future__ import annotations
 
-from sqlalchemy import delete
-from sqlmodel import col, select
+from collections.abc import Awaitable, Callable
+
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.base import audit
@@ -23,7 +24,6 @@ from handlers.base.access import (
     is_facilitator,
     is_org_admin,
     member_in,
-    open_session,
 )
 from handlers.base.buttons import REMOVE_NO, REMOVE_YES
 from handlers.base.core import Core
@@ -41,24 +41,17 @@ from handlers.base.messages import (
     Paragraph,
     Post,
     Reply,
-    Update,
     plain,
     spans_text,
 )
-from handlers.groups.setup import parse_user, split_person
-from handlers.reflection.dialogue import dialogue_key
-from handlers.reflection.progress import progress_key, progress_view
-from handlers.reflection.screens import t_spans
+from handlers.base.parsing import parse_user, split_person
+from handlers.base.wording import t_spans
 from prompts.strings import phrase, t
-from storage.models import (
-    Answer,
-    CoreGroup,
-    GroupStatus,
-    Member,
-    Organisation,
-    Participation,
-    ParticipationState,
-)
+from storage.models import CoreGroup, GroupStatus, Member, Organisation
+
+# What a change of membership means for the open session (``handlers.reflection.membership``),
+# handed in by the router: groups do not reach into the reflection's rooms.
+SessionEffect = Callable[[Core, AsyncSession, CoreGroup, Member], Awaitable[list[Intent]]]
 
 
 async def require_facilitator_or_admin(
@@ -74,7 +67,9 @@ async def require_facilitator_or_admin(
     )
 
 
-async def remove(core: Core, actor: Actor, channel_id: str | None, rest: str) -> list[Intent]:
+async def remove(
+    core: Core, actor: Actor, channel_id: str | None, rest: str, *, in_session: SessionEffect
+) -> list[Intent]:
     """``/reflect remove @person``."""
     who, _ = split_person(rest)
     if not who:
@@ -84,7 +79,7 @@ async def remove(core: Core, actor: Actor, channel_id: str | None, rest: str) ->
         org = await ensure_org(s, core, actor)
         group = await group_for_channel(s, org, channel_id)
         member = await member_in(s, group.id or 0, user_id)
-        return await _remove(core, s, org, group, member, actor)
+        return await _remove(core, s, org, group, member, actor, in_session)
 
 
 async def _remove(
@@ -94,13 +89,14 @@ async def _remove(
     group: CoreGroup,
     member: Member | None,
     actor: Actor,
+    in_session: SessionEffect,
 ) -> list[Intent]:
     await require_facilitator_or_admin(s, org, group, actor, "people.doing_remove")
     if member is None or not member.active:
         raise NotFound(key="people.not_in_group")
     if member.user_id == group.facilitator_id:
         raise NotAllowed(key="people.not_facilitator")
-    intents = await leave_group(core, s, group, member)
+    intents = await leave_group(core, s, group, member, in_session)
     await audit.record(
         s,
         org_id=org.id,
@@ -122,43 +118,14 @@ async def _remove(
 
 
 async def leave_group(
-    core: Core, s: AsyncSession, group: CoreGroup, member: Member
+    core: Core, s: AsyncSession, group: CoreGroup, member: Member, in_session: SessionEffect
 ) -> list[Intent]:
-    """The member leaves; an unsubmitted participation in the open session ends as "left"."""
+    """The member leaves the group; ``in_session`` ends their part in an open session."""
     member.active = False
     member.on_leave_until = None
     s.add(member)
-    session = await open_session(s, group.id or 0)
-    part = None
-    if session is not None:
-        part = (
-            await s.exec(
-                select(Participation).where(
-                    Participation.session_id == session.id, Participation.member_id == member.id
-                )
-            )
-        ).first()
-    if session is None or part is None or part.finished_at is not None:
-        await s.flush()
-        return []
-    await s.exec(
-        delete(Answer).where(
-            col(Answer.session_id) == session.id, col(Answer.member_id) == member.id
-        )
-    )
-    part.state = ParticipationState.LEFT
-    part.pending_question = None
-    part.pending_kind = None
-    part.attended = False
-    part.updated_at = core.now()
-    s.add(part)
     await s.flush()
-    org = await s.get(Organisation, group.org_id)
-    lang = await language_for(s, org, member.user_id)
-    return [
-        Update(dialogue_key(part.id or 0), plain(t("people.you_left", lang))),
-        Update(progress_key(session.id or 0), await progress_view(s, session, group, core)),
-    ]
+    return await in_session(core, s, group, member)
 
 
 async def someone_left(core: Core, event: Left) -> list[Intent]:
@@ -218,7 +185,9 @@ def _pair(value: str) -> tuple[int, int]:
     return ids[0], ids[1]
 
 
-async def answer_left(core: Core, actor: Actor, value: str, *, remove_them: bool) -> list[Intent]:
+async def answer_left(
+    core: Core, actor: Actor, value: str, *, remove_them: bool, in_session: SessionEffect
+) -> list[Intent]:
     """The facilitator's **Yes, remove** or **No, keep them**."""
     group_id, member_id = _pair(value)
     async with core.db.write() as s:
@@ -228,7 +197,7 @@ async def answer_left(core: Core, actor: Actor, value: str, *, remove_them: bool
         if member is not None and member.group_id != group.id:
             member = None
         if remove_them:
-            return await _remove(core, s, org, group, member, actor)
+            return await _remove(core, s, org, group, member, actor, in_session)
         await require_facilitator_or_admin(s, org, group, actor, "people.doing_remove")
         lang = await language_for(s, org, actor.user_id)
     person = Mention(member.user_id, member.display_name) if member else ""

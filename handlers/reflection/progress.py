@@ -10,7 +10,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.base.core import Core
 from handlers.base.i18n import org_language
 from handlers.base.messages import Message
-from handlers.reflection.screens import ProgressRow, local_deadline, progress_message
+from handlers.base.wording import local_deadline
+from handlers.reflection.screens import ProgressRow, progress_message
 from handlers.scheduling.deliveries import calendar_for, on_leave, short_date
 from prompts.strings import t
 from storage.models import (
@@ -21,11 +22,6 @@ from storage.models import (
     ParticipationState,
     ReflectionSession,
 )
-
-
-def progress_key(session_id: int) -> str:
-    """Where the progress message lives; the record is posted in its thread."""
-    return f"progress:{session_id}"
 
 
 async def progress_rows(

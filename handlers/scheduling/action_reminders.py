@@ -24,7 +24,7 @@ from handlers.base.messages import (
     Strong,
     spans_text,
 )
-from handlers.reflection.screens import t_spans
+from handlers.base.wording import t_spans
 from handlers.scheduling.calendar import WorkCalendar
 from handlers.scheduling.deliveries import (
     Decision,
