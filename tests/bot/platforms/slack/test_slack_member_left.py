@@ -86,3 +86,12 @@ def test_the_manifest_subscribes_to_people_leaving_channels():
     )
     assert "member_left_channel" in manifest["settings"]["event_subscriptions"]["bot_events"]
     assert {"channels:read", "groups:read"} <= set(manifest["oauth_config"]["scopes"]["bot"])
+
+
+def test_member_left_channel_becomes_a_left_event_naming_the_person():
+    from bot.platforms.slack.inbound import translate
+    from handlers.base.events import Actor, Left
+
+    inbound = translate(_left(SAM), bot_user_id="UBOTUSER")
+    assert inbound.event == Left(Actor("slack", "T0001", SAM), channel_id=CHANNEL, people=(SAM,))
+    assert translate(_left("UBOTUSER"), bot_user_id="UBOTUSER").event is None

@@ -72,3 +72,17 @@ async def test_the_bot_removed_asks_nobody(core: Core) -> None:
         assert (await h.post(activity))[0] == 200
         assert h.connector.sends() == []
         assert await _active(core, SAM.aad)
+
+
+def test_members_removed_becomes_one_left_event_for_everyone_removed() -> None:
+    from bot.platforms.teams import inbound
+    from handlers.base.events import Left
+    from tests.bot.platforms.teams.teams_harness import FakeBotConnector
+
+    connector = FakeBotConnector()
+    connector.url = "https://smba.trafficmanager.net/uk/"
+    h = Harness(connector, "http://unused", None)  # type: ignore[arg-type]
+    parsed = inbound.parse(removed(h, RO, SAM, HV))
+    event = inbound.to_event(parsed, inbound.origin(parsed))
+    assert isinstance(event, Left)
+    assert event.people == (SAM.aad, HV.aad) and event.channel_id == CHANNEL
