@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.base.access import find_org
 from handlers.base.core import Core
@@ -28,8 +31,11 @@ from handlers.scheduling.group_state import supervision_state
 from prompts.strings import t
 from storage.models import (
     CoreGroup,
+    GroupStatus,
     Member,
+    Organisation,
     Participation,
+    ParticipationState,
     ReflectionSession,
 )
 
@@ -61,6 +67,8 @@ async def home_view(core: Core, actor: Actor, page: int = 0) -> list[Intent]:
                     CoreGroup.org_id == org.id,
                     ReflectionSession.status == "open",
                     col(Participation.finished_at).is_(None),
+                    Member.active == True,  # noqa: E712
+                    col(Participation.state) != ParticipationState.LEFT,
                 )
             )
         )
@@ -85,6 +93,7 @@ async def home_view(core: Core, actor: Actor, page: int = 0) -> list[Intent]:
                 )
             )
         )
+        ended = await ended_groups(s, org, actor.user_id)
         cal = calendar_for(org)
         due: dict[int, str] = {}
         for g in [g for g, _m in groups] + facilitating:
@@ -110,6 +119,7 @@ async def home_view(core: Core, actor: Actor, page: int = 0) -> list[Intent]:
     shown = slice(page * PAGE, (page + 1) * PAGE)
     blocks += _my_groups(mine_first[shown], bool(groups), due, lang)
     blocks += _facilitating(mine[shown], due, lang)
+    blocks += _ended_blocks(ended, cal.local_date(core.now()), lang)
     blocks += _pager(page, pages, max(len(mine_first), len(mine)), lang)
     return [Home(actor.user_id, Message(text=title, blocks=tuple(blocks)))]
 
@@ -175,3 +185,32 @@ def _pager(page: int, pages: int, total: int, lang: str) -> list[Block]:
         buttons.append(Button(t("home.back_to_start", lang), PAGE_ACTION, "0"))
     said = t("home.showing", lang, first=first, last=last, total=total)
     return [Context((said,)), Buttons(tuple(buttons))]
+
+
+async def ended_groups(s: AsyncSession, org: Organisation, user_id: str) -> list[CoreGroup]:
+    """Ended groups the person led or belonged to when the plan ended."""
+    rows = await s.exec(
+        select(CoreGroup)
+        .join(Member, col(Member.group_id) == col(CoreGroup.id), isouter=True)
+        .where(
+            CoreGroup.org_id == org.id,
+            CoreGroup.status == GroupStatus.ENDED,
+            (col(CoreGroup.facilitator_id) == user_id)
+            | ((col(Member.user_id) == user_id) & (col(Member.active) == True)),  # noqa: E712
+        )
+        .distinct()
+    )
+    return list(rows)
+
+
+def _ended_blocks(groups: list[CoreGroup], today: date, lang: str) -> list[Block]:
+    if not groups:
+        return []
+    blocks: list[Block] = [Paragraph((Strong(t("lifecycle.home_ended", lang)),))]
+    for group in groups:
+        when = ""
+        if group.ended_at is not None:
+            day = short_date(group.ended_at.date(), today, lang)
+            when = " · " + t("lifecycle.home_ended_on", lang, date=day)
+        blocks.append(Paragraph((group.child_ref, when)))
+    return blocks

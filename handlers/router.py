@@ -16,6 +16,7 @@ from sqlmodel import select
 from handlers import home
 from handlers.base import i18n
 from handlers.base.access import ensure_org, members_of
+from handlers.base.buttons import ACTION_DONE, ACTION_NOT_YET, REMOVE_NO, REMOVE_YES
 from handlers.base.core import Core
 from handlers.base.errors import REFUSABLE, BadInput, CoreGroupError, as_refusal
 from handlers.base.events import (
@@ -25,6 +26,7 @@ from handlers.base.events import (
     FormSubmit,
     HomeOpened,
     Joined,
+    Left,
     Press,
     TypedText,
 )
@@ -40,10 +42,10 @@ from handlers.base.messages import (
     Span,
 )
 from handlers.base.wording import t_spans
-from handlers.groups import setup
+from handlers.groups import away, lifecycle, people, setup
 from handlers.oversight import digest
-from handlers.records import files, trajectory
-from handlers.reflection import closing, debrief, dialogue, feedback, sessions
+from handlers.records import actions, files, trajectory
+from handlers.reflection import closing, debrief, dialogue, feedback, membership, sessions
 from handlers.scheduling import channel_nudges, planned_date
 from prompts.strings import t
 from storage.models import CoreGroup
@@ -94,6 +96,8 @@ async def _route(core: Core, event: Event) -> list[Intent]:
         return await home.home_view(core, event.actor)
     if isinstance(event, Joined):
         return []
+    if isinstance(event, Left):
+        return await people.someone_left(core, event)
     raise BadInput()
 
 
@@ -147,6 +151,19 @@ COMMANDS: dict[str, CommandHandler] = {
     "debrief": lambda core, actor, channel, rest: debrief.show(core, actor, channel),
     "digest": lambda core, actor, channel, rest: digest.digest_in_chat(core, actor, rest),
     "role": lambda core, actor, channel, rest: setup.grant_role(core, actor, rest),
+    "end": lifecycle.end,
+    "resume": lifecycle.resume,
+    "handover": lifecycle.handover,
+    "remove": lambda core, actor, channel, rest: people.remove(
+        core, actor, channel, rest, in_session=membership.end_participation
+    ),
+    "away": lambda core, actor, channel, rest: away.away(
+        core, actor, channel, rest, in_session=membership.pause_participation
+    ),
+    "back": lambda core, actor, channel, rest: away.back(
+        core, actor, channel, rest, in_session=membership.invite_again
+    ),
+    "actions": actions.list_actions,
 }
 # What works in a direct message with the bot (everything else needs the group's channel).
 DIRECT_OK = frozenset({"help", "sets", "digest", "language"})
@@ -229,6 +246,17 @@ async def _press(core: Core, event: Press) -> list[Intent]:
         return await debrief.open_form(core, actor, _int(value))
     if action == home.PAGE_ACTION:
         return await home.home_view(core, actor, page=_int(value))
+    if action in (ACTION_DONE, ACTION_NOT_YET):
+        mark = actions.mark_done if action == ACTION_DONE else actions.not_yet
+        return await mark(core, actor, _int(value))
+    if action in (REMOVE_YES, REMOVE_NO):
+        return await people.answer_left(
+            core,
+            actor,
+            value,
+            remove_them=action == REMOVE_YES,
+            in_session=membership.end_participation,
+        )
     if action == "home.continue":
         pid = _int(value)
         view = await dialogue.current_view(core, actor, pid)

@@ -186,6 +186,8 @@ async def own_participation(
         or (member.user_id != actor.user_id)
     ):
         raise NotAllowed(key="errors.someone_elses")
+    if not member.active:
+        raise NotAllowed(key="people.you_left")  # removed from the group: nothing more to do
     return part, member, session, group
 
 

@@ -116,6 +116,8 @@ class Person:
     agency: str = ""
     role: str = MemberRole.MEMBER.value
     attended: bool = True
+    # Why someone did not take part, as the record says it (only read when not attended).
+    absence: str = "did not take part"
 
     @property
     def label(self) -> str:

@@ -26,7 +26,7 @@ from handlers.base.access import (
     staff_roles,
 )
 from handlers.base.core import Core
-from handlers.base.errors import BadInput, NotAllowed
+from handlers.base.errors import BadInput, Conflict, NotAllowed
 from handlers.base.events import Actor
 from handlers.base.i18n import language_for, org_language
 from handlers.base.messages import (
@@ -311,6 +311,8 @@ async def register(
             raise NotAllowed(key="errors.only_fac_or_admin_change", mention=group.facilitator_id)
         if group is None and not allowed:
             raise NotAllowed(key="errors.only_admin_or_ro_setup")
+        if group is not None and group.status == GroupStatus.ENDED:
+            raise Conflict(key="lifecycle.ended_setup")
         created = group is None
         if group is None:
             group = CoreGroup(
@@ -328,7 +330,6 @@ async def register(
         group.facilitator_id = draft.facilitator[0]
         group.chair_id = draft.chair[0] if draft.chair else None
         group.schedule_anchor = draft.anchor
-        group.status = GroupStatus.ACTIVE
         s.add(group)
         await s.flush()
         await _sync_members(s, group, draft)

@@ -138,7 +138,7 @@ def record_docx(view: RecordView) -> bytes:
             "Comments and other notes stay with the core group."
         )
 
-    attendees = [p.label + ("" if p.attended else " (did not take part)") for p in view.attendees]
+    attendees = [p.label + ("" if p.attended else f" ({p.absence})") for p in view.attendees]
     header = doc.add_table(rows=0, cols=2)
     header.style = "Table Grid"
     for label, value in (

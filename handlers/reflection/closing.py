@@ -46,6 +46,7 @@ from handlers.base.parsing import parse_date, parse_user
 from handlers.base.record_view import RecordView
 from handlers.base.text import clean
 from handlers.base.wording import choice_label
+from handlers.records.actions import previous_actions
 from handlers.records.summary import record_summary
 from handlers.reflection.debrief import invitations as debrief_invitations
 from handlers.reflection.dialogue import dialogue_key
@@ -61,6 +62,7 @@ from storage.models import (
     Answer,
     Member,
     Participation,
+    ParticipationState,
     ReflectionSession,
     SessionStatus,
 )
@@ -87,9 +89,11 @@ def close_form(
     lang: str = "en",
     people: tuple[Option, ...] = (),
     attended: tuple[str, ...] = (),
+    earlier: tuple[str, ...] = (),
 ) -> Form:
-    """The facilitator's form. ``people`` are the invited members (user id, name) and
-    ``attended`` those ticked as present to begin with (everyone who submitted)."""
+    """The facilitator's form. ``people`` are the invited members (user id, name),
+    ``attended`` those ticked as present to begin with (everyone who submitted) and
+    ``earlier`` the last session's actions with their status, shown first."""
     fields: list[FormField] = []
     for number, q in enumerate(qset.questions, start=1):
         if q.audience != "group":
@@ -219,8 +223,14 @@ def close_form(
         fields=tuple(fields),
         state=str(session.id),
         submit=t("close.title", lang),
-        intro=(t("close.intro", lang),),
+        intro=(t("close.intro", lang), *_earlier_actions(earlier, lang)),
     )
+
+
+def _earlier_actions(lines: tuple[str, ...], lang: str) -> tuple[str, ...]:
+    if not lines:
+        return ()
+    return ("\n\n" + t("actions.previous", lang), *(f"\n• {line}" for line in lines))
 
 
 async def open_close_form(
@@ -247,14 +257,20 @@ async def open_close_form(
             await s.exec(
                 select(Participation, Member)
                 .join(Member, Member.id == Participation.member_id)  # type: ignore[arg-type]
-                .where(Participation.session_id == session.id)
+                .where(
+                    Participation.session_id == session.id,
+                    Participation.state != ParticipationState.LEFT,
+                )
             )
         )
         lang = await language_for(s, org, actor.user_id)
         qset = core.sets.get(session.set_id, lang)
+        earlier = tuple(await previous_actions(s, session, lang))
     people = tuple(Option(m.user_id, m.display_name) for _p, m in invited)
     came = tuple(m.user_id for p, m in invited if p.attended)
-    form = close_form(qset, session, answers, names, lang=lang, people=people, attended=came)
+    form = close_form(
+        qset, session, answers, names, lang=lang, people=people, attended=came, earlier=earlier
+    )
     return [OpenForm(form)]
 
 
@@ -371,6 +387,7 @@ async def submit_close(core: Core, actor: Actor, state: str, values: FormValues)
             for part, m in parts:
                 part.attended = m.user_id in came
                 s.add(part)
+        parts = [(p, m) for p, m in parts if m.active]  # who left gets no copy
         langs = await languages_for(s, org, [m.user_id for _p, m in parts])
         lang = await language_for(s, org, actor.user_id)
         record_lang = org_language(org)

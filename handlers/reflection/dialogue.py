@@ -276,7 +276,8 @@ async def _submit(c: Ctx, m: Move) -> None:
 
 
 TRANSITIONS: dict[str, tuple[tuple[ParticipationState, ...], Step]] = {
-    "start": ((S.INVITED, S.DEFERRED, S.ANSWERING, S.AWAITING_TEXT), _start),
+    # Someone away may still choose to answer from their invitation.
+    "start": ((S.INVITED, S.DEFERRED, S.AWAY, S.ANSWERING, S.AWAITING_TEXT), _start),
     "later": ((S.INVITED, S.DEFERRED), _later),
     "answer": (WORKING, _answer),
     "ask_text": (WORKING, _ask_text),
@@ -340,7 +341,7 @@ async def render(c: Ctx) -> Message:
         return review_message(c.questions, pid, states, submitted=submitted, lang=lang)
     if c.part.state == S.DONE:
         return thanks_message(pid, deadline, lang=lang)
-    if c.part.state == S.INVITED:
+    if c.part.state in (S.INVITED, S.AWAY):
         return invitation(
             c.qset,
             c.group.child_ref,

@@ -316,6 +316,7 @@ class ProgressRow:
     user_id: str
     name: str
     done: bool
+    note: str = ""  # "away until …"
 
 
 def progress_message(
@@ -343,7 +344,8 @@ def progress_message(
     blocks.append(Paragraph((summary,)))
     lines: list[Span] = []
     for r in rows:
-        lines += ["✓ " if r.done else "○ ", Mention(r.user_id, r.name), "\n"]
+        lines += ["✓ " if r.done else "○ ", Mention(r.user_id, r.name)]
+        lines += [f" · {r.note}\n" if r.note else "\n"]
     if lines:
         blocks.append(Context(tuple(lines)))
     if status == "open":

@@ -56,6 +56,7 @@ from handlers.base.wording import local_deadline
 from handlers.reflection.dialogue import dialogue_key
 from handlers.reflection.progress import progress_view
 from handlers.reflection.screens import closed_message, invitation, role_label
+from handlers.scheduling.deliveries import calendar_for, on_leave
 from prompts.loader import DEFAULT_SET
 from prompts.schema import QuestionSet
 from prompts.strings import t
@@ -71,6 +72,9 @@ from storage.models import (
     SessionStatus,
 )
 
+# Away or gone: not asked to reflect, not reminded.
+NOT_ASKED = (ParticipationState.AWAY, ParticipationState.LEFT)
+
 HELP_LINES = (
     ("/reflect", "help.start"),
     ("/reflect <set>", "help.start_set"),
@@ -82,6 +86,13 @@ HELP_LINES = (
     ("/reflect cancel", "help.cancel"),
     ("/reflect plan 2026-05-12", "help.plan"),
     ("/reflect add @person Agency", "help.add"),
+    ("/reflect remove @person", "help.remove"),
+    ("/reflect away until 2026-08-31", "help.away"),
+    ("/reflect back", "help.back"),
+    ("/reflect handover @person", "help.handover"),
+    ("/reflect actions", "help.actions"),
+    ("/reflect end [reason]", "help.end"),
+    ("/reflect resume", "help.resume"),
     ("/reflect role @person facilitator", "help.role"),
     ("/reflect export [docx|md|json]", "help.export"),
     ("/reflect export casefile", "help.export_casefile"),
@@ -228,6 +239,7 @@ async def _open(
     except IntegrityError as exc:  # another instance opened one a moment ago
         raise Conflict(key="errors.already_open_short") from exc
     parts = []
+    today = calendar_for(org).local_date(now)
     for m in members:
         p = Participation(
             session_id=session.id or 0,
@@ -235,6 +247,8 @@ async def _open(
             updated_at=now,
             role=roles.get(m.id or 0),
         )
+        if on_leave(m, today):
+            p.state = ParticipationState.AWAY  # not asked; the record says "away"
         s.add(p)
         parts.append((p, m))
     await s.flush()
@@ -258,6 +272,8 @@ async def _open(
     ]
     langs = await languages_for(s, org, [m.user_id for _p, m in parts])
     for p, m in parts:
+        if p.state == ParticipationState.AWAY:
+            continue
         lang = langs[m.user_id]
         intents.append(
             Direct(
@@ -336,7 +352,12 @@ async def remind_outstanding(
         rows = await s.exec(
             select(Participation, Member)
             .join(Member, col(Member.id) == col(Participation.member_id))
-            .where(Participation.session_id == session.id, col(Participation.finished_at).is_(None))
+            .where(
+                Participation.session_id == session.id,
+                col(Participation.finished_at).is_(None),
+                col(Participation.state).not_in(NOT_ASKED),
+                col(Member.active) == True,  # noqa: E712
+            )
         )
         outstanding = list(rows)
         await audit.record(
