@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import select
 
-from handlers.base.core import Core
+from handlers.base.core import DEFAULT_MARKING, Core
 from handlers.base.errors import CoreGroupError, NotFound
 from handlers.records.trajectory import TrajectoryView, load_trajectory
 from handlers.reflection.screens import choice_label
@@ -184,6 +184,8 @@ class RecordView:
     attendee_count: int = field(default=0)
     # The group's Yes/No answers across its supervisions up to this one (closed records only).
     trajectory: TrajectoryView | None = None
+    language: str = "en"  # the organisation's: the question set's and the Word file's
+    protective_marking: str = DEFAULT_MARKING  # on every page of the Word file
 
     @property
     def show_trajectory(self) -> bool:
@@ -449,6 +451,8 @@ async def build_record(
         organisation=org.name if org else "",
         attendee_count=sum(1 for p in attendees if p.attended),
         trajectory=path,
+        language=org.language if org else "en",
+        protective_marking=core.protective_marking,
     )
 
 

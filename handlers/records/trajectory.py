@@ -63,6 +63,7 @@ class TrajectoryPoint:
 
     answer: str | None
     agreed: bool
+    answered: int = 0  # members who chose an answer at that supervision
 
     @property
     def text(self) -> str:
@@ -210,12 +211,14 @@ def _compose(
         for session, ids in zip(kept, asked, strict=True):
             sid = session.id or 0
             position = agreed.get((sid, qid))
+            given = chosen.get((sid, qid), []) if qid in ids else []
             if position is not None:
-                points.append(TrajectoryPoint(CHOICE_LABELS.get(position, position), True))
+                label = CHOICE_LABELS.get(position, position)
+                points.append(TrajectoryPoint(label, True, len(given)))
                 continue
-            majority = _majority(chosen.get((sid, qid), [])) if qid in ids else None
+            majority = _majority(given)
             label = CHOICE_LABELS.get(majority, majority) if majority else None
-            points.append(TrajectoryPoint(label, False))
+            points.append(TrajectoryPoint(label, False, len(given)))
         rows.append(TrajectoryRow(qid, headlines[qid], tuple(points)))
 
     dated = []
