@@ -45,7 +45,11 @@ async def _build(session_id: int, key_points_only: bool) -> RecordView:
     crypto.configure(settings.coregroup_encryption_key)  # sealed text must be readable
     db = Database(settings.database_url)
     try:
-        core = Core(db=db, sets=load_catalogue(settings.coregroup_sets_dir))
+        core = Core(
+            db=db,
+            sets=load_catalogue(settings.coregroup_sets_dir),
+            protective_marking=settings.coregroup_protective_marking,
+        )
         view = await build_record(core, session_id, key_points_only=key_points_only)
         async with db.write() as s:  # who took a copy of a record off the platform
             session = await s.get(ReflectionSession, session_id)

@@ -45,7 +45,7 @@ class Chart:
 
 
 def _locale(lang: str) -> str:
-    return "cy_GB" if lang == "cy" else "en_GB"
+    return "cy" if lang == "cy" else "en"
 
 
 def short_date(day: date, lang: str) -> str:
@@ -117,8 +117,8 @@ def _cell(ax: Any, x: int, y: int, point: TrajectoryPoint, lang: str) -> None:
 
     fill, ink = COLOURS.get(answer_value(point.answer), COLOURS[None])
     ax.add_patch(Rectangle((x + 0.04, y + 0.06), 0.92, 0.88, facecolor=fill, edgecolor="white"))
-    if point.answer is None:
-        word = t("chart.no_answer", lang)
+    if point.answer is None:  # nobody answered, or the members were evenly split
+        word = t("chart.tied" if point.answered else "chart.no_answer", lang)
     else:
         word = answer_label(point.answer, lang) + ("" if point.agreed else " *")
     weight = "bold" if point.agreed else "normal"

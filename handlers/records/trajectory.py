@@ -7,6 +7,7 @@ sessions count (answers stay private until close), and only questions shown to t
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from dataclasses import dataclass
 from datetime import date
@@ -34,9 +35,12 @@ from handlers.base.messages import (
     Paragraph,
     Reply,
     Strong,
+    Upload,
 )
+from handlers.records.charts import trajectory_chart
 from handlers.reflection.screens import CHOICE_LABELS
 from prompts.schema import Question
+from prompts.strings import t
 from storage.models import (
     AgreedPosition,
     Answer,
@@ -268,7 +272,10 @@ def trajectory_message(view: TrajectoryView) -> Message:
 
 
 async def show_trajectory(core: Core, actor: Actor, channel_id: str | None) -> list[Intent]:
-    """``/reflect trajectory``: for the group's members and facilitators only, as a Reply."""
+    """``/reflect trajectory``: for the group's members and facilitators only, as a Reply.
+
+    With two or more supervisions the chart is also posted in the group's channel as a file.
+    """
     async with core.db.read() as s:
         org = await ensure_org(s, core, actor)
         group = await group_for_channel(s, org, channel_id)
@@ -276,4 +283,16 @@ async def show_trajectory(core: Core, actor: Actor, channel_id: str | None) -> l
         if not allowed and await member_in(s, group.id or 0, actor.user_id) is None:
             raise NotAllowed("Only members of this core group can see its trajectory.")
         view = await load_trajectory(s, core, group, org)
-    return [Reply(trajectory_message(view))]
+    intents: list[Intent] = [Reply(trajectory_message(view))]
+    if view.several:  # a picture of the same answers, posted in the group's channel
+        lang = org.language if org else "en"
+        chart = await asyncio.to_thread(trajectory_chart, view, lang)
+        intents.append(
+            Upload(
+                group.channel_id,
+                f"core-group-trajectory-{group.id}.png",
+                chart.png,
+                t("chart.file_title", lang),
+            )
+        )
+    return intents

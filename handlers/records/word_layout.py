@@ -66,7 +66,7 @@ def plain(value: object) -> str:
 
 def long_date(day: date, lang: str) -> str:
     """ "Wednesday 1 July 2026" / "Dydd Mercher 1 Gorffennaf 2026"."""
-    return format_date(day, "EEEE d MMMM y", locale="cy_GB" if lang == "cy" else "en_GB")
+    return format_date(day, "EEEE d MMMM y", locale="cy" if lang == "cy" else "en")
 
 
 # ---- XML building blocks ---------------------------------------------------------------------
@@ -223,7 +223,7 @@ def add_header_and_footer(doc: Any, view: RecordView, lang: str, produced: datet
     top = _centred(header.paragraphs[0])
     if view.protective_marking:
         add_run(top, view.protective_marking, bold=True)
-        top = _centred(header.add_paragraph())
+        top = _centred(header.add_paragraph(style="Header"))
     add_run(top, f"{view.child_ref} · {t('word.title', lang)}")
 
     footer = section.footer
@@ -240,4 +240,4 @@ def add_header_and_footer(doc: Any, view: RecordView, lang: str, produced: datet
     day = produced.astimezone(ZoneInfo(view.timezone)).date()
     add_run(line, " · " + t("word.produced", lang, date=long_date(day, lang)))
     if view.protective_marking:
-        add_run(_centred(footer.add_paragraph()), view.protective_marking, bold=True)
+        add_run(_centred(footer.add_paragraph(style="Footer")), view.protective_marking, bold=True)
