@@ -8,6 +8,7 @@ only) and the group version come out of the same code.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
@@ -210,6 +211,8 @@ async def export_from_chat(
             key_points_only=wanted.key_points_only,
         )
     view = await build_record(core, session_id, key_points_only=wanted.key_points_only)
+    # The Word file may draw a chart: off the event loop, like any other slow work.
+    content = await asyncio.to_thread(encode, view, wanted.extension)
     kind = next(name for ext, name in CHAT_FORMATS.values() if ext == wanted.extension)
     version = "case file version of the record" if wanted.key_points_only else "record"
     suffix = "-case-file" if wanted.key_points_only else ""
@@ -222,7 +225,7 @@ async def export_from_chat(
         Upload(
             group.channel_id,
             f"core-group-record-{session_id}{suffix}.{wanted.extension}",
-            encode(view, wanted.extension),
+            content,
             title,
             thread_key=progress_key(session_id),
         ),

@@ -217,8 +217,9 @@ def _compose(
             position = agreed.get((sid, qid))
             given = chosen.get((sid, qid), []) if qid in ids else []
             if position is not None:
-                label = CHOICE_LABELS.get(position, position)
-                points.append(TrajectoryPoint(label, True, len(given)))
+                points.append(
+                    TrajectoryPoint(CHOICE_LABELS.get(position, position), True, len(given))
+                )
                 continue
             majority = _majority(given)
             label = CHOICE_LABELS.get(majority, majority) if majority else None

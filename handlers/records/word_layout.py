@@ -10,7 +10,6 @@ from python-docx's template. Rows and runs are written as XML directly: python-d
 
 from __future__ import annotations
 
-import io
 import re
 import string
 from datetime import UTC, date, datetime
@@ -18,7 +17,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
-from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml.ns import qn
@@ -27,7 +25,7 @@ from docx.table import Table
 from lxml import etree
 
 from handlers.records.build import RecordView
-from prompts.strings import normalise_language, t
+from prompts.strings import t
 
 DOCUMENT_LANGUAGE = {"en": "en-GB", "cy": "cy-GB"}
 FONT = "Arial"

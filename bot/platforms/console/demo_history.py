@@ -1,4 +1,4 @@
-"""The demo group's earlier supervision, three months before today's, so its record has a trajectory.
+"""The demo group's earlier supervision, three months before, so its record has a trajectory.
 
 Written straight into the store as a closed session (the members' Yes/No answers and the
 agreed positions), as if the group had met before the demo starts.

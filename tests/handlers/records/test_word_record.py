@@ -95,7 +95,7 @@ def _footer(doc: DocxDocument) -> tuple[str, list[str]]:
 def _labels(doc: DocxDocument) -> str:
     """Everything the document itself writes around the practitioners' words."""
     texts = [p.text for p in doc.paragraphs if p.style is not None and "Heading" in p.style.name]
-    texts += _header_lines(doc) + [_footer(doc)[0]]
+    texts += [*_header_lines(doc), _footer(doc)[0]]
     for table in doc.tables:
         texts += [c.text for c in table.rows[0].cells]
     details, questions = doc.tables[0], doc.tables[1]
@@ -137,7 +137,7 @@ async def test_tables_repeat_their_header_never_split_a_row_and_fit_their_column
 ) -> None:
     seeded = await seed_session(core)
     doc = _open(record_docx(await build_record(core, seeded.session_id)))
-    details, questions, actions = doc.tables
+    _details, questions, actions = doc.tables
     for table in (questions, actions):
         rows = table._tbl.tr_lst
         assert rows[0].trPr.find(qn("w:tblHeader")) is not None  # repeats on each new page
