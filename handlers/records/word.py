@@ -13,7 +13,6 @@ import io
 from datetime import UTC, datetime
 from typing import Any
 
-from docx import Document
 from docx.shared import Cm
 
 from handlers.records.build import ActionView, QuestionView, RecordView
@@ -23,17 +22,15 @@ from handlers.records.word_layout import (
     DETAILS_COLUMNS,
     QUESTION_COLUMNS,
     TRAJECTORY_COLUMNS,
-    add_header_and_footer,
+    PageFacts,
     add_paragraph,
     add_row,
     add_run,
     add_wide_row,
     long_date,
+    new_document,
     new_table,
     plain,
-    set_properties,
-    set_styles,
-    set_up_page,
 )
 from prompts.strings import normalise_language, t
 
@@ -174,12 +171,18 @@ def record_docx(
 ) -> bytes:
     """The record as a .docx file. ``charts=False`` leaves the trajectory chart out."""
     lang = normalise_language(view.language)
-    produced = produced_at or datetime.now(UTC)
-    doc = Document()
-    set_up_page(doc)
-    set_styles(doc, lang)
-    set_properties(doc, view, lang, produced)
-    add_header_and_footer(doc, view, lang, produced)
+    title = t("word.title", lang)
+    facts = PageFacts(
+        title=title,
+        subject=t("word.subject", lang, child_ref=view.child_ref, date=long_date(view.date, lang)),
+        author=view.organisation or t("word.bot_name", lang),
+        marking=view.protective_marking,
+        running_head=f"{view.child_ref} · {title}",
+        lang=lang,
+        produced=produced_at or datetime.now(UTC),
+        timezone=view.timezone,
+    )
+    doc = new_document(facts)
     _details(doc, view, lang)
     _questions(doc, view, lang)
     _trajectory(doc, view, lang, charts)

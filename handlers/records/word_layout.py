@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import re
 import string
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_date
+from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.opc.constants import RELATIONSHIP_TYPE as RT
 from docx.oxml.ns import qn
@@ -24,7 +26,6 @@ from docx.shared import Cm, Mm, Pt
 from docx.table import Table
 from lxml import etree
 
-from handlers.records.build import RecordView
 from prompts.strings import t
 
 DOCUMENT_LANGUAGE = {"en": "en-GB", "cy": "cy-GB"}
@@ -186,19 +187,41 @@ def set_styles(doc: Any, lang: str) -> None:
     language.set(_VAL, DOCUMENT_LANGUAGE[lang])
 
 
-def set_properties(doc: Any, view: RecordView, lang: str, produced: datetime) -> None:
+@dataclass(frozen=True)
+class PageFacts:
+    """What a document says about itself: on every page and in its properties."""
+
+    title: str
+    subject: str
+    author: str
+    marking: str  # the protective marking; empty for none
+    running_head: str  # under the marking at the top of each page
+    lang: str
+    produced: datetime
+    timezone: str = "Europe/London"
+
+
+def new_document(facts: PageFacts) -> Any:
+    """An A4 document with its styles, properties, header and footer in place."""
+    doc = Document()
+    set_up_page(doc)
+    set_styles(doc, facts.lang)
+    set_properties(doc, facts)
+    add_header_and_footer(doc, facts)
+    return doc
+
+
+def set_properties(doc: Any, facts: PageFacts) -> None:
     """Title, subject, author and today's dates; nothing of python-docx's own template."""
     props = doc.core_properties
-    author = view.organisation or t("word.bot_name", lang)
-    props.title = plain(t("word.title", lang))
-    date_text = long_date(view.date, lang)
-    props.subject = plain(t("word.subject", lang, child_ref=view.child_ref, date=date_text))
-    props.author = props.last_modified_by = plain(author)
+    props.title = plain(facts.title)
+    props.subject = plain(facts.subject)
+    props.author = props.last_modified_by = plain(facts.author)
     props.comments = props.keywords = ""
-    props.category = plain(view.protective_marking)
-    props.language = DOCUMENT_LANGUAGE[lang]
+    props.category = plain(facts.marking)
+    props.language = DOCUMENT_LANGUAGE[facts.lang]
     props.revision = 1
-    moment = produced.astimezone(UTC).replace(tzinfo=None)  # the file stores UTC
+    moment = facts.produced.astimezone(UTC).replace(tzinfo=None)  # the file stores UTC
     props.created = props.modified = moment
     package = doc.part.package
     for key, rel in list(package.rels.items()):
@@ -213,16 +236,17 @@ def _centred(paragraph: Any) -> Any:
     return paragraph._p
 
 
-def add_header_and_footer(doc: Any, view: RecordView, lang: str, produced: datetime) -> None:
-    """On every page: the marking, child reference and title; page X of Y and the date made."""
+def add_header_and_footer(doc: Any, facts: PageFacts) -> None:
+    """On every page: the marking and the running head; page X of Y and the date made."""
+    lang = facts.lang
     section = doc.sections[0]
     header = section.header
     header.is_linked_to_previous = False
     top = _centred(header.paragraphs[0])
-    if view.protective_marking:
-        add_run(top, view.protective_marking, bold=True)
+    if facts.marking:
+        add_run(top, facts.marking, bold=True)
         top = _centred(header.add_paragraph(style="Header"))
-    add_run(top, f"{view.child_ref} · {t('word.title', lang)}")
+    add_run(top, facts.running_head)
 
     footer = section.footer
     footer.is_linked_to_previous = False
@@ -235,7 +259,7 @@ def add_header_and_footer(doc: Any, view: RecordView, lang: str, produced: datet
             add_run(line, literal)
         if name in fields:
             _field(line, fields[name])
-    day = produced.astimezone(ZoneInfo(view.timezone)).date()
+    day = facts.produced.astimezone(ZoneInfo(facts.timezone)).date()
     add_run(line, " · " + t("word.produced", lang, date=long_date(day, lang)))
-    if view.protective_marking:
-        add_run(_centred(footer.add_paragraph(style="Footer")), view.protective_marking, bold=True)
+    if facts.marking:
+        add_run(_centred(footer.add_paragraph(style="Footer")), facts.marking, bold=True)
