@@ -180,3 +180,77 @@ def trajectory_chart(view: TrajectoryView, lang: str = "en") -> Chart:
     out = io.BytesIO()
     canvas.print_png(out, metadata={"Software": None})
     return Chart(png=out.getvalue(), alt=trajectory_alt(view, lang))
+
+
+# ---- the Lead Officer digest: counts by month and Yes rates by question ------------------------
+
+
+def _figure(height: float) -> tuple[Any, Any]:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(WIDTH_INCHES, height), dpi=DPI)
+    return fig, FigureCanvasAgg(fig)
+
+
+def _png(canvas: Any) -> bytes:
+    out = io.BytesIO()
+    canvas.print_png(out, metadata={"Software": None})
+    return out.getvalue()
+
+
+def _plain_axes(ax: Any) -> None:
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    ax.tick_params(labelsize=7.5)
+    for label in [*ax.get_xticklabels(), *ax.get_yticklabels()]:
+        label.set_family(FONT)
+
+
+def counts_chart(title: str, labels: list[str], counts: list[int | None], hidden: str) -> bytes:
+    """Bars of a count per month; a count too small to show is no bar, labelled ``hidden``."""
+    fig, canvas = _figure(2.6)
+    ax = fig.add_axes((0.08, 0.16, 0.9, 0.68))
+    shown = [c or 0 for c in counts]
+    ax.bar(range(len(labels)), shown, color="#4f7cac", width=0.6)
+    top = max([*shown, 1])
+    for x, count in enumerate(counts):
+        said = str(count) if count is not None else hidden
+        ax.text(
+            x, (count or 0) + top * 0.03, said, ha="center", va="bottom", fontsize=7.5, family=FONT
+        )
+    ax.set_ylim(0, top * 1.25)
+    ax.set_xticks(range(len(labels)), labels)
+    _plain_axes(ax)
+    fig.text(0.01, 0.97, title, family=FONT, fontsize=10, fontweight="bold", va="top")
+    return _png(canvas)
+
+
+def rates_chart(title: str, rows: list[tuple[str, list[tuple[str, str, int]]]]) -> bytes:
+    """Stacked bars of percentages per question: rows of (headline, [(value, label, pct)])."""
+    fig, canvas = _figure(1.1 + 0.42 * max(len(rows), 1))
+    ax = fig.add_axes((0.38, 0.12, 0.57, 0.8 - 0.3 / (1 + len(rows))))
+    for y, (_, parts) in enumerate(rows):
+        left = 0
+        for value, label, pct in parts:
+            fill, ink = COLOURS.get(value, COLOURS[None])
+            ax.barh(y, pct, left=left, color=fill, edgecolor="white", height=0.7)
+            if pct >= 8:  # room for the words inside the bar
+                ax.text(
+                    left + pct / 2,
+                    y,
+                    f"{pct}% {label}",
+                    ha="center",
+                    va="center",
+                    fontsize=6.5,
+                    color=ink,
+                    family=FONT,
+                )
+            left += pct
+    ax.set_xlim(0, 100)
+    ax.set_ylim(len(rows) - 0.5, -0.5)
+    ax.set_yticks(range(len(rows)), [_wrapped(headline) for headline, _ in rows])
+    ax.set_xticks([0, 25, 50, 75, 100], ["0%", "25%", "50%", "75%", "100%"])
+    _plain_axes(ax)
+    fig.text(0.01, 0.985, title, family=FONT, fontsize=10, fontweight="bold", va="top")
+    return _png(canvas)

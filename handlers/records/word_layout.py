@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 import string
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -138,7 +139,7 @@ def new_table(doc: Any, widths: tuple[int, ...], labels: tuple[str, ...] | None 
 
 
 def add_row(
-    table: Table, widths: tuple[int, ...], cells: list[Cell], keep_next: bool = False
+    table: Table, widths: tuple[int, ...], cells: Sequence[Cell], keep_next: bool = False
 ) -> None:
     tr = _tr(table)
     for width, (text, bold) in zip(widths, cells, strict=True):
