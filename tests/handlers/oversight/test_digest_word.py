@@ -47,7 +47,7 @@ async def test_word_digest_has_the_months_charts_and_only_the_counts_that_may_be
     assert round(doc.sections[0].page_width.mm) == 210
     summary = doc.tables[0]
     assert [c.text for c in summary.rows[0].cells] == [
-        "Measure",
+        "What",
         "February 2026",
         "January 2026",
         "Trend",
