@@ -1,4 +1,5 @@
-"""Pictures of the record: the group's answer to each Yes/No question across its supervisions.
+"""Pictures: a group's Yes/No answers across its supervisions, and the Lead Officer digest's
+counts by month and agreed Yes/No rates by question.
 
 Drawn with matplotlib's object API on the Agg canvas (no pyplot, no global state, no display,
 no network) in the DejaVu font that ships with matplotlib, so a server draws the same picture
@@ -141,16 +142,26 @@ def _cell(ax: Any, x: int, y: int, point: TrajectoryPoint, lang: str) -> None:
     )
 
 
-def trajectory_chart(view: TrajectoryView, lang: str = "en") -> Chart:
-    """A grid: one row per Yes/No question, one column per supervision (latest eight)."""
+def _figure(height: float) -> tuple[Any, Any]:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
+    fig = Figure(figsize=(WIDTH_INCHES, height), dpi=DPI)
+    return fig, FigureCanvasAgg(fig)
+
+
+def _png(canvas: Any) -> bytes:
+    out = io.BytesIO()
+    canvas.print_png(out, metadata={"Software": None})
+    return out.getvalue()
+
+
+def trajectory_chart(view: TrajectoryView, lang: str = "en") -> Chart:
+    """A grid: one row per Yes/No question, one column per supervision (latest eight)."""
     sessions = view.sessions[-MAX_SUPERVISIONS:]
     rows = view.rows
     height = 0.9 + 0.42 * max(len(rows), 1)
-    fig = Figure(figsize=(WIDTH_INCHES, height), dpi=DPI)
-    canvas = FigureCanvasAgg(fig)
+    fig, canvas = _figure(height)
     ax = fig.add_axes((0.38, 0.9 / height * 0.55, 0.6, 1 - 0.9 / height))
     for y, row in enumerate(rows):
         for x, point in enumerate(row.points[-MAX_SUPERVISIONS:]):
@@ -177,26 +188,10 @@ def trajectory_chart(view: TrajectoryView, lang: str = "en") -> Chart:
         va="bottom",
         color="#333333",
     )
-    out = io.BytesIO()
-    canvas.print_png(out, metadata={"Software": None})
-    return Chart(png=out.getvalue(), alt=trajectory_alt(view, lang))
+    return Chart(png=_png(canvas), alt=trajectory_alt(view, lang))
 
 
 # ---- the Lead Officer digest: counts by month and Yes rates by question ------------------------
-
-
-def _figure(height: float) -> tuple[Any, Any]:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(WIDTH_INCHES, height), dpi=DPI)
-    return fig, FigureCanvasAgg(fig)
-
-
-def _png(canvas: Any) -> bytes:
-    out = io.BytesIO()
-    canvas.print_png(out, metadata={"Software": None})
-    return out.getvalue()
 
 
 def _plain_axes(ax: Any) -> None:

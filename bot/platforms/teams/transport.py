@@ -104,6 +104,8 @@ class TeamsTransport:
             "The Word copy of this record can't be attached in Teams. "
             "The facilitator can produce it with the coregroup export command."
         )
+        if not filename.endswith(".docx"):  # a chart: its answers are in the text beside it
+            notice = "This chart can't be attached in Teams. The same answers are in the text."
         message = Message(
             text=f"{title}: {notice}",
             blocks=(Paragraph((Strong(title),)), Paragraph((Quiet(notice),))),
