@@ -22,6 +22,7 @@ from handlers.oversight.digest import Count, DigestView, Rates, build_digest, pr
 from handlers.records.charts import answer_label, answer_value, counts_chart, rates_chart
 from handlers.records.word_layout import (
     PageFacts,
+    add_heading,
     add_row,
     new_document,
     new_table,
@@ -73,7 +74,7 @@ def _picture(doc: Any, png: bytes, alt: str, title: str) -> None:
 def _summary(doc: Any, views: Sequence[DigestView], lang: str) -> None:
     view = views[-1]
     month, before = _month(view.month, lang), _month(previous_month(view.month), lang)
-    doc.add_heading(t("digest_word.summary", lang), level=2)
+    add_heading(doc, t("digest_word.summary", lang), level=2)
     labels = (t("digest_word.measure", lang), month, before, t("digest_word.trend", lang))
     table = new_table(doc, SUMMARY_COLUMNS, labels)
     for key, now, last, trend in (
@@ -127,7 +128,7 @@ def _summary(doc: Any, views: Sequence[DigestView], lang: str) -> None:
 
 
 def _yes_no(doc: Any, view: DigestView, lang: str) -> None:
-    doc.add_heading(t("digest_word.rates", lang), level=2)
+    add_heading(doc, t("digest_word.rates", lang), level=2)
     shown = [r for r in view.rates if r.agreed.base.value]  # shown, and not nought
     if shown:
         title = t("digest_word.rates_title", lang)
@@ -169,7 +170,7 @@ def _yes_no(doc: Any, view: DigestView, lang: str) -> None:
 
 
 def _themes(doc: Any, view: DigestView, lang: str) -> None:
-    doc.add_heading(t("digest_word.themes", lang), level=2)
+    add_heading(doc, t("digest_word.themes", lang), level=2)
     month, before = _month(view.month, lang), _month(previous_month(view.month), lang)
     labels = (t("digest_word.theme", lang), month, before, t("digest_word.trend", lang))
     table = new_table(doc, THEME_COLUMNS, labels)
@@ -207,7 +208,7 @@ def digest_docx(
         timezone=timezone,
     )
     doc = new_document(facts)
-    doc.add_heading(facts.title, level=1)
+    add_heading(doc, facts.title, level=1)
     _summary(doc, views, lang)
     _yes_no(doc, view, lang)
     _themes(doc, view, lang)

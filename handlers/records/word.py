@@ -23,6 +23,7 @@ from handlers.records.word_layout import (
     QUESTION_COLUMNS,
     TRAJECTORY_COLUMNS,
     PageFacts,
+    add_heading,
     add_paragraph,
     add_row,
     add_run,
@@ -70,7 +71,7 @@ def _headline(q: QuestionView, lang: str) -> str:
 
 
 def _details(doc: Any, view: RecordView, lang: str) -> None:
-    doc.add_heading(plain(t("word.title", lang)), level=1)
+    add_heading(doc, plain(t("word.title", lang)), level=1)
     if view.draft:
         doc.add_paragraph(t("word.draft", lang))
     if view.key_points_only:
@@ -87,13 +88,13 @@ def _details(doc: Any, view: RecordView, lang: str) -> None:
         ("word.child", view.child_ref),
     ):
         add_row(details, DETAILS_COLUMNS, [(t(label, lang), True), (value, False)])
-    doc.add_heading(t("word.life", lang), level=2)
+    add_heading(doc, t("word.life", lang), level=2)
     if view.opening_prompt:
         doc.add_paragraph(plain(view.opening_prompt))
 
 
 def _questions(doc: Any, view: RecordView, lang: str) -> None:
-    doc.add_heading(t("word.questions", lang), level=2)
+    add_heading(doc, t("word.questions", lang), level=2)
     labels = ("word.number", "word.question", "word.answers", "word.agreed", "word.notes")
     table = new_table(doc, QUESTION_COLUMNS, tuple(t(k, lang) for k in labels))
     skipped = t("word.skipped", lang)
@@ -120,7 +121,7 @@ def _trajectory(doc: Any, view: RecordView, lang: str, charts: bool) -> None:
     path = view.trajectory
     if path is None or not path.several:
         return
-    doc.add_heading(t("word.trajectory", lang), level=2)
+    add_heading(doc, t("word.trajectory", lang), level=2)
     dates = " → ".join(short_date(s.date, lang) for s in path.sessions)
     doc.add_paragraph(plain(t("word.trajectory_intro", lang, dates=dates)))
     if charts:
@@ -144,9 +145,9 @@ def _action_cells(item: ActionView, lang: str) -> list[tuple[object, bool]]:
 
 
 def _actions_and_notes(doc: Any, view: RecordView, lang: str) -> None:
-    doc.add_heading(t("word.family", lang), level=2)
+    add_heading(doc, t("word.family", lang), level=2)
     doc.add_paragraph(plain(view.family_sharing or t("word.family_none", lang)))
-    doc.add_heading(t("word.actions", lang), level=2)
+    add_heading(doc, t("word.actions", lang), level=2)
     if view.actions:
         labels = tuple(t(k, lang) for k in ("word.action", "word.owner", "word.due", "word.status"))
         actions = new_table(doc, ACTION_COLUMNS, labels)
@@ -162,7 +163,7 @@ def _actions_and_notes(doc: Any, view: RecordView, lang: str) -> None:
         ("word.themes", themes, "word.themes_none"),
         ("word.escalation", view.escalation, "word.escalation_none"),
     ):
-        doc.add_heading(t(heading, lang), level=2)
+        add_heading(doc, t(heading, lang), level=2)
         doc.add_paragraph(plain(text or t(none, lang)))
 
 

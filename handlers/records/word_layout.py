@@ -95,6 +95,14 @@ def add_paragraph(cell: Any, keep_next: bool = False) -> Any:
     return p
 
 
+def add_heading(doc: Any, text: str, level: int) -> None:
+    """A Heading 1/2 paragraph by style id: python-docx's add_heading looks the style up by
+    name through every style in the document, each time."""
+    p = doc.add_paragraph()._p
+    p.get_or_add_pPr().style = f"Heading{level}"
+    add_run(p, text)
+
+
 def _tr(table: Table, header: bool = False) -> Any:
     """A row that never splits across pages; a header row repeats at the top of each page."""
     tr = etree.SubElement(table._tbl, _TR)
