@@ -26,11 +26,14 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, TypeVar
 
 from bench.common import header, percentile, table, throwaway_database, verdict
-from handlers.base.core import Core
-from handlers.records.build import RecordView, Target, build_record, render_record
+from bot.bootstrap import build_core
+from bot.settings import Settings
+from handlers.base.record_view import RecordView
+from handlers.records.build import build_record, render_record
 from handlers.records.charts import trajectory_chart
 from handlers.records.files import record_docx
 from prompts.loader import DEFAULT_SET, load_catalogue
+from prompts.render import Target
 from storage.db import Database
 from storage.models import (
     ActionItem,
@@ -235,7 +238,7 @@ async def compiled(
         try:
             await db.create_all()
             sid = await seed(db, members, supervisions)
-            core = Core(db=db, sets=load_catalogue(), clock=lambda: CLOSED_AT)
+            core = build_core(Settings(_env_file=None), db, clock=lambda: CLOSED_AT)
             return await timed_async(functools.partial(build_record, core, sid), repeat)
         finally:
             await db.dispose()

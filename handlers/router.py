@@ -1,8 +1,9 @@
 """Entry point for every neutral event: routes it to the use case that handles it.
 
-A refusal (``CoreGroupError``) becomes a kind ``Reply`` to the person who acted and changes
-nothing else, because each use case does its writes in one transaction that the error rolls
-back. Anything unexpected is logged (ids only) and answered with a generic apology.
+A refusal (``CoreGroupError``, or a storage or prompts error: ``REFUSABLE``) becomes a kind
+``Reply`` to the person who acted and changes nothing else, because each use case does its
+writes in one transaction that the error rolls back. Anything unexpected is logged (ids only)
+and answered with a generic apology.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from handlers import home
 from handlers.base import i18n
 from handlers.base.access import ensure_org, members_of
 from handlers.base.core import Core
-from handlers.base.errors import BadInput, CoreGroupError
+from handlers.base.errors import REFUSABLE, BadInput, CoreGroupError, as_refusal
 from handlers.base.events import (
     Actor,
     Command,
@@ -27,6 +28,7 @@ from handlers.base.events import (
     Press,
     TypedText,
 )
+from handlers.base.ids import parse_id
 from handlers.base.messages import (
     Direct,
     Intent,
@@ -37,12 +39,12 @@ from handlers.base.messages import (
     Reply,
     Span,
 )
+from handlers.base.wording import t_spans
 from handlers.groups import setup
 from handlers.oversight import digest
 from handlers.records import files, trajectory
 from handlers.reflection import closing, debrief, dialogue, feedback, sessions
-from handlers.reflection.screens import t_spans
-from handlers.scheduling import planned_date, reminders
+from handlers.scheduling import channel_nudges, planned_date
 from prompts.strings import t
 from storage.models import CoreGroup
 
@@ -63,7 +65,7 @@ async def _refusal_language(core: Core, actor: Actor) -> str:
     """The refused person's language; English if even that cannot be looked up."""
     try:
         return await i18n.actor_language(core, actor)
-    except CoreGroupError:
+    except REFUSABLE:
         return "en"
 
 
@@ -71,8 +73,9 @@ async def handle(core: Core, event: Event) -> list[Intent]:
     """Handle one event. Refusals come back as a ``Reply`` with a kind message; nothing changes."""
     try:
         return await _route(core, event)
-    except CoreGroupError as error:
-        log.info("refused", extra={"event": type(event).__name__, "error": type(error).__name__})
+    except REFUSABLE as raised:
+        error = as_refusal(raised)
+        log.info("refused", extra={"event": type(event).__name__, "error": type(raised).__name__})
         # Something typed into a form can be corrected there; other refusals end the form.
         fixable = isinstance(event, FormSubmit) and isinstance(error, BadInput)
         return [refusal(error, await _refusal_language(core, event.actor), on_form=fixable)]
@@ -182,10 +185,10 @@ async def _setup_form(core: Core, actor: Actor, channel: str | None) -> list[Int
     return [OpenForm(setup.setup_form(channel, existing, members, lang))]
 
 
-def _ids(value: str, parts: int) -> list[str]:
+def _ids(value: str, parts: int, expired: str = "errors.button_expired") -> list[str]:
     bits = value.split(":")
-    if len(bits) != parts or not bits[0].isdigit():
-        raise BadInput(key="errors.button_expired")
+    if len(bits) != parts or parse_id(bits[0]) is None:
+        raise BadInput(key=expired)
     return bits
 
 
@@ -218,9 +221,9 @@ async def _press(core: Core, event: Press) -> list[Intent]:
         return await closing.open_close_form(core, actor, session_id=_int(value))
     if action == "reflect.start":
         return await sessions.start_for_group(core, actor, _int(value))
-    if action == reminders.SNOOZE_ACTION:
-        return await reminders.snooze(core, actor, _int(value))
-    if action == reminders.PLAN_ACTION:
+    if action == channel_nudges.SNOOZE_ACTION:
+        return await channel_nudges.snooze(core, actor, _int(value))
+    if action == channel_nudges.PLAN_ACTION:
         return await planned_date.open_plan_form(core, actor, group_id=_int(value))
     if action == debrief.WRITE_PRESS:
         return await debrief.open_form(core, actor, _int(value))
@@ -231,10 +234,16 @@ async def _press(core: Core, event: Press) -> list[Intent]:
     raise BadInput(key="errors.button_expired")
 
 
-def _int(value: str) -> int:
-    if not value.isdigit():
-        raise BadInput(key="errors.button_expired")
-    return int(value)
+def _int(value: str, expired: str = "errors.button_expired") -> int:
+    number = parse_id(value)
+    if number is None:
+        raise BadInput(key=expired)
+    return number
+
+
+def _form_state(state: str) -> str:
+    """A form's state naming a session, checked before any query (else the form expired)."""
+    return str(_int(state, "errors.form_expired"))
 
 
 async def _text_form(core: Core, actor: Actor, pid: int, qid: str) -> list[Intent]:
@@ -250,15 +259,15 @@ async def _form(core: Core, event: FormSubmit) -> list[Intent]:
         draft = setup.parse_form(event.values)
         return await setup.register(core, actor, event.state or None, draft)
     if event.form_id == debrief.DEBRIEF_FORM:
-        return await debrief.save(core, actor, event.state, event.values)
+        return await debrief.save(core, actor, _form_state(event.state), event.values)
     if event.form_id == planned_date.PLAN_FORM:
         return await planned_date.save_plan(
-            core, actor, event.values.get("on"), group_id=_int(event.state)
+            core, actor, event.values.get("on"), group_id=_int(event.state, "errors.form_expired")
         )
     if event.form_id == closing.CLOSE_FORM:
-        return await closing.submit_close(core, actor, event.state, event.values)
+        return await closing.submit_close(core, actor, _form_state(event.state), event.values)
     if event.form_id == dialogue.TEXT_FORM:
-        bits = _ids(event.state, 2)
+        bits = _ids(event.state, 2, "errors.form_expired")
         raw = event.values.get("text")
         text = raw if isinstance(raw, str) else ""
         return await dialogue.advance(

@@ -13,10 +13,10 @@ from typing import Annotated
 import typer
 from sqlmodel import select
 
-from bot.bootstrap import build_runtime
+from bot.bootstrap import open_runtime
 from bot.settings import get_settings
 from handlers.base.core import Core
-from handlers.base.errors import CoreGroupError
+from handlers.base.errors import REFUSABLE, CoreGroupError, as_refusal
 from handlers.oversight.digest import build_digest, digest_markdown, parse_month
 from handlers.oversight.digest_word import digest_docx, digest_months
 from storage.models import Organisation
@@ -42,9 +42,8 @@ async def _org_id(core: Core, wanted: str | None) -> int:
 async def _digest(
     org: str | None, month: str | None, min_count: int | None, docx: Path | None
 ) -> str:
-    runtime = build_runtime(get_settings())
-    core = runtime.core
-    try:
+    async with open_runtime(get_settings()) as runtime:
+        core = runtime.core
         org_id = await _org_id(core, org)
         if month:
             first = parse_month(month)
@@ -55,8 +54,6 @@ async def _digest(
         if docx is not None:
             await _write_docx(core, org_id, first, min_count, docx)
         return digest_markdown(view)
-    finally:
-        await core.db.dispose()
 
 
 async def _write_docx(
@@ -101,8 +98,8 @@ def digest(
     """Print the Lead Officer digest: anonymised counts and trends across all core groups."""
     try:
         text = asyncio.run(_digest(org, month, min_count, docx))
-    except CoreGroupError as exc:
-        typer.echo(exc.user_message, err=True)
+    except REFUSABLE as exc:
+        typer.echo(as_refusal(exc).user_message, err=True)
         raise typer.Exit(code=1) from None
     typer.echo(text)
     if docx is not None:

@@ -10,15 +10,13 @@ from typing import Annotated
 
 import typer
 
+from bot.bootstrap import open_runtime
 from bot.settings import get_settings
 from handlers.base import audit
-from handlers.base.core import Core
-from handlers.base.errors import CoreGroupError
-from handlers.records.build import RecordView, build_record
+from handlers.base.errors import REFUSABLE, as_refusal
+from handlers.base.record_view import RecordView
+from handlers.records.build import build_record
 from handlers.records.files import record_csv, record_docx, record_json, record_markdown
-from prompts.loader import load_catalogue
-from storage import crypto
-from storage.db import Database
 from storage.models import CoreGroup, ReflectionSession
 
 
@@ -41,17 +39,10 @@ def _encode(view: RecordView, fmt: ExportFormat) -> bytes:
 
 
 async def _build(session_id: int, key_points_only: bool) -> RecordView:
-    settings = get_settings()
-    crypto.configure(settings.coregroup_encryption_key)  # sealed text must be readable
-    db = Database(settings.database_url)
-    try:
-        core = Core(
-            db=db,
-            sets=load_catalogue(settings.coregroup_sets_dir),
-            protective_marking=settings.coregroup_protective_marking,
-        )
+    async with open_runtime(get_settings()) as runtime:  # with the key: sealed text is read
+        core = runtime.core
         view = await build_record(core, session_id, key_points_only=key_points_only)
-        async with db.write() as s:  # who took a copy of a record off the platform
+        async with core.db.write() as s:  # who took a copy of a record off the platform
             session = await s.get(ReflectionSession, session_id)
             group = await s.get(CoreGroup, session.group_id) if session else None
             await audit.record(
@@ -64,8 +55,6 @@ async def _build(session_id: int, key_points_only: bool) -> RecordView:
                 key_points_only=key_points_only,
             )
         return view
-    finally:
-        await db.dispose()
 
 
 def export(
@@ -91,8 +80,8 @@ def export(
         raise typer.Exit(code=2)
     try:
         view = asyncio.run(_build(session, key_points_only))
-    except CoreGroupError as exc:
-        typer.echo(f"Session {session}: {exc.user_message}", err=True)
+    except REFUSABLE as exc:
+        typer.echo(f"Session {session}: {as_refusal(exc).user_message}", err=True)
         raise typer.Exit(code=1) from None
     data = _encode(view, fmt)
     if out is None:

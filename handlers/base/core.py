@@ -6,12 +6,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from handlers.base.record_view import DEFAULT_MARKING
 from prompts.loader import Catalogue
 from storage.db import Database
 from storage.types import utcnow
-
-# The Government Security Classifications marking for records about a child.
-DEFAULT_MARKING = "OFFICIAL-SENSITIVE"
 
 
 @dataclass

@@ -1,13 +1,11 @@
-"""Cleaning what people type before it is stored."""
+"""Cleaning what people type before it is stored or echoed back (``prompts.text`` says which
+characters never belong)."""
 
 from __future__ import annotations
 
-import re
-
-# C0 control characters other than tab and newline (PostgreSQL refuses NUL; none are useful).
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
+from prompts.text import scrub
 
 
 def clean(text: str) -> str:
-    """Normalise line endings, drop control characters, trim the ends."""
-    return _CONTROL.sub("", text.replace("\r\n", "\n").replace("\r", "\n")).strip()
+    """:func:`prompts.text.scrub`, then trim the ends."""
+    return scrub(text).strip()

@@ -21,7 +21,7 @@ from babel.dates import format_date
 from prompts.strings import t
 
 if TYPE_CHECKING:
-    from handlers.records.trajectory import TrajectoryPoint, TrajectoryView
+    from handlers.base.record_view import TrajectoryPoint, TrajectoryView
 
 FONT = "DejaVu Sans"  # bundled with matplotlib
 MAX_SUPERVISIONS = 8  # columns beyond this get too narrow to read; the latest are kept

@@ -24,10 +24,11 @@ from handlers.base.access import ensure_org, group_for_channel, is_org_admin, re
 from handlers.base.core import Core
 from handlers.base.errors import BadInput, Conflict, NotFound
 from handlers.base.events import Actor
-from handlers.base.messages import Intent, Message, Paragraph, Reply, Upload
-from handlers.records.build import RecordView, build_record, render_record
+from handlers.base.ids import parse_id
+from handlers.base.messages import Intent, Message, Paragraph, Reply, Upload, progress_key
+from handlers.base.record_view import RecordView
+from handlers.records.build import build_record, render_record
 from handlers.records.word import record_docx
-from handlers.reflection.progress import progress_key
 from storage.models import ReflectionSession, SessionStatus
 
 JSON_FORMAT = "coregroup.record"
@@ -146,7 +147,9 @@ def parse_export(rest: str) -> ChatExport:
     key_points = False
     for word in rest.lower().split():
         if word.isdigit() and session_id is None:
-            session_id = int(word)
+            session_id = parse_id(word)
+            if session_id is None:
+                raise NotFound()
         elif word in CHAT_FORMATS:
             extension = CHAT_FORMATS[word][0]
         elif word in CASE_FILE_WORDS:

@@ -15,7 +15,7 @@ from typing import Any
 
 from docx.shared import Cm
 
-from handlers.records.build import ActionView, QuestionView, RecordView
+from handlers.base.record_view import ActionView, QuestionView, RecordView
 from handlers.records.charts import answer_label, point_text, short_date, trajectory_chart
 from handlers.records.word_layout import (
     ACTION_COLUMNS,

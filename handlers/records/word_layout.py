@@ -28,6 +28,7 @@ from docx.table import Table
 from lxml import etree
 
 from prompts.strings import t
+from prompts.text import scrub
 
 DOCUMENT_LANGUAGE = {"en": "en-GB", "cy": "cy-GB"}
 FONT = "Arial"
@@ -61,7 +62,8 @@ Cell = tuple[object, bool]  # (text, bold)
 
 
 def plain(value: object) -> str:
-    return _NOT_XML.sub("", "" if value is None else str(value))
+    """Text as a run may hold it: no bidi overrides or control characters, valid XML."""
+    return _NOT_XML.sub("", "" if value is None else scrub(str(value)))
 
 
 def long_date(day: date, lang: str) -> str:

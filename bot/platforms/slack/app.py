@@ -18,9 +18,12 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
-from slack_sdk.signature import SignatureVerifier
 
+from bot.edge import BadRequest, is_utf8_charset, utf8
+from bot.platforms.slack import signature
+from bot.platforms.slack.configured import multi_workspace
 from bot.platforms.slack.inbound import Inbound, MalformedPayload, parse_body, translate
+from bot.platforms.slack.installations import DbInstallationStore, DbOAuthStateStore
 from bot.platforms.slack.transport import (
     InstalledTokens,
     SingleToken,
@@ -28,9 +31,8 @@ from bot.platforms.slack.transport import (
     make_client,
 )
 from bot.runtime import Runtime
-from bot.settings import Settings
 from bot.transport import DeliveryFailed, ReplyContext
-from handlers.base.errors import CoreGroupError
+from handlers.base.errors import REFUSABLE, CoreGroupError, as_refusal
 from handlers.base.events import FormSubmit
 from handlers.base.messages import Intent, Reply, plain
 from handlers.router import handle
@@ -50,6 +52,8 @@ BOT_SCOPES = (
     "groups:read",
 )
 EVENTS_PATH = "/slack/events"
+# What Slack posts: events as JSON, commands and interactions form-encoded.
+SLACK_CONTENT_TYPES = ("application/json", "application/x-www-form-urlencoded")
 # Acknowledged deliveries in progress at once; the rest queue in arrival order (and the database
 # pool never times out under a burst).
 HANDLING_SLOTS = 4
@@ -80,23 +84,10 @@ def _first_input_block(view: dict[str, Any]) -> str | None:
     return None
 
 
-def slack_configured(settings: Settings) -> bool:
-    """Slack is on when there is a signing secret and either a bot token or OAuth credentials."""
-    return bool(settings.slack_signing_secret) and (
-        bool(settings.slack_bot_token) or multi_workspace(settings)
-    )
-
-
-def multi_workspace(settings: Settings) -> bool:
-    return bool(settings.slack_client_id and settings.slack_client_secret)
-
-
 def make_transport(runtime: Runtime, *, pace_seconds: float = 1.0) -> SlackTransport:
     """The transport for this configuration (one token, or tokens from installations)."""
     settings = runtime.settings
     if multi_workspace(settings):
-        from storage.slack_install import DbInstallationStore
-
         tokens: Any = InstalledTokens(DbInstallationStore(runtime.core.db))
     elif settings.slack_bot_token:
         tokens = SingleToken(settings.slack_bot_token)
@@ -116,14 +107,13 @@ class SlackAdapter:
         if "slack" not in runtime.transports:
             runtime.add_transport(make_transport(runtime))
         self.signing_secret = settings.slack_signing_secret or ""
-        self.verifier = SignatureVerifier(self.signing_secret)
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(HANDLING_SLOTS)
         self._deciding = asyncio.Semaphore(DECIDING_SLOTS)
         self.oauth_flow: AsyncOAuthFlow | None = None
+        self._socket_mode: Any = None
+        self._connecting: asyncio.Future[None] | None = None
         if multi_workspace(settings):
-            from storage.slack_install import DbInstallationStore, DbOAuthStateStore
-
             store = DbInstallationStore(runtime.core.db)
             self.oauth_flow = AsyncOAuthFlow(
                 client=make_client(settings.slack_api_url),
@@ -247,8 +237,8 @@ class SlackAdapter:
             if intents is None:
                 return
             await self.runtime.carry_out(event, intents, ctx)
-        except CoreGroupError as exc:
-            await self._sorry(ctx, exc.user_message)
+        except REFUSABLE as exc:
+            await self._sorry(ctx, as_refusal(exc).user_message)
         except Exception as exc:
             # Type only: exception text can carry what someone typed.
             log.error(
@@ -267,21 +257,33 @@ class SlackAdapter:
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post(EVENTS_PATH, self.events)
+        app.on_shutdown.append(self._finish_work)
         app.on_cleanup.append(self._close_transport)
         if self.oauth_flow is not None:
             app.router.add_get(INSTALL_PATH, self.install)
             app.router.add_get(REDIRECT_PATH, self.oauth_redirect)
 
     async def events(self, request: web.Request) -> web.Response:
-        raw = await request.text()
-        if not self.verifier.is_valid_request(raw, dict(request.headers)):
+        """Authenticate, then check the body reads as a Slack payload, then hand it to bolt.
+
+        Unsigned (or badly signed) is 401; signed but unreadable is 400 or 415; nothing that
+        arrives here is answered with a 500.
+        """
+        raw = await request.read()  # over the server's client_max_size: aiohttp answers 413
+        if not signature.verified(self.signing_secret, raw, request.headers):
             return web.json_response({"ok": False, "error": "invalid signature"}, status=401)
+        if request.content_type not in SLACK_CONTENT_TYPES or not is_utf8_charset(request.charset):
+            return web.json_response({"ok": False, "error": "unsupported media type"}, status=415)
         try:
-            translate(parse_body(raw, request.content_type or ""))
-        except MalformedPayload:
+            translate(parse_body(utf8(raw), request.content_type))
+        except (MalformedPayload, BadRequest) as exc:
+            log.info("slack payload refused", extra={"reason": str(exc)})
             return web.json_response({"ok": False, "error": "malformed payload"}, status=400)
         bolt_response = await self.bolt.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(bolt_response)
+
+    async def _finish_work(self, _: web.Application) -> None:
+        await self.drain()
 
     async def _close_transport(self, _: web.Application) -> None:
         close = getattr(self.runtime.transports.get("slack"), "close", None)
@@ -307,3 +309,23 @@ class SlackAdapter:
         from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
         return AsyncSocketModeHandler(self.bolt, app_token)
+
+    def connect_socket_mode(self) -> None:
+        """With ``SLACK_APP_TOKEN``, also take events over Socket Mode, in the background:
+        while Slack is unreachable the client keeps retrying, and the server must still answer
+        /healthz and stop cleanly on SIGTERM meanwhile."""
+        token = self.runtime.settings.slack_app_token
+        if not token or self._socket_mode is not None:
+            return
+        self._socket_mode = self.socket_mode(token)
+        self._connecting = asyncio.ensure_future(self._socket_mode.connect_async())
+
+    async def disconnect_socket_mode(self) -> None:
+        if self._connecting is not None and not self._connecting.done():
+            self._connecting.cancel()
+        if self._socket_mode is not None:
+            await self._socket_mode.close_async()
+        self._socket_mode = self._connecting = None
+
+
+SLACK_ADAPTER = web.AppKey("slack_adapter", SlackAdapter)

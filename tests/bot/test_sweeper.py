@@ -14,10 +14,11 @@ from sqlmodel import select
 from typer.testing import CliRunner
 
 from bot.runtime import Runtime
-from bot.scheduler import SWEEP_JOB_ID, start_scheduler, sweep
 from bot.settings import Settings
+from bot.sweeper import SWEEP_JOB_ID, start_scheduler, sweep
 from bot.transport import DeliveryFailed
 from handlers.base.core import Core
+from handlers.scheduling.kinds import due_deliveries
 from storage import ledger
 from storage.db import Database
 from storage.models import (
@@ -27,7 +28,10 @@ from storage.models import (
     Member,
     MemberRole,
     Organisation,
+    OrgRole,
+    Participation,
     ReflectionSession,
+    StaffRole,
 )
 
 
@@ -172,9 +176,7 @@ async def test_never_two_nudges_in_a_day_even_when_the_date_changes(runtime, fak
 async def test_a_crashed_senders_rows_are_retried_after_the_lease(runtime, fake, clock):
     await add_group(runtime.core.db)
     clock.at = at(2026, 4, 20)
-    from handlers.scheduling import reminders
-
-    await reminders.plan(runtime.core, clock.at)
+    await due_deliveries(runtime.core, clock.at)
     claimed = await ledger.claim(runtime.core.db, clock.at)  # ...and the process died here
     assert len(claimed) == 1
     clock.advance(minutes=1)
@@ -274,9 +276,7 @@ async def test_two_instances_through_a_year_send_everything_once(db, catalogue, 
             clock.at = day
             if day.weekday() < 5:
                 if day.day % 7 == 0:
-                    from handlers.scheduling import reminders
-
-                    await reminders.plan(second.core, day)
+                    await due_deliveries(second.core, day)
                     crashes += len(await ledger.claim(other_db, day))  # ...and it died
                 await asyncio.gather(sweep(first, pace_seconds=0), sweep(second, pace_seconds=0))
                 if day.day % 7 == 0:  # after the dead sender's lease ran out
@@ -448,7 +448,7 @@ async def test_the_sweep_applies_retention_once_a_day(runtime, clock):
 async def test_stopping_lets_the_sweep_under_way_finish_instead_of_cutting_it(runtime, monkeypatch):
     # Cutting a sweep mid-transaction left SQLite's connection thread alive, and `serve`
     # then hung after SIGTERM (seen about one stop in eight right after start-up).
-    import bot.scheduler as scheduling
+    import bot.sweeper as sweeper
 
     started, release = asyncio.Event(), asyncio.Event()
     finished: list[bool] = []
@@ -457,9 +457,9 @@ async def test_stopping_lets_the_sweep_under_way_finish_instead_of_cutting_it(ru
         started.set()
         await release.wait()
         finished.append(True)
-        return scheduling.SweepReport()
+        return sweeper.SweepReport()
 
-    monkeypatch.setattr(scheduling, "sweep", slow_sweep)
+    monkeypatch.setattr(sweeper, "sweep", slow_sweep)
     scheduler = start_scheduler(runtime)
     await asyncio.wait_for(started.wait(), 5)
     stopping = asyncio.ensure_future(scheduler.stop(grace_seconds=5))
@@ -469,3 +469,88 @@ async def test_stopping_lets_the_sweep_under_way_finish_instead_of_cutting_it(ru
     await asyncio.wait_for(stopping, 5)
     assert finished == [True]  # it ran to the end, not cancelled midway
     assert not scheduler.running
+
+
+async def _seed_every_kind(url: str) -> None:
+    """One organisation where, on Mon 20 Apr 2026, every kind of delivery has something due."""
+    db = Database(url)
+    await db.create_all()
+    due_today = await add_group(db, 1)  # registered 20 Jan: due today
+    await add_group(db, 2, registered_on=date(2025, 12, 20))  # a month overdue: report too
+    meeting = await add_group(db, 3, registered_on=date(2025, 10, 10))
+    async with db.write() as s:
+        org = (await s.exec(select(Organisation))).one()
+        s.add(StaffRole(org_id=org.id, user_id="U_LEAD", role=OrgRole.LEAD_OFFICER))
+        sam = Member(group_id=meeting.id, user_id="U_SW", display_name="Sam")
+        s.add(sam)
+        session = ReflectionSession(
+            group_id=meeting.id,
+            set_id="appendix1",
+            set_version=1,
+            opened_by="U_RO",
+            opened_at=at(2026, 4, 16, 9),
+        )
+        s.add(session)
+        await s.flush()
+        for member in await s.exec(select(Member).where(Member.group_id == meeting.id)):
+            s.add(Participation(session_id=session.id, member_id=member.id))
+        s.add(
+            ActionItem(
+                session_id=session.id,
+                group_id=meeting.id,
+                text="Ask school about attendance",
+                owner_member_id=sam.id,
+                due_on=date(2026, 4, 22),
+            )
+        )
+        # Already in the ledger: last month's digest, and a nudge the date has since overtaken.
+        s.add(Delivery(key="digest:1:2026-03", org_id=org.id, kind="digest", due_at=at(2026, 4, 1)))
+        s.add(
+            Delivery(
+                key=f"nudge:{due_today.id}:2026-04-20:ahead",
+                org_id=org.id,
+                kind="nudge",
+                group_id=due_today.id,
+                due_at=at(2026, 4, 7),
+            )
+        )
+    await db.dispose()
+
+
+def test_remind_dry_run_lists_every_kind_due_by_ids_only(tmp_path, monkeypatch):
+    from bot.cli import app
+    from bot.settings import get_settings
+
+    url = f"sqlite:///{tmp_path / 'every.db'}"
+    asyncio.run(_seed_every_kind(url))
+    monkeypatch.setenv("DATABASE_URL", url)
+    get_settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["remind", "--dry-run", "--as-of", "2026-04-20T10:00"])
+        may = CliRunner().invoke(app, ["remind", "--dry-run", "--as-of", "2026-05-01T10:00"])
+    finally:
+        get_settings.cache_clear()
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines() == [
+        "would send: action org=1 group=3 member=4 action=1 key=action:1:before",
+        "would send: nudge org=1 group=1 key=nudge:1:2026-04-20:due",
+        "would send: nudge org=1 group=2 key=nudge:2:2026-03-20:overdue4",
+        "would send: remind org=1 group=3 session=1 member=3 key=remind:1:3:2",
+        "would send: remind org=1 group=3 session=1 member=4 key=remind:1:4:2",
+        "would send: report org=1 group=2 key=report:2:2026-03-20:1",
+        "would send: digest org=1 key=digest:1:2026-03",
+        "dropped: nudge org=1 group=1 key=nudge:1:2026-04-20:ahead",
+        "Would send 7; 1 held back or dropped.",
+    ]
+    # On the first working day of May a dry run lists the digest rows already in the ledger;
+    # it does not plan April's (only a real sweep does).
+    assert may.output.splitlines() == [
+        "would send: nudge org=1 group=1 key=nudge:1:2026-04-20:overdue1",
+        "would send: nudge org=1 group=2 key=nudge:2:2026-03-20:overdue6",
+        "would send: remind org=1 group=3 session=1 member=3 key=remind:1:3:3",
+        "would send: remind org=1 group=3 session=1 member=4 key=remind:1:4:3",
+        "would send: report org=1 group=2 key=report:2:2026-03-20:1",
+        "would send: digest org=1 key=digest:1:2026-03",
+        "dropped: nudge org=1 group=1 key=nudge:1:2026-04-20:ahead",
+        "Would send 6; 1 held back or dropped.",
+    ]
