@@ -1,14 +1,17 @@
 """Record: compile, render and export the record of a large session (20 members × 14 questions).
 
     python -m bench.record
-    python -m bench.record --db sqlite,postgres --members 20 --repeat 50
+    python -m bench.record --db sqlite,postgres --members 20 --repeat 50 --supervisions 6
 
 One closed Appendix 1 session is seeded: every member answers every question, most with a
 comment of a few sentences; the facilitator records an agreed position and notes for each
 question, four actions, themes and how it will be shared with the family. We time
 ``build_record`` (the database reads), ``render_record`` for each target (Slack mrkdwn, Teams
 markdown, Markdown, HTML) and ``record_docx`` (the Word file), each the median of
-``--repeat`` runs after one warm-up. Targets: render < 20 ms, Word < 200 ms.
+``--repeat`` runs after one warm-up. Targets: render < 20 ms, Word < 200 ms without charts.
+The group has ``--supervisions`` closed supervisions (default 2, the latest the large one), so
+the record has a trajectory: the chart's cost (``trajectory_chart``, matplotlib) and the Word
+file with the chart are reported on their own rows, without a target.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ from bot.bootstrap import build_core
 from bot.settings import Settings
 from handlers.base.record_view import RecordView
 from handlers.records.build import build_record, render_record
+from handlers.records.charts import trajectory_chart
 from handlers.records.files import record_docx
 from prompts.loader import DEFAULT_SET, load_catalogue
 from prompts.render import Target
@@ -55,8 +59,42 @@ COMMENT = (
 T = TypeVar("T")
 
 
-async def seed(db: Database, members: int) -> int:
-    """One closed session of ``members`` members who answered everything; its id."""
+async def seed_earlier(db: Database, group_id: int, count: int) -> None:
+    """``count`` earlier closed supervisions, a quarter apart, with an agreed position each."""
+    qset = load_catalogue().get(DEFAULT_SET)
+    async with db.write() as s:
+        for n in range(count):
+            closed = CLOSED_AT - timedelta(days=91 * (count - n))
+            earlier = ReflectionSession(
+                group_id=group_id,
+                set_id=qset.id,
+                set_version=qset.version,
+                opened_by="U0000RO",
+                opened_at=closed - timedelta(days=3),
+                status=SessionStatus.CLOSED,
+                closed_by="U0000RO",
+                closed_at=closed,
+            )
+            s.add(earlier)
+            await s.flush()
+            for i, q in enumerate(qset.questions):
+                if q.choice_values:
+                    s.add(
+                        AgreedPosition(
+                            session_id=earlier.id or 0,
+                            question_id=q.id,
+                            position=q.choice_values[(n + i) % len(q.choice_values)],
+                            recorded_by="U0000RO",
+                            recorded_at=closed,
+                        )
+                    )
+
+
+async def seed(db: Database, members: int, supervisions: int = 1) -> int:
+    """One closed session of ``members`` members who answered everything; its id.
+
+    ``supervisions - 1`` earlier ones come before it, so its record has a trajectory.
+    """
     qset = load_catalogue().get(DEFAULT_SET)
     async with db.write() as s:
         org = Organisation(platform="slack", external_id="T0001", name="Council")
@@ -154,6 +192,7 @@ async def seed(db: Database, members: int) -> int:
                     due_on=date(2026, 7, 20 + a),
                 )
             )
+    await seed_earlier(db, gid, supervisions - 1)
     return sid
 
 
@@ -190,13 +229,15 @@ def _row(db: str, what: str, times: list[float], size: str, target_ms: float | N
     ]
 
 
-async def compiled(kind: str, members: int, repeat: int) -> tuple[list[float], RecordView]:
+async def compiled(
+    kind: str, members: int, repeat: int, supervisions: int
+) -> tuple[list[float], RecordView]:
     """build_record's times on one database, and the record it built."""
     async with throwaway_database(kind) as url:
         db = Database(url)
         try:
             await db.create_all()
-            sid = await seed(db, members)
+            sid = await seed(db, members, supervisions)
             core = build_core(Settings(_env_file=None), db, clock=lambda: CLOSED_AT)
             return await timed_async(functools.partial(build_record, core, sid), repeat)
         finally:
@@ -208,12 +249,18 @@ async def main() -> None:
     parser.add_argument("--db", default="sqlite", help="sqlite, postgres or both (comma)")
     parser.add_argument("--members", type=int, default=20)
     parser.add_argument("--repeat", type=int, default=30)
+    parser.add_argument(
+        "--supervisions",
+        type=int,
+        default=2,
+        help="closed supervisions of the group (2 or more draw the trajectory chart)",
+    )
     args = parser.parse_args()
     header("Record render and Word export", "bench.record")
     rows: list[list[Any]] = []
     view: RecordView | None = None
     for kind in args.db.split(","):
-        times, view = await compiled(kind, args.members, args.repeat)
+        times, view = await compiled(kind, args.members, args.repeat, args.supervisions)
         answers = sum(len(q.answers) for q in view.questions)
         rows.append(_row(kind, "build_record (database)", times, f"{answers} answers", None))
     assert view is not None
@@ -223,8 +270,18 @@ async def main() -> None:
     for target in targets:
         times, text = timed(functools.partial(render_record, view, target), args.repeat)
         rows.append(_row("—", f"render {target}", times, f"{len(text):,} chars", RENDER_TARGET_MS))
-    times, docx = timed(functools.partial(record_docx, view), args.repeat)
-    rows.append(_row("—", "Word (.docx)", times, f"{len(docx) // 1024} KiB", WORD_TARGET_MS))
+    times, docx = timed(functools.partial(record_docx, view, charts=False), args.repeat)
+    rows.append(
+        _row("—", "Word (.docx), no chart", times, f"{len(docx) // 1024} KiB", WORD_TARGET_MS)
+    )
+    if view.trajectory is not None and view.trajectory.several:
+        path = view.trajectory
+        times, chart = timed(functools.partial(trajectory_chart, path), args.repeat)
+        rows.append(
+            _row("—", "trajectory chart (PNG)", times, f"{len(chart.png) // 1024} KiB", None)
+        )
+        times, docx = timed(functools.partial(record_docx, view), args.repeat)
+        rows.append(_row("—", "Word with the chart", times, f"{len(docx) // 1024} KiB", None))
     print()
     print(table(["db", "step", "median ms", "p95 ms", "min ms", "output", "target"], rows))
 

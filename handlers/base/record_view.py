@@ -13,6 +13,9 @@ from datetime import date
 
 from storage.models import MemberRole, SessionStatus
 
+# The Government Security Classifications marking for records about a child.
+DEFAULT_MARKING = "OFFICIAL-SENSITIVE"
+
 NO_ANSWER = "–"
 NO_POSITION = "(no agreed position)"
 
@@ -30,6 +33,7 @@ class TrajectoryPoint:
 
     answer: str | None
     agreed: bool
+    answered: int = 0  # members who chose an answer at that supervision
 
     @property
     def text(self) -> str:
@@ -214,6 +218,8 @@ class RecordView:
     attendee_count: int = field(default=0)
     # The group's Yes/No answers across its supervisions up to this one (closed records only).
     trajectory: TrajectoryView | None = None
+    language: str = "en"  # the organisation's: the question set's and the Word file's
+    protective_marking: str = DEFAULT_MARKING  # on every page of the Word file
 
     @property
     def takes_part(self) -> tuple[Person, ...]:

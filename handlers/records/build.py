@@ -284,6 +284,8 @@ async def build_record(
         organisation=org.name if org else "",
         attendee_count=sum(1 for p in attendees if p.attended),
         trajectory=path,
+        language=org.language if org else "en",
+        protective_marking=core.protective_marking,
     )
 
 

@@ -125,6 +125,8 @@ class TeamsTransport:
         # A bot cannot attach a file in a channel without Graph permissions; every member is
         # offered the Word file in their own chat (file consent). Say so in the thread.
         notice = t("record.teams_files_in_chat", "en")
+        if not filename.endswith(".docx"):  # a chart: its answers are in the text beside it
+            notice = "This chart can't be attached in Teams. The same answers are in the text."
         message = Message(
             text=f"{title}: {notice}",
             blocks=(Paragraph((Strong(title),)), Paragraph((Quiet(notice),))),

@@ -61,8 +61,11 @@ async def test_word_record_is_laid_out_like_the_form(core: Core) -> None:
     assert plan[2] == "Split view: 3 Yes · 2 No"
     assert plan[3] == "No (key point)"
     assert plan[4] == "Plan drifting: father not engaged."
-    beneath = questions[questions.index(plan) + 1]
-    assert "Pat Police (Police): No · Dad has not been seen since March." in beneath[0]
+    # One full-width row per member beneath the question, so no answer is cut between pages.
+    start = questions.index(plan) + 1
+    beneath = [row[0] for row in questions[start : start + 5]]
+    assert "Pat Police (Police): No · Dad has not been seen since March." in beneath
+    assert all(": " in cell for cell in beneath)  # each row is one member's answer
     assert rows["10"][1] == "The child's voice: What is/are the child(ren) saying?"
 
     assert actions[0] == ["Action", "Owner", "Due", "Status"]
