@@ -8,6 +8,7 @@ and answered with a generic apology.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -39,6 +40,7 @@ from handlers.base.messages import (
     Reply,
     Span,
 )
+from handlers.base.request import resolve
 from handlers.base.wording import t_spans
 from handlers.groups import setup
 from handlers.oversight import digest
@@ -72,6 +74,10 @@ async def _refusal_language(core: Core, actor: Actor) -> str:
 async def handle(core: Core, event: Event) -> list[Intent]:
     """Handle one event. Refusals come back as a ``Reply`` with a kind message; nothing changes."""
     try:
+        if _answered(event):
+            # Who is asking, in which organisation, with which roles and language: once.
+            request = await resolve(core, event.actor, getattr(event, "channel_id", None))
+            event = dataclasses.replace(event, actor=request)
         return await _route(core, event)
     except REFUSABLE as raised:
         error = as_refusal(raised)
@@ -79,6 +85,13 @@ async def handle(core: Core, event: Event) -> list[Intent]:
         # Something typed into a form can be corrected there; other refusals end the form.
         fixable = isinstance(event, FormSubmit) and isinstance(error, BadInput)
         return [refusal(error, await _refusal_language(core, event.actor), on_form=fixable)]
+
+
+def _answered(event: Event) -> bool:
+    """Whether the bot acts on this event (channel chatter and joins cost no query)."""
+    if isinstance(event, TypedText):
+        return event.is_direct
+    return not isinstance(event, Joined)
 
 
 async def _route(core: Core, event: Event) -> list[Intent]:
