@@ -42,7 +42,7 @@ from handlers.base.messages import (
 )
 from handlers.base.request import resolve
 from handlers.base.wording import t_spans
-from handlers.groups import setup
+from handlers.groups import draft, people, setup
 from handlers.oversight import digest
 from handlers.records import files, trajectory
 from handlers.reflection import closing, debrief, dialogue, feedback, sessions
@@ -127,7 +127,7 @@ async def _start(core: Core, actor: Actor, channel: str | None, rest: str) -> li
 
 async def _setup(core: Core, actor: Actor, channel: str | None, rest: str) -> list[Intent]:
     if rest.strip():
-        return await setup.register(core, actor, channel, setup.parse_inline(rest))
+        return await setup.register(core, actor, channel, draft.parse_inline(rest))
     return await _setup_form(core, actor, channel)
 
 
@@ -150,16 +150,16 @@ COMMANDS: dict[str, CommandHandler] = {
     ),
     "cancel": lambda core, actor, channel, rest: sessions.cancel(core, actor, channel),
     "plan": planned_date.plan_command,
-    "add": setup.add_member,
-    "cofacilitator": setup.set_co_facilitator,
-    "co-facilitator": setup.set_co_facilitator,
+    "add": people.add_member,
+    "cofacilitator": people.set_co_facilitator,
+    "co-facilitator": people.set_co_facilitator,
     "export": files.export_from_chat,
     "trajectory": lambda core, actor, channel, rest: trajectory.show_trajectory(
         core, actor, channel
     ),
     "debrief": lambda core, actor, channel, rest: debrief.show(core, actor, channel),
     "digest": lambda core, actor, channel, rest: digest.digest_in_chat(core, actor, rest),
-    "role": lambda core, actor, channel, rest: setup.grant_role(core, actor, rest),
+    "role": lambda core, actor, channel, rest: people.grant_role(core, actor, rest),
 }
 # What works in a direct message with the bot (everything else needs the group's channel).
 DIRECT_OK = frozenset({"help", "sets", "digest", "language"})
@@ -269,8 +269,8 @@ async def _text_form(core: Core, actor: Actor, pid: int, qid: str) -> list[Inten
 async def _form(core: Core, event: FormSubmit) -> list[Intent]:
     actor = event.actor
     if event.form_id == setup.SETUP_FORM:
-        draft = setup.parse_form(event.values)
-        return await setup.register(core, actor, event.state or None, draft)
+        described = draft.parse_form(event.values)
+        return await setup.register(core, actor, event.state or None, described)
     if event.form_id == debrief.DEBRIEF_FORM:
         return await debrief.save(core, actor, _form_state(event.state), event.values)
     if event.form_id == planned_date.PLAN_FORM:

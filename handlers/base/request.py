@@ -67,13 +67,12 @@ async def resolve(core: Core, actor: Actor, channel_id: str | None = None) -> Re
     )
     async with core.db.read() as s:
         rows = list(await s.exec(stmt))
-    base = {"platform": actor.platform, "org": actor.org, "user_id": actor.user_id}
+    who = (actor.platform, actor.org, actor.user_id, actor.name)
     if not rows:
-        return Request(**base, name=actor.name, channel_id=channel_id)
+        return Request(*who, channel_id=channel_id)
     found, chosen, group_id, _ = rows[0]
     return Request(
-        **base,
-        name=actor.name,
+        *who,
         org_id=found.id,
         org_row=tuple((k, getattr(found, k)) for k in _columns()),
         roles=frozenset(str(r[3]) for r in rows if r[3] is not None),
