@@ -1,0 +1,248 @@
+"""Reading a core group CSV file into checked rows (see :mod:`handlers.groups.importer` for
+the columns): every problem is collected with its row and column; nothing is written here."""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from handlers.base.text import clean
+from handlers.groups.draft import CHILD_REF
+from storage.models import MemberRole
+
+COLUMNS = (
+    "child_ref",
+    "registration_date",
+    "pre_birth",
+    "rcppm_date",
+    "channel_id",
+    "facilitator_id",
+    "facilitator_name",
+    "chair_id",
+    "members",
+)
+REQUIRED = ("child_ref", "registration_date", "channel_id", "facilitator_id", "facilitator_name")
+MAX_CHARS = 2_000_000  # a few thousand groups; anything bigger is not a core group list
+MAX_ROWS = 5_000
+ID_LIMIT = 64
+NAME_LIMIT = 120
+FACILITATOR_AGENCY = "Reviewing Officer"
+YES = {"yes", "y", "true", "1"}
+NO = {"no", "n", "false", "0", ""}
+
+
+@dataclass(frozen=True)
+class PersonRow:
+    user_id: str
+    name: str
+    agency: str
+    role: MemberRole
+
+
+@dataclass(frozen=True)
+class GroupRow:
+    row: int
+    child_ref: str
+    registered_on: date
+    pre_birth: bool
+    rcppm_on: date | None
+    channel_id: str
+    facilitator_id: str
+    chair_id: str | None
+    people: tuple[PersonRow, ...]
+
+
+def _date(raw: str) -> date | None:
+    for fmt in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(raw, fmt).date()  # noqa: DTZ007  (a calendar date)
+        except ValueError:
+            continue
+    return None
+
+
+def _user_id(raw: str) -> str | None:
+    value = raw.strip()
+    if not value or len(value) > ID_LIMIT or any(c.isspace() for c in value):
+        return None
+    return value
+
+
+class _Row:
+    """One CSV row being checked; collects 'row N, column: problem' messages."""
+
+    def __init__(self, number: int, values: dict[str, str], errors: list[str]) -> None:
+        self.number = number
+        self.values = values
+        self.errors = errors
+
+    def error(self, column: str, problem: str) -> None:
+        self.errors.append(f"row {self.number}, {column}: {problem}")
+
+    def get(self, column: str) -> str:
+        return clean(self.values.get(column) or "")
+
+    def date(self, column: str, *, required: bool) -> date | None:
+        raw = self.get(column)
+        if not raw:
+            if required:
+                self.error(column, "missing (use YYYY-MM-DD or DD/MM/YYYY)")
+            return None
+        parsed = _date(raw)
+        if parsed is None:
+            self.error(column, "not a date (use YYYY-MM-DD or DD/MM/YYYY)")
+        return parsed
+
+    def user(self, column: str, *, required: bool) -> str | None:
+        raw = self.get(column)
+        if not raw:
+            if required:
+                self.error(column, "missing")
+            return None
+        user_id = _user_id(raw)
+        if user_id is None:
+            self.error(column, f"not a user id (no spaces, up to {ID_LIMIT} characters)")
+        return user_id
+
+
+def _parse_row(number: int, values: dict[str, str], today: date, errors: list[str]) -> GroupRow:
+    row = _Row(number, values, errors)
+    before = len(errors)
+    child_ref = row.get("child_ref")
+    if not child_ref:
+        row.error("child_ref", "missing")
+    elif not CHILD_REF.match(child_ref):
+        row.error("child_ref", "use initials or a case number (letters, numbers, - . / _)")
+    registered_on = row.date("registration_date", required=True)
+    if registered_on and registered_on > today:
+        row.error("registration_date", "is in the future")
+    pre_birth_raw = row.get("pre_birth").lower()
+    if pre_birth_raw not in YES | NO:
+        row.error("pre_birth", "use yes or no (or leave it blank)")
+    pre_birth = pre_birth_raw in YES
+    rcppm_on = row.date("rcppm_date", required=False)
+    if rcppm_on and registered_on and rcppm_on < registered_on:
+        row.error("rcppm_date", "is before the registration date")
+    channel_id = row.user("channel_id", required=True)
+    facilitator_id = row.user("facilitator_id", required=True)
+    facilitator_name = row.get("facilitator_name")
+    if not facilitator_name:
+        row.error("facilitator_name", "missing")
+    elif len(facilitator_name) > NAME_LIMIT:
+        row.error("facilitator_name", f"longer than {NAME_LIMIT} characters")
+    chair_id = row.user("chair_id", required=False)
+    if chair_id and chair_id == facilitator_id:
+        # Appendix 1: the Reviewing Officer who facilitates must not chair the CPPMs.
+        row.error("chair_id", "the facilitator must not chair this child's conferences (CPPMs)")
+    people = _people(row, facilitator_id or "", facilitator_name, chair_id)
+    if len(errors) > before:
+        return GroupRow(number, "", date.min, False, None, "", "", None, ())
+    assert registered_on and channel_id and facilitator_id  # checked above
+    return GroupRow(
+        number,
+        child_ref,
+        registered_on,
+        pre_birth,
+        rcppm_on,
+        channel_id,
+        facilitator_id,
+        chair_id,
+        people,
+    )
+
+
+def _people(
+    row: _Row, facilitator_id: str, facilitator_name: str, chair_id: str | None
+) -> tuple[PersonRow, ...]:
+    """Facilitator, chair and members: one Member row each, the facilitator/chair roles win."""
+    listed: dict[str, tuple[str, str]] = {}
+    for i, chunk in enumerate(c.strip() for c in row.get("members").split(";")):
+        if not chunk:
+            continue
+        parts = [p.strip() for p in chunk.split("|")]
+        where = f"member {i + 1}"
+        user_id = _user_id(parts[0])
+        name = parts[1] if len(parts) > 1 else ""
+        agency = parts[2] if len(parts) > 2 else ""
+        if len(parts) > 3 or user_id is None or not name:
+            row.error("members", f"{where} should be user_id|Display Name|Agency")
+            continue
+        if len(name) > NAME_LIMIT or len(agency) > NAME_LIMIT:
+            row.error("members", f"{where}: name or agency longer than {NAME_LIMIT} characters")
+            continue
+        if user_id in listed:
+            row.error("members", f"{user_id} is listed twice")
+            continue
+        listed[user_id] = (name, agency)
+    people = []
+    name, agency = listed.pop(facilitator_id, (facilitator_name, FACILITATOR_AGENCY))
+    people.append(PersonRow(facilitator_id, facilitator_name, agency, MemberRole.FACILITATOR))
+    if chair_id:
+        name, agency = listed.pop(chair_id, (chair_id, ""))
+        people.append(PersonRow(chair_id, name, agency, MemberRole.CHAIR))
+    people += [PersonRow(uid, n, a, MemberRole.MEMBER) for uid, (n, a) in listed.items()]
+    return tuple(people)
+
+
+def parse_csv(csv_text: str, today: date) -> tuple[list[GroupRow], list[str]]:
+    """Every row checked; returns the good rows and every problem found."""
+    if len(csv_text) > MAX_CHARS:
+        return [], [f"the file is too large (over {MAX_CHARS // 1_000_000} MB); split it up"]
+    if "\x00" in csv_text:
+        return [], ["the file is not a CSV text file (it looks binary)"]
+    text = csv_text.lstrip("\ufeff")
+    if not text.strip():
+        return [], ["the file is empty; it needs a header row and one row per core group"]
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""), restkey="\x00extra")
+        header = [(h or "").strip().lower() for h in (reader.fieldnames or [])]
+        reader.fieldnames = header
+        if not set(header) & set(COLUMNS):
+            # Probably data in the first row: do not echo it (it may hold a child reference).
+            return [], ["the first row must name the columns: " + ",".join(COLUMNS)]
+        missing = [c for c in REQUIRED if c not in header]
+        unknown = [h for h in header if h not in COLUMNS]
+        problems = []
+        if missing:
+            problems.append(
+                "header row: missing column(s) "
+                + ", ".join(missing)
+                + ". The first row must name the columns: "
+                + ",".join(COLUMNS)
+            )
+        if unknown:
+            shown = ", ".join(repr(h[:30]) for h in unknown[:5])
+            problems.append(f"header row: unknown column(s) {shown}")
+        if len(set(header)) != len(header):
+            problems.append("header row: a column is named twice")
+        if problems:
+            return [], problems
+        errors: list[str] = []
+        rows: list[GroupRow] = []
+        seen_channels: dict[str, int] = {}
+        for count, values in enumerate(reader, start=1):
+            number = reader.line_num  # the spreadsheet row: the header is row 1
+            if count > MAX_ROWS:
+                return [], [f"the file has more than {MAX_ROWS} rows; split it up"]
+            if values.get("\x00extra"):
+                errors.append(f"row {number}: more values than columns (a stray comma?)")
+                continue
+            if not any((v or "").strip() for v in values.values()):
+                continue  # blank line
+            parsed = _parse_row(number, values, today, errors)
+            if not parsed.channel_id:
+                continue
+            first = seen_channels.setdefault(parsed.channel_id, number)
+            if first != number:
+                errors.append(
+                    f"row {number}, channel_id: {parsed.channel_id} is also on row {first}"
+                )
+                continue
+            rows.append(parsed)
+    except csv.Error as exc:
+        return [], [f"the file is not valid CSV ({exc})"]
+    if not rows and not errors:
+        errors.append("the file has a header row but no core groups")
+    return rows, errors
