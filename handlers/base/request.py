@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.orm import make_transient_to_detached
+from sqlalchemy.orm.util import identity_key
 from sqlmodel import and_, col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -85,6 +86,9 @@ async def resolve(core: Core, actor: Actor, channel_id: str | None = None) -> Re
 async def attach_org(s: AsyncSession, request: Request) -> Organisation:
     """The request's organisation as a row of this session, without a query."""
     remember(s, request)
+    held = s.sync_session.identity_map.get(identity_key(Organisation, request.org_id))
+    if isinstance(held, Organisation):
+        return held  # already read in this session: never overwrite it with the snapshot
     row = Organisation(**dict(request.org_row))
     make_transient_to_detached(row)
     return await s.merge(row, load=False)

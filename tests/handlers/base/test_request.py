@@ -3,10 +3,16 @@ are read in one statement by the router, and the handlers do not query them agai
 
 from __future__ import annotations
 
+from datetime import date
+
+from sqlmodel import select
+
 from bot.platforms.console.backend import ConsoleBackend
 from handlers.base.events import TypedText
 from handlers.base.i18n import language_name
 from prompts.strings import t
+from storage.models import CoreGroup, Organisation, OrgRole, StaffRole
+from tests.handlers.conftest import SETUP
 from tests.handlers.statements import Statements, counting
 
 # The tables that hold who someone is: read once, in the router's one statement.
@@ -94,3 +100,30 @@ async def test_an_organisation_language_change_answers_in_it(group: ConsoleBacke
     assert bot.last_reply("ro").text == t("language.org_set", "cy", language=welsh)
     await bot.command("sw", "help")
     assert "Dyma beth alla i ei wneud" in bot.last_reply("sw").text
+
+
+async def test_a_role_given_during_the_event_counts_at_once(bot: ConsoleBackend) -> None:
+    """An imported group, an organisation with no admin yet: the first person to set it up
+    becomes admin in that same event, and as admin may change the group (the request, read
+    before, said "no roles": the session's own write wins)."""
+    async with bot.runtime.core.db.write() as s:
+        org = Organisation(platform="console", external_id="console")
+        s.add(org)
+        await s.flush()
+        s.add(
+            CoreGroup(
+                org_id=org.id or 0,
+                child_ref="AB-1234",
+                registered_on=date(2026, 1, 5),
+                facilitator_id="ro",
+                channel_id=bot.channel,
+            )
+        )
+    await bot.command("admin", SETUP.replace("facilitator=@ro", "facilitator=@ro2"))
+    log = bot.channel_log()
+    assert log and "AB-1234" in log[-1].text, bot.last_reply("admin").text
+    async with bot.runtime.core.db.read() as s:
+        group = (await s.exec(select(CoreGroup))).one()
+        roles = list(await s.exec(select(StaffRole.role).where(StaffRole.user_id == "admin")))
+    assert group.facilitator_id == "ro2"
+    assert roles == [OrgRole.ADMIN]
