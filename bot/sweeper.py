@@ -26,7 +26,7 @@ from bot.runtime import Runtime
 from bot.transport import Deliverer, DeliveryFailed, PlatformRef, ReplyContext, Transport
 from handlers.base.messages import Form, Message
 from handlers.governance import retention
-from handlers.oversight.digest import MONTHLY_DIGEST
+from handlers.oversight.digest_sweep import MONTHLY_DIGEST
 from handlers.scheduling.deliveries import Decision, Drop, Later, Send, describe, to_delivery
 from handlers.scheduling.kinds import SCHEDULING_KINDS, due_deliveries, render
 from storage import ledger

@@ -30,7 +30,7 @@ from handlers.base.messages import (
 )
 from handlers.base.parsing import parse_date, parse_user, split_person
 from handlers.base.wording import t_spans
-from handlers.groups.people import SessionEffect, require_facilitator_or_admin
+from handlers.groups.leaving import SessionEffect, require_facilitator_or_admin
 from handlers.scheduling.deliveries import calendar_for, short_date
 from prompts.strings import t
 from storage.models import (

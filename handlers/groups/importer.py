@@ -30,7 +30,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.base import audit
 from handlers.base.core import Core
 from handlers.base.text import clean
-from handlers.groups.setup import CHILD_REF, looks_like_name
+from handlers.groups.draft import CHILD_REF, looks_like_name
 from storage.models import CoreGroup, GroupStatus, Member, MemberRole, Organisation
 
 COLUMNS = (

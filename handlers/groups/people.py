@@ -1,205 +1,160 @@
-"""People leaving a core group: `/reflect remove @person`, and the question to the facilitator
-when someone leaves the group's channel (Slack) or team (Teams).
+"""The people of a core group and of the organisation: members, co-facilitators, staff roles.
 
-Leaving the channel changes nothing by itself: the facilitator is asked privately, with
-**Yes, remove** and **No, keep them**. A removed member gets no more invitations, reminders or
-records. If a session is open, what they submitted stays in its record; answers they had not
-submitted are deleted and they are recorded as having left the group.
+``/reflect add``, ``/reflect cofacilitator`` and ``/reflect role``; registering the group itself
+(and its first members) is :mod:`handlers.groups.setup`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
-
 from sqlmodel import select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.base import audit
-from handlers.base.access import (
-    co_facilitators,
-    ensure_org,
-    find_org,
-    group_by_id,
-    group_for_channel,
-    is_facilitator,
-    is_org_admin,
-    member_in,
-)
-from handlers.base.buttons import REMOVE_NO, REMOVE_YES
+from handlers.base.access import ensure_org, group_for_channel, is_org_admin, require_facilitator
 from handlers.base.core import Core
-from handlers.base.errors import BadInput, NotAllowed, NotFound
-from handlers.base.events import Actor, Left
-from handlers.base.i18n import language_for, org_language
-from handlers.base.ids import parse_id
-from handlers.base.messages import (
-    Button,
-    Buttons,
-    Direct,
-    Intent,
-    Mention,
-    Message,
-    Paragraph,
-    Post,
-    Reply,
-    plain,
-    spans_text,
-)
+from handlers.base.errors import BadInput, NotAllowed
+from handlers.base.events import Actor
+from handlers.base.i18n import language_for
+from handlers.base.messages import Intent, Mention, Message, Paragraph, Reply
 from handlers.base.parsing import parse_user, split_person
 from handlers.base.wording import t_spans
-from prompts.strings import phrase, t
-from storage.models import CoreGroup, GroupStatus, Member, Organisation
-
-# What a change of membership means for the open session (``handlers.reflection.membership``),
-# handed in by the router: groups do not reach into the reflection's rooms.
-SessionEffect = Callable[[Core, AsyncSession, CoreGroup, Member], Awaitable[list[Intent]]]
+from prompts.strings import t
+from storage.models import Member, MemberRole, OrgRole, StaffRole
 
 
-async def require_facilitator_or_admin(
-    s: AsyncSession, org: Organisation, group: CoreGroup, actor: Actor, doing_key: str
-) -> None:
-    """The facilitator, a co-facilitator or an organisation admin."""
-    if is_facilitator(group, actor.user_id, await co_facilitators(s, group.id or 0)):
-        return
-    if await is_org_admin(s, org, actor.user_id):
-        return
-    raise NotAllowed(
-        key="lifecycle.only_fac_or_admin", mention=group.facilitator_id, doing=phrase(doing_key)
-    )
-
-
-async def remove(
-    core: Core, actor: Actor, channel_id: str | None, rest: str, *, in_session: SessionEffect
-) -> list[Intent]:
-    """``/reflect remove @person``."""
-    who, _ = split_person(rest)
-    if not who:
-        raise BadInput(key="people.remove_usage")
-    user_id, _name = parse_user(who, "member")
+async def add_member(core: Core, actor: Actor, channel_id: str | None, args: str) -> list[Intent]:
+    """``/reflect add @person Agency`` — facilitator or admin."""
+    who, agency = split_person(args)
+    user_id, name = parse_user(who, "member")
     async with core.db.write() as s:
         org = await ensure_org(s, core, actor)
         group = await group_for_channel(s, org, channel_id)
-        member = await member_in(s, group.id or 0, user_id)
-        return await _remove(core, s, org, group, member, actor, in_session)
-
-
-async def _remove(
-    core: Core,
-    s: AsyncSession,
-    org: Organisation,
-    group: CoreGroup,
-    member: Member | None,
-    actor: Actor,
-    in_session: SessionEffect,
-) -> list[Intent]:
-    await require_facilitator_or_admin(s, org, group, actor, "people.doing_remove")
-    if member is None or not member.active:
-        raise NotFound(key="people.not_in_group")
-    if member.user_id == group.facilitator_id:
-        raise NotAllowed(key="people.not_facilitator")
-    intents = await leave_group(core, s, group, member, in_session)
-    await audit.record(
-        s,
-        org_id=org.id,
-        actor=actor.user_id,
-        action="member.removed",
-        subject=f"group:{group.id}",
-        at=core.now(),
-        user=member.user_id,
-    )
-    lang = org_language(org)
-    actor_lang = await language_for(s, org, actor.user_id)
-    person = Mention(member.user_id, member.display_name)
-    said = t_spans("people.removed", lang, person=person)
-    return [
-        *intents,
-        Post(group.channel_id, Message(text=spans_text(said), blocks=(Paragraph(said),))),
-        Reply(plain(t("people.removed_reply", actor_lang))),
-    ]
-
-
-async def leave_group(
-    core: Core, s: AsyncSession, group: CoreGroup, member: Member, in_session: SessionEffect
-) -> list[Intent]:
-    """The member leaves the group; ``in_session`` ends their part in an open session."""
-    member.active = False
-    member.on_leave_until = None
-    s.add(member)
-    await s.flush()
-    return await in_session(core, s, group, member)
-
-
-async def someone_left(core: Core, event: Left) -> list[Intent]:
-    """Ask each facilitator whose group lives in that conversation whether to remove them."""
-    if not event.channel_id or not event.people:
-        return []
-    intents: list[Intent] = []
-    async with core.db.read() as s:
-        org = await find_org(s, event.actor)
-        if org is None:
-            return []
-        groups = await s.exec(
-            select(CoreGroup).where(
-                CoreGroup.org_id == org.id,
-                CoreGroup.channel_id == event.channel_id,
-                CoreGroup.status == GroupStatus.ACTIVE,
+        if not await is_org_admin(s, org, actor.user_id):
+            await require_facilitator(s, group, actor, "add members")
+        if user_id == group.chair_id or user_id == group.facilitator_id:
+            raise BadInput(key="errors.fac_chair_not_asked")
+        row = (
+            await s.exec(
+                select(Member).where(Member.group_id == group.id, Member.user_id == user_id)
             )
+        ).first()
+        if row is None:
+            row = Member(group_id=group.id or 0, user_id=user_id, display_name=name or user_id)
+        row.active = True
+        row.agency = agency.strip()[:120] or row.agency
+        s.add(row)
+        await audit.record(
+            s,
+            org_id=org.id,
+            actor=actor.user_id,
+            action="member.added",
+            subject=f"group:{group.id}",
+            at=core.now(),
         )
-        for group in list(groups):
-            lang = await language_for(s, org, group.facilitator_id)
-            for leaver in event.people:
-                member = await member_in(s, group.id or 0, leaver)
-                if member is None or leaver == group.facilitator_id:
-                    continue
-                intents.append(Direct(group.facilitator_id, _ask(group, member, lang)))
-    return intents
+        lang = await language_for(s, org, actor.user_id)
+    added = Paragraph(t_spans("groups.added", lang, person=Mention(user_id, name)))
+    return [Reply(Message(text=t("groups.member_added", lang), blocks=(added,)))]
 
 
-def _ask(group: CoreGroup, member: Member, lang: str) -> Message:
-    person = Mention(member.user_id, member.display_name)
-    said = t_spans("people.left_ask", lang, person=person, child_ref=group.child_ref)
-    value = f"{group.id}:{member.id}"
-    name = member.display_name
-    buttons = (
-        Button(
-            t("people.yes_remove", lang),
-            REMOVE_YES,
-            value,
-            style="danger",
-            spoken=t("people.yes_spoken", lang, person=name),
-        ),
-        Button(
-            t("people.no_keep", lang),
-            REMOVE_NO,
-            value,
-            spoken=t("people.no_spoken", lang, person=name),
-        ),
-    )
-    return Message(text=spans_text(said), blocks=(Paragraph(said), Buttons(buttons)))
-
-
-def _pair(value: str) -> tuple[int, int]:
-    bits = value.split(":")
-    ids = [parse_id(b) for b in bits]
-    if len(ids) != 2 or ids[0] is None or ids[1] is None:
-        raise BadInput(key="errors.button_expired")
-    return ids[0], ids[1]
-
-
-async def answer_left(
-    core: Core, actor: Actor, value: str, *, remove_them: bool, in_session: SessionEffect
+async def set_co_facilitator(
+    core: Core, actor: Actor, channel_id: str | None, args: str
 ) -> list[Intent]:
-    """The facilitator's **Yes, remove** or **No, keep them**."""
-    group_id, member_id = _pair(value)
+    """``/reflect cofacilitator @person [remove]`` — the facilitator or an admin.
+
+    A co-facilitator may open, remind, close and cancel like the facilitator, and is not
+    asked to reflect. The conference chair can never be one.
+    """
+    who, rest = split_person(args)
+    if not who:
+        raise BadInput("Use `/reflect cofacilitator @person` (add `remove` to take it away).")
+    user_id, name = parse_user(who, "co-facilitator")
+    removing = rest.lower() == "remove"
     async with core.db.write() as s:
         org = await ensure_org(s, core, actor)
-        group = await group_by_id(s, org, group_id)
-        member = await s.get(Member, member_id)
-        if member is not None and member.group_id != group.id:
-            member = None
-        if remove_them:
-            return await _remove(core, s, org, group, member, actor, in_session)
-        await require_facilitator_or_admin(s, org, group, actor, "people.doing_remove")
+        group = await group_for_channel(s, org, channel_id)
+        if actor.user_id != group.facilitator_id and not await is_org_admin(s, org, actor.user_id):
+            raise NotAllowed(
+                "Only the facilitator or an admin can choose a co-facilitator.",
+                mention=group.facilitator_id,
+            )
+        if user_id == group.chair_id:
+            raise NotAllowed(
+                "The conference chair for this child cannot facilitate their supervision."
+            )
+        if user_id == group.facilitator_id:
+            raise BadInput("That person is already the facilitator.")
+        row = (
+            await s.exec(
+                select(Member).where(Member.group_id == group.id, Member.user_id == user_id)
+            )
+        ).first()
+        if removing:
+            if row is not None and row.role == MemberRole.CO_FACILITATOR:
+                row.active = False
+                s.add(row)
+        else:
+            if row is None:
+                row = Member(group_id=group.id or 0, user_id=user_id, display_name=name or user_id)
+            row.role = MemberRole.CO_FACILITATOR
+            row.agency = row.agency or "Co-facilitator"
+            row.active = True
+            s.add(row)
+        await audit.record(
+            s,
+            org_id=org.id,
+            actor=actor.user_id,
+            action="role.co_facilitator_removed" if removing else "role.co_facilitator",
+            subject=f"group:{group.id}",
+            at=core.now(),
+            user=user_id,
+        )
+    verb = "is no longer" if removing else "is now"
+    said = Paragraph((Mention(user_id, name), f" {verb} a co-facilitator of this core group."))
+    return [Reply(Message(text="Co-facilitator updated.", blocks=(said,)))]
+
+
+ROLE_NAMES = {
+    "admin": OrgRole.ADMIN,
+    "lead_officer": OrgRole.LEAD_OFFICER,
+    "facilitator": OrgRole.FACILITATOR,
+}
+
+
+async def grant_role(core: Core, actor: Actor, args: str) -> list[Intent]:
+    """``/reflect role @person facilitator|lead_officer|admin [remove]`` — admins only."""
+    who, rest = split_person(args)
+    parts = rest.split()
+    if not who or not parts or parts[0] not in ROLE_NAMES:
+        raise BadInput(key="errors.role_usage")
+    user_id, name = parse_user(who, "person")
+    role = ROLE_NAMES[parts[0]]
+    removing = len(parts) > 1 and parts[1] == "remove"
+    async with core.db.write() as s:
+        org = await ensure_org(s, core, actor)
+        if not await is_org_admin(s, org, actor.user_id):
+            raise NotAllowed(key="errors.only_admin_roles")
+        row = (
+            await s.exec(
+                select(StaffRole).where(
+                    StaffRole.org_id == org.id, StaffRole.user_id == user_id, StaffRole.role == role
+                )
+            )
+        ).first()
+        if removing and row is not None:
+            await s.delete(row)
+        elif not removing and row is None:
+            s.add(StaffRole(org_id=org.id or 0, user_id=user_id, role=role))
+        await audit.record(
+            s,
+            org_id=org.id,
+            actor=actor.user_id,
+            action="role.removed" if removing else "role.granted",
+            subject=f"user:{user_id}",
+            at=core.now(),
+            role=str(role),
+        )
         lang = await language_for(s, org, actor.user_id)
-    person = Mention(member.user_id, member.display_name) if member else ""
-    said = t_spans("people.kept", lang, person=person)
-    return [Reply(Message(text=spans_text(said), blocks=(Paragraph(said),)))]
+    key = "groups.no_longer_has" if removing else "groups.now_has"
+    role_name = parts[0].replace("_", " ")
+    said = Paragraph(t_spans(key, lang, person=Mention(user_id, name), role=role_name))
+    done = t("groups.role_removed" if removing else "groups.role_given", lang)
+    return [Reply(Message(text=done, blocks=(said,)))]

@@ -1,6 +1,6 @@
 """What a member leaving, going away or coming back means for the group's open session.
 
-The group use cases (``handlers.groups.people``, ``handlers.groups.away``) change the member;
+The group use cases (``handlers.groups.leaving``, ``handlers.groups.away``) change the member;
 the router hands them these functions for the open session, so groups never reach into the
 reflection's own rooms.
 """

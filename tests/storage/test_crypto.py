@@ -16,7 +16,15 @@ from handlers.base.errors import as_refusal
 from handlers.governance import privacy
 from storage import crypto
 from storage.errors import Undecryptable
-from storage.models import ActionItem, Answer, CoreGroup, Member, Organisation, ReflectionSession
+from storage.models import (
+    ActionItem,
+    Answer,
+    AuditEvent,
+    CoreGroup,
+    Member,
+    Organisation,
+    ReflectionSession,
+)
 from tests.handlers.flows import full_session
 
 WORDS = "She told me she is frightened at night"
@@ -99,7 +107,7 @@ async def test_rotation_re_encrypts_so_the_old_key_can_go(core: Core):
     crypto.configure(new)  # the old key removed
     assert await _comment(core) == WORDS
     async with core.db.read() as s:
-        events = [e.action for e in await s.exec(select(privacy.AuditEvent))]
+        events = [e.action for e in await s.exec(select(AuditEvent))]
     assert "privacy.key_rotated" in events
 
 

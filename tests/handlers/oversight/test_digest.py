@@ -22,11 +22,11 @@ from handlers.base.events import Command
 from handlers.base.messages import Direct, Message
 from handlers.oversight.digest import (
     build_digest,
-    digest_key,
     digest_markdown,
     digest_message,
     monthly_digest_intents,
 )
+from handlers.oversight.digest_sweep import digest_key
 from handlers.scheduling.deliveries import Send, to_delivery
 from handlers.scheduling.kinds import due_deliveries, render
 from prompts.loader import load_catalogue

@@ -29,7 +29,7 @@ from bot.platforms.teams import inbound as teams_inbound
 from handlers.base.core import Core
 from handlers.base.errors import CoreGroupError
 from handlers.base.events import Actor, Command, FormSubmit, Press, TypedText
-from handlers.groups.setup import parse_inline
+from handlers.groups.draft import parse_inline
 from handlers.reflection import dialogue
 from handlers.router import handle
 from prompts.loader import Catalogue, load_catalogue
