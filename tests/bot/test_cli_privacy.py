@@ -19,7 +19,7 @@ from bot.settings import Settings, get_settings
 from handlers.base.core import Core
 from storage import crypto
 from storage.models import Answer, AuditEvent, CoreGroup, Member
-from tests.handlers.flows import SECRET, full_session
+from tests.factories.console import SECRET, full_session
 
 runner = CliRunner()
 

@@ -25,7 +25,7 @@ from storage.models import (
     Participation,
     ReflectionSession,
 )
-from tests.handlers.flows import NOTES, SECRET, full_session
+from tests.factories.console import NOTES, SECRET, full_session
 
 
 def _bot(core: Core) -> ConsoleBackend:

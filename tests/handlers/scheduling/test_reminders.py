@@ -1,7 +1,7 @@
 """Which nudges and reminders come due, and what each one says: plan() and render() with a
 hand-moved clock, on SQLite and PostgreSQL."""
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from sqlmodel import select
@@ -18,7 +18,6 @@ from storage.models import (
     CoreGroup,
     Delivery,
     Member,
-    MemberRole,
     Organisation,
     OrgRole,
     Participation,
@@ -28,54 +27,12 @@ from storage.models import (
     SessionStatus,
     StaffRole,
 )
-
-
-def at(y, m, d, h=10, mi=0) -> datetime:
-    return datetime(y, m, d, h, mi, tzinfo=UTC)
-
-
-async def world(core, *, nation="ENG", leads=("U_LEAD",), **group_kw) -> CoreGroup:
-    """An organisation with Lead Officers, and one core group: RO facilitates, SW and HV."""
-    async with core.db.write() as s:
-        org = Organisation(platform="fake", external_id="T1", nation=nation)
-        s.add(org)
-        await s.flush()
-        for user in leads:
-            s.add(StaffRole(org_id=org.id, user_id=user, role=OrgRole.LEAD_OFFICER))
-        fields = dict(
-            org_id=org.id,
-            child_ref="AB-1234",
-            registered_on=date(2026, 1, 20),
-            facilitator_id="U_RO",
-            channel_id="C_GROUP",
-        )
-        fields.update(group_kw)
-        group = CoreGroup(**fields)
-        s.add(group)
-        await s.flush()
-        s.add(
-            Member(
-                group_id=group.id, user_id="U_RO", display_name="Rita", role=MemberRole.FACILITATOR
-            )
-        )
-        s.add(Member(group_id=group.id, user_id="U_SW", display_name="Sam"))
-        s.add(Member(group_id=group.id, user_id="U_HV", display_name="Hana"))
-        return group
-
-
-async def keys(core, now, **kw) -> list[str]:
-    return sorted(p.key for p in await reminders.plan(core, now, **kw))
-
-
-async def rows(core) -> dict[str, str]:
-    async with core.db.read() as s:
-        return {r.key: r.status for r in await s.exec(select(Delivery))}
-
-
-async def row(core, key) -> Delivery:
-    async with core.db.read() as s:
-        return (await s.exec(select(Delivery).where(Delivery.key == key))).one()
-
+from tests.factories.ledger import ledger_row as row
+from tests.factories.ledger import ledger_statuses as rows
+from tests.factories.ledger import planned_keys as keys
+from tests.factories.rows import at
+from tests.factories.scenarios import member_id, open_session
+from tests.factories.scenarios import one_core_group as world
 
 # ---- nudges -----------------------------------------------------------------------------------
 
@@ -344,33 +301,6 @@ async def test_nudging_stops_after_six_overdue_weeks(core):
 # ---- reminders to members -----------------------------------------------------------------------
 
 
-async def open_session(core, group, *, opened=None, closes=None) -> ReflectionSession:
-    async with core.db.write() as s:
-        session = ReflectionSession(
-            group_id=group.id,
-            set_id="appendix1",
-            set_version=1,
-            opened_by="U_RO",
-            opened_at=opened or at(2026, 3, 2),
-            closes_at=closes,
-        )
-        s.add(session)
-        await s.flush()
-        members = {m.user_id: m for m in await s.exec(select(Member))}
-        for user, state in (
-            ("U_SW", ParticipationState.INVITED),
-            ("U_HV", ParticipationState.DONE),
-            ("U_RO", ParticipationState.ANSWERING),
-        ):
-            s.add(Participation(session_id=session.id, member_id=members[user].id, state=state))
-        return session
-
-
-async def member_id(core, user) -> int:
-    async with core.db.read() as s:
-        return (await s.exec(select(Member.id).where(Member.user_id == user))).one()
-
-
 async def test_outstanding_lists_who_has_not_submitted(core):
     group = await world(core, registered_on=date(2025, 10, 10))
     session = await open_session(core, group)
@@ -406,7 +336,7 @@ async def test_two_reminders_then_a_personal_third_then_stop(core):
 
 async def test_first_reminders_are_not_personal_and_point_at_the_questions(core):
     group = await world(core, registered_on=date(2025, 10, 10))
-    session = await open_session(core, group, closes=at(2026, 3, 6, 14))
+    session = await open_session(core, group, closes_at=at(2026, 3, 6, 14))
     sw = await member_id(core, "U_SW")
     now = at(2026, 3, 3, 10)
     await keys(core, now)
@@ -446,7 +376,7 @@ def times(session) -> list[str]:
 async def test_the_third_reminder_comes_in_good_time_before_the_close(core):
     group = await world(core, registered_on=date(2025, 10, 10))
     # Opened Monday 10:00, open until Thursday 14:00: a reminder each working day.
-    session = await open_session(core, group, closes=at(2026, 3, 5, 14))
+    session = await open_session(core, group, closes_at=at(2026, 3, 5, 14))
     assert times(session) == ["2026-03-03T10:00", "2026-03-04T10:00", "2026-03-05T10:00"]
     # Open only until Thursday 10:00: the last one goes on Wednesday afternoon instead.
     session.closes_at = at(2026, 3, 5, 10)
@@ -458,7 +388,7 @@ async def test_the_third_reminder_comes_in_good_time_before_the_close(core):
 
 async def test_nothing_is_sent_in_the_last_hour_before_the_close(core):
     group = await world(core, registered_on=date(2025, 10, 10))
-    session = await open_session(core, group, closes=at(2026, 3, 5, 14))
+    session = await open_session(core, group, closes_at=at(2026, 3, 5, 14))
     assert [k[-1] for k in await keys(core, at(2026, 3, 5, 10))] == ["3", "3"]
     async with core.db.write() as s:
         for r in await s.exec(select(Delivery)):
@@ -736,7 +666,7 @@ async def test_a_welsh_organisations_channel_nudge_is_in_welsh_with_welsh_dates(
 async def test_each_member_is_reminded_in_their_own_language(core):
     group = await world(core, registered_on=date(2025, 10, 10))
     await speaks(core, group, people={"U_SW": "cy"})  # the organisation stays English
-    session = await open_session(core, group, closes=at(2026, 3, 6, 14))
+    session = await open_session(core, group, closes_at=at(2026, 3, 6, 14))
     sw, ro = await member_id(core, "U_SW"), await member_id(core, "U_RO")
     now = at(2026, 3, 5, 10)
     await keys(core, at(2026, 3, 3, 10))
