@@ -7,7 +7,7 @@ test their own HTTP); the database is real, SQLite and PostgreSQL.
 import asyncio
 import time
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlmodel import select
@@ -20,19 +20,21 @@ from bot.transport import DeliveryFailed
 from handlers.base.core import Core
 from storage import ledger
 from storage.db import Database
-from storage.models import (
-    ActionItem,
-    CoreGroup,
-    Delivery,
-    Member,
-    MemberRole,
-    Organisation,
-    ReflectionSession,
+from storage.models import CoreGroup, Delivery, Member, ReflectionSession
+from tests.factories.ledger import status_counts
+from tests.factories.rows import (
+    RITA,
+    Person,
+    add_action,
+    add_answer,
+    add_members,
+    add_organisation,
+    add_participation,
+    add_session,
+    at,
 )
-
-
-def at(y, m, d, h=10, mi=0) -> datetime:
-    return datetime(y, m, d, h, mi, tzinfo=UTC)
+from tests.factories.rows import add_group as add_group_row
+from tests.factories.scenarios import one_core_group
 
 
 class FakeTransport:
@@ -94,34 +96,9 @@ def runtime(core, fake) -> Runtime:
 
 
 async def add_group(db: Database, n: int = 0, **kw) -> CoreGroup:
-    async with db.write() as s:
-        org = (await s.exec(select(Organisation))).first()
-        if org is None:
-            org = Organisation(platform="fake", external_id="T1")
-            s.add(org)
-            await s.flush()
-        fields = dict(
-            org_id=org.id,
-            child_ref=f"AB-{1000 + n}",
-            registered_on=date(2026, 1, 20),
-            facilitator_id="U_RO",
-            channel_id=f"C{n}",
-        )
-        fields.update(kw)
-        group = CoreGroup(**fields)
-        s.add(group)
-        await s.flush()
-        s.add(
-            Member(
-                group_id=group.id, user_id="U_RO", display_name="Rita", role=MemberRole.FACILITATOR
-            )
-        )
-        return group
-
-
-async def statuses(db: Database) -> Counter:
-    async with db.read() as s:
-        return Counter(r.status for r in await s.exec(select(Delivery)))
+    """Group ``n`` (child AB-100n, channel Cn) with Rita facilitating; no Lead Officers."""
+    fields = {"child_ref": f"AB-{1000 + n}", "channel_id": f"C{n}", **kw}
+    return await one_core_group(db, leads=(), people=(RITA,), **fields)
 
 
 async def test_a_due_nudge_is_posted_once_however_often_the_sweep_runs(runtime, fake, clock):
@@ -205,7 +182,7 @@ async def test_rate_limited_sends_wait_for_retry_after(runtime, fake, clock):
     clock.advance(seconds=1)
     await sweep(runtime, pace_seconds=0)
     assert len(fake.sent) == 2
-    assert await statuses(runtime.core.db) == Counter(sent=2)
+    assert await status_counts(runtime.core.db) == Counter(sent=2)
 
 
 async def test_a_message_the_platform_keeps_refusing_is_dead_lettered(runtime, fake, clock):
@@ -216,34 +193,18 @@ async def test_a_message_the_platform_keeps_refusing_is_dead_lettered(runtime, f
         await sweep(runtime, pace_seconds=0)
         clock.advance(hours=1)
     assert fake.sent == []
-    assert await statuses(runtime.core.db) == Counter(dead=1)
+    assert await status_counts(runtime.core.db) == Counter(dead=1)
 
 
 async def test_sends_to_one_person_are_paced(runtime, fake, clock):
     group = await add_group(runtime.core.db)
     async with runtime.core.db.write() as s:
-        session = ReflectionSession(
-            group_id=group.id,
-            set_id="appendix1",
-            set_version=1,
-            opened_by="U_RO",
-            status="closed",
-            opened_at=at(2026, 3, 2),
-            closed_at=at(2026, 3, 2, 12),
+        session = await add_session(
+            s, group, opened_at=at(2026, 3, 2), closed_at=at(2026, 3, 2, 12)
         )
-        s.add(session)
-        await s.flush()
         owner = (await s.exec(select(Member))).one()
         for what in ("Call the GP", "Book the room"):
-            s.add(
-                ActionItem(
-                    session_id=session.id,
-                    group_id=group.id,
-                    text=what,
-                    owner_member_id=owner.id,
-                    due_on=date(2026, 3, 4),
-                )
-            )
+            await add_action(s, session, what, owner_member_id=owner.id, due_on=date(2026, 3, 4))
     clock.at = at(2026, 3, 4, 10)
     await sweep(runtime, pace_seconds=0.2)
     assert [where for _, where, _ in fake.sent] == ["U_RO", "U_RO"]
@@ -289,7 +250,7 @@ async def test_two_instances_through_a_year_send_everything_once(db, catalogue, 
     async with db.read() as s:
         sent_rows = list(await s.exec(select(Delivery).where(Delivery.status == "sent")))
     assert len(fake.sent) == len(sent_rows)
-    assert set((await statuses(db)).keys()) <= {"sent", "cancelled"}  # nothing stuck
+    assert set((await status_counts(db)).keys()) <= {"sent", "cancelled"}  # nothing stuck
     assert Counter(r.key for r in sent_rows).most_common(1)[0][1] == 1
     # never two nudges in a day to one group
     assert Counter((where, day) for _, where, _, day in fake.days).most_common(1)[0][1] == 1
@@ -354,9 +315,9 @@ async def test_remind_sends_teams_nudges_itself_when_teams_can_send(tmp_path):
     url = f"sqlite:///{tmp_path / 'teams.db'}"
     db = Database(url)
     await db.create_all()
-    async with db.write() as s:
-        s.add(Organisation(platform="teams", external_id="tenant-1"))
-    group = await add_group(db, channel_id="19:group@thread.tacv2")
+    group = await add_group(
+        db, platform="teams", external_id="tenant-1", channel_id="19:group@thread.tacv2"
+    )
     await ReferenceStore(db).merge("tenant-1", group.channel_id, {"service_url": service})
     await db.dispose()
     settings = Settings(_env_file=None, database_url=url, teams_allow_unauthenticated=True)
@@ -386,7 +347,7 @@ async def test_rows_for_a_platform_this_process_cannot_reach_wait_for_one_that_c
     lonely = Runtime(settings=Settings(), core=core)  # no transport for "fake"
     report = await sweep(lonely, pace_seconds=0)
     assert [o.result for o in report.outcomes] == ["no transport"]
-    assert await statuses(core.db) == Counter(pending=1)
+    assert await status_counts(core.db) == Counter(pending=1)
     fake = FakeTransport()
     clock.advance(minutes=1)
     await sweep(runtime_for(core, fake), pace_seconds=0)
@@ -395,42 +356,19 @@ async def test_rows_for_a_platform_this_process_cannot_reach_wait_for_one_that_c
 
 async def test_the_sweep_applies_retention_once_a_day(runtime, clock):
     """Answers past their retention are purged by the scheduler, without an operator."""
-    from storage.models import Answer, Participation
+    from storage.models import Answer
 
     core = runtime.core
     old = at(2025, 1, 6)
     async with core.db.write() as s:
-        org = Organisation(platform="fake", external_id="T1")
-        s.add(org)
-        await s.flush()
-        group = CoreGroup(
-            org_id=org.id,
-            child_ref="AB-1",
-            registered_on=date(2024, 9, 1),
-            facilitator_id="URO",
-            channel_id="C1",
+        org = await add_organisation(s, platform="fake")
+        group = await add_group_row(
+            s, org, child_ref="AB-1", registered_on=date(2024, 9, 1), facilitator_id="URO"
         )
-        s.add(group)
-        await s.flush()
-        member = Member(group_id=group.id, user_id="U1", display_name="M", role=MemberRole.MEMBER)
-        session = ReflectionSession(
-            group_id=group.id,
-            set_id="appendix1",
-            set_version=1,
-            opened_by="URO",
-            opened_at=old,
-            status="closed",
-            closed_at=old,
-            record_final=True,
-        )
-        s.add_all([member, session])
-        await s.flush()
-        s.add(Participation(session_id=session.id, member_id=member.id, finished_at=old))
-        s.add(
-            Answer(
-                session_id=session.id, member_id=member.id, question_id="notes", comment="old words"
-            )
-        )
+        (member,) = await add_members(s, group, [Person("U1", "M")])
+        session = await add_session(s, group, opened_at=old, closed_at=old, record_final=True)
+        await add_participation(s, session, member, finished_at=old)
+        await add_answer(s, session, member, "notes", comment="old words")
     now = at(2026, 3, 2)
     clock.at = now
     await sweep(runtime, now=now, pace_seconds=0)

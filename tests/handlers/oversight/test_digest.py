@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlmodel import select
+from sqlmodel.ext.asyncio.session import AsyncSession
 from typer.testing import CliRunner
 
 from bot.cli import app
@@ -32,15 +33,20 @@ from handlers.scheduling import reminders
 from prompts.loader import load_catalogue
 from storage.db import Database
 from storage.models import (
-    AgreedPosition,
-    Answer,
     CoreGroup,
     Member,
     Organisation,
     OrgRole,
-    ReflectionSession,
-    SessionStatus,
     StaffRole,
+)
+from tests.factories.rows import (
+    Person,
+    add_answers,
+    add_group,
+    add_members,
+    add_organisation,
+    add_position,
+    add_session,
 )
 
 FEB = date(2026, 2, 1)  # the clock stands at Monday 2 March 2026
@@ -62,52 +68,36 @@ def secrets_of(i: int) -> list[str]:
 
 
 async def _group(
-    s: object, org_id: int, i: int, registered: date
+    s: AsyncSession, org: Organisation, i: int, registered: date
 ) -> tuple[CoreGroup, list[Member]]:
-    from sqlmodel.ext.asyncio.session import AsyncSession
-
-    assert isinstance(s, AsyncSession)
-    group = CoreGroup(
-        org_id=org_id,
+    group = await add_group(
+        s,
+        org,
         child_ref=f"ZQ-CHILD-{i:02d}",
         registered_on=registered,
         facilitator_id=f"RO{i}",
         channel_id=f"CH-{i:02d}",
     )
-    s.add(group)
-    await s.flush()
-    members = [
-        Member(
-            group_id=group.id or 0,
-            user_id=f"U{i}{k}",
-            display_name=f"Secretname{i:02d} Person{k}",
-            agency=f"SecretAgency{i:02d}",
-        )
-        for k in range(2)
+    people = [
+        Person(f"U{i}{k}", f"Secretname{i:02d} Person{k}", f"SecretAgency{i:02d}") for k in range(2)
     ]
-    for m in members:
-        s.add(m)
-    await s.flush()
-    return group, members
+    return group, await add_members(s, group, people)
 
 
 async def seed_org(core: Core, org_id: int | None = None) -> int:
     """Six supervisions in February, two in January, five groups long overdue."""
     async with core.db.write() as s:
         if org_id is None:
-            org = Organisation(platform="console", external_id="T-digest", name="Council")
-            s.add(org)
-            await s.flush()
-            org_id = org.id or 0
+            org = await add_organisation(s, external_id="T-digest", name="Council")
+        else:
+            org = await s.get(Organisation, org_id)
+            assert org is not None
         for i in range(6):
-            group, members = await _group(s, org_id, i, date(2025, 11, 20))
-            session = ReflectionSession(
-                group_id=group.id or 0,
-                set_id="appendix1",
-                set_version=1,
-                opened_by=group.facilitator_id,
+            group, members = await _group(s, org, i, date(2025, 11, 20))
+            session = await add_session(
+                s,
+                group,
                 opened_at=datetime(2026, 2, 9, 9, tzinfo=UTC),
-                status=SessionStatus.CLOSED,
                 closed_at=datetime(2026, 2, 10 + i, 15, tzinfo=UTC),
                 themes=["parental_engagement", f"Free text SECRET-THEME-{i:02d}"]
                 + (["resources"] if i < 2 else []),
@@ -115,44 +105,23 @@ async def seed_org(core: Core, org_id: int | None = None) -> int:
                 family_sharing=f"SECRET-FAMILY-{i:02d}",
                 takeaways=f"SECRET-TAKEAWAY-{i:02d}",
             )
-            s.add(session)
-            await s.flush()
-            s.add(
-                AgreedPosition(
-                    session_id=session.id or 0,
-                    question_id="plan_working",
-                    position="yes" if i < 2 else "no",
-                    notes=f"SECRET-NOTE-{i:02d}",
-                    recorded_by=group.facilitator_id,
-                )
-            )
-            for m, choice in zip(members, ("yes", "no"), strict=True):
-                s.add(
-                    Answer(
-                        session_id=session.id or 0,
-                        member_id=m.id or 0,
-                        question_id="plan_working",
-                        choice=choice,
-                        comment=f"SECRET-COMMENT-{i:02d}",
-                    )
-                )
+            position = "yes" if i < 2 else "no"
+            await add_position(s, session, "plan_working", position, notes=f"SECRET-NOTE-{i:02d}")
+            comment = f"SECRET-COMMENT-{i:02d}"
+            given = [("yes", comment), ("no", comment)]
+            await add_answers(s, session, members, {"plan_working": given})
         for i in range(6, 8):  # January: last month
-            group, _ = await _group(s, org_id, i, date(2025, 10, 20))
-            s.add(
-                ReflectionSession(
-                    group_id=group.id or 0,
-                    set_id="appendix1",
-                    set_version=1,
-                    opened_by=group.facilitator_id,
-                    opened_at=datetime(2026, 1, 14, 9, tzinfo=UTC),
-                    status=SessionStatus.CLOSED,
-                    closed_at=datetime(2026, 1, 15, 9, tzinfo=UTC),
-                    themes=["parental_engagement"],
-                )
+            group, _ = await _group(s, org, i, date(2025, 10, 20))
+            await add_session(
+                s,
+                group,
+                opened_at=datetime(2026, 1, 14, 9, tzinfo=UTC),
+                closed_at=datetime(2026, 1, 15, 9, tzinfo=UTC),
+                themes=["parental_engagement"],
             )
         for i in range(8, 13):  # registered long ago, never supervised: overdue
-            await _group(s, org_id, i, date(2025, 5, 1))
-    return org_id
+            await _group(s, org, i, date(2025, 5, 1))
+        return org.id or 0
 
 
 def _everything(markdown: str, message: Message) -> str:

@@ -13,7 +13,6 @@ from pathlib import Path
 import pytest
 from docx import Document
 from sqlmodel import select
-from test_records import seed_session
 from typer.testing import CliRunner, Result
 
 from bot.cli import app
@@ -31,6 +30,7 @@ from prompts.loader import load_catalogue
 from prompts.render import escape_for
 from storage.db import Database
 from storage.models import ActionItem, Answer
+from tests.factories.scenarios import session_with_record
 
 
 def _docx_text(data: bytes) -> tuple[list[str], list[list[list[str]]]]:
@@ -41,7 +41,7 @@ def _docx_text(data: bytes) -> tuple[list[str], list[list[list[str]]]]:
 
 
 async def test_word_record_is_laid_out_like_the_form(core: Core) -> None:
-    seeded = await seed_session(core)
+    seeded = await session_with_record(core)
     view = await build_record(core, seeded.session_id)
     paragraphs, tables = _docx_text(record_docx(view))
 
@@ -77,7 +77,7 @@ async def test_word_record_is_laid_out_like_the_form(core: Core) -> None:
 async def test_word_keeps_user_text_plain_and_survives_control_characters(core: Core) -> None:
     # PostgreSQL refuses NUL in text, so the stored comment carries the other XML-illegal ones.
     stored = "a\x07b\x0b\x1b *c* <d> {{ 7*7 }}"
-    seeded = await seed_session(core, answers={"plan_working": [("yes", stored)]})
+    seeded = await session_with_record(core, answers={"plan_working": [("yes", stored)]})
     view = await build_record(core, seeded.session_id)
     plan = next(q for q in view.questions if q.id == "plan_working")
     with_nul = replace(plan, agreed_notes="notes\x00 here")
@@ -89,7 +89,7 @@ async def test_word_keeps_user_text_plain_and_survives_control_characters(core: 
 
 
 async def test_case_file_word_document_has_no_comments_or_group_notes(core: Core) -> None:
-    seeded = await seed_session(core)
+    seeded = await session_with_record(core)
     view = await build_record(core, seeded.session_id, key_points_only=True)
     paragraphs, tables = _docx_text(record_docx(view))
     everything = "\n".join(paragraphs + [c for t in tables for row in t for c in row])
@@ -101,7 +101,7 @@ async def test_case_file_word_document_has_no_comments_or_group_notes(core: Core
 
 
 async def test_json_round_trips_with_stable_keys(core: Core) -> None:
-    seeded = await seed_session(core)
+    seeded = await session_with_record(core)
     view = await build_record(core, seeded.session_id)
     data = json.loads(record_json(view))
     assert data["format"] == "coregroup.record" and data["version"] == 1
@@ -123,7 +123,7 @@ async def test_json_round_trips_with_stable_keys(core: Core) -> None:
 
 
 async def test_csv_has_one_row_per_member_answer_and_no_formulas(core: Core) -> None:
-    seeded = await seed_session(core)
+    seeded = await session_with_record(core)
     async with core.db.write() as s:
         s.add(
             Answer(
@@ -149,7 +149,7 @@ async def test_csv_has_one_row_per_member_answer_and_no_formulas(core: Core) -> 
 
 
 async def test_markdown_export_is_the_markdown_record(core: Core) -> None:
-    seeded = await seed_session(core)
+    seeded = await session_with_record(core)
     view = await build_record(core, seeded.session_id)
     text = record_markdown(view)
     assert text.startswith("# Record of Core Group Supervision/Reflection")
@@ -170,7 +170,7 @@ async def _seed_file(url: str) -> int:
     db = Database(url)
     try:
         await db.create_all()
-        seeded = await seed_session(Core(db=db, sets=load_catalogue()))
+        seeded = await session_with_record(Core(db=db, sets=load_catalogue()))
         return seeded.session_id
     finally:
         await db.dispose()
@@ -228,7 +228,7 @@ async def test_every_format_marks_split_unanimous_and_missing_answers(core: Core
         "risks_current": [("yes", TRICKY)] + [("yes", None)] * 4,  # unanimous
         # every other question: nobody answered
     }
-    seeded = await seed_session(core, answers=answers)
+    seeded = await session_with_record(core, answers=answers)
     view = await build_record(core, seeded.session_id)
     for target in ("markdown", "slack", "teams", "html"):
         text = render_record(view, target)
@@ -280,7 +280,7 @@ async def test_every_format_marks_split_unanimous_and_missing_answers(core: Core
 
 
 async def test_word_without_actions_or_answers_says_so(core: Core) -> None:
-    seeded = await seed_session(core, answers={})
+    seeded = await session_with_record(core, answers={})
     async with core.db.write() as s:
         for item in await s.exec(select(ActionItem)):
             await s.delete(item)

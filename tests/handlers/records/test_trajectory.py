@@ -13,16 +13,17 @@ from handlers.base.messages import RecordBlock
 from handlers.records.build import Target, build_record, render_record
 from handlers.records.files import record_docx
 from handlers.records.trajectory import TrajectoryRow, TrajectoryView, trajectory
-from storage.models import (
-    AgreedPosition,
-    Answer,
-    CoreGroup,
-    Member,
-    Organisation,
-    ReflectionSession,
-    SessionStatus,
-)
+from storage.models import SessionStatus
 from tests.conftest import Clock
+from tests.factories.rows import (
+    Person,
+    add_answers,
+    add_group,
+    add_members,
+    add_organisation,
+    add_position,
+    add_session,
+)
 
 TARGETS: tuple[Target, ...] = ("markdown", "slack", "teams", "html")
 
@@ -40,74 +41,38 @@ async def seed_history(
 ) -> tuple[int, list[int]]:
     """One group whose closed sessions follow ``plans`` six months apart, oldest first."""
     async with core.db.write() as s:
-        org = Organisation(platform="console", external_id=org_external, name="Council")
-        s.add(org)
-        await s.flush()
-        group = CoreGroup(
-            org_id=org.id or 0,
+        org = await add_organisation(s, external_id=org_external, name="Council")
+        group = await add_group(
+            s,
+            org,
             child_ref=child_ref,
             registered_on=date(2025, 3, 1),
             facilitator_id="RO",
             channel_id=f"C-{org_external}",
         )
-        s.add(group)
-        await s.flush()
-        members = []
-        for i in range(3):
-            m = Member(group_id=group.id or 0, user_id=f"M{i}", display_name=f"Member {i}")
-            s.add(m)
-            members.append(m)
-        await s.flush()
+        members = await add_members(s, group, [Person(f"M{i}", f"Member {i}") for i in range(3)])
         ids = []
         for n, plan in enumerate(plans):
             closed = datetime(2025, 6 + (n % 2) * 6, 10, 11, 0, tzinfo=UTC).replace(
                 year=2025 + n // 2
             )
-            session = ReflectionSession(
-                group_id=group.id or 0,
-                set_id="appendix1",
-                set_version=1,
-                opened_by="RO",
-                opened_at=closed,
-                status=SessionStatus.CLOSED,
-                closed_by="RO",
-                closed_at=closed,
+            session = await add_session(
+                s, group, opened_at=closed, closed_by="RO", closed_at=closed
             )
-            s.add(session)
-            await s.flush()
             ids.append(session.id or 0)
-            for qid, (position, choices) in plan.items():
+            for qid, (position, _) in plan.items():
                 if position is not None:
-                    s.add(
-                        AgreedPosition(
-                            session_id=session.id or 0,
-                            question_id=qid,
-                            position=position,
-                            recorded_by="RO",
-                        )
-                    )
-                for m, choice in zip(members, choices, strict=False):
-                    s.add(
-                        Answer(
-                            session_id=session.id or 0,
-                            member_id=m.id or 0,
-                            question_id=qid,
-                            choice=choice,
-                        )
-                    )
+                    await add_position(s, session, qid, position)
+            choices = {qid: [(c, None) for c in given] for qid, (_, given) in plan.items()}
+            await add_answers(s, session, members, choices)
         for status in extra or []:
-            s.add(
-                ReflectionSession(
-                    group_id=group.id or 0,
-                    set_id="appendix1",
-                    set_version=1,
-                    opened_by="RO",
-                    opened_at=datetime(2027, 1, 5, tzinfo=UTC),
-                    status=status,
-                    closed_at=datetime(2027, 1, 6, tzinfo=UTC)
-                    if status == SessionStatus.CANCELLED
-                    else None,
-                )
+            cancelled = status == SessionStatus.CANCELLED
+            await add_session(
+                s,
+                group,
+                opened_at=datetime(2027, 1, 5, tzinfo=UTC),
+                status=status,
+                closed_at=datetime(2027, 1, 6, tzinfo=UTC) if cancelled else None,
             )
         return group.id or 0, ids
 
