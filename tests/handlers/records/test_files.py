@@ -1,22 +1,15 @@
-"""The record as files a facilitator files: Word, Markdown, JSON and CSV, and the CLI."""
+"""The record as files a facilitator files: Word, Markdown, JSON and CSV."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import json
-from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 
-import pytest
 from docx import Document
 from sqlmodel import select
-from typer.testing import CliRunner, Result
 
-from bot.cli import app
-from bot.settings import get_settings
 from handlers.base.core import Core
 from handlers.records.build import build_record, render_record
 from handlers.records.files import (
@@ -26,9 +19,7 @@ from handlers.records.files import (
     record_json,
     record_markdown,
 )
-from prompts.loader import load_catalogue
 from prompts.render import escape_for
-from storage.db import Database
 from storage.models import ActionItem, Answer
 from tests.factories.scenarios import session_with_record
 
@@ -154,67 +145,6 @@ async def test_markdown_export_is_the_markdown_record(core: Core) -> None:
     text = record_markdown(view)
     assert text.startswith("# Record of Core Group Supervision/Reflection")
     assert "**Split view: 3 Yes · 2 No**" in text
-
-
-@pytest.fixture
-def file_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path / 'export.db'}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.delenv("COREGROUP_SETS_DIR", raising=False)
-    get_settings.cache_clear()
-    yield url
-    get_settings.cache_clear()
-
-
-async def _seed_file(url: str) -> int:
-    db = Database(url)
-    try:
-        await db.create_all()
-        seeded = await session_with_record(Core(db=db, sets=load_catalogue()))
-        return seeded.session_id
-    finally:
-        await db.dispose()
-
-
-async def test_cli_exports_every_format(file_db: str, tmp_path: Path) -> None:
-    session_id = await _seed_file(file_db)
-    runner = CliRunner()
-
-    def invoke(*args: str) -> Result:
-        return runner.invoke(app, ["export", "--session", str(session_id), *args])
-
-    md = await asyncio.to_thread(invoke, "--format", "md")
-    assert md.exit_code == 0, md.output
-    assert "Split view: 3 Yes · 2 No" in md.stdout
-
-    data = await asyncio.to_thread(invoke, "--format", "json", "--key-points-only")
-    assert data.exit_code == 0, data.output
-    record = json.loads(data.stdout)["record"]
-    assert record["key_points_only"] is True
-    assert "Dad has not been seen" not in data.stdout
-
-    out = tmp_path / "record.docx"
-    word = await asyncio.to_thread(invoke, "--format", "docx", "--out", str(out))
-    assert word.exit_code == 0, word.output
-    paragraphs, _ = _docx_text(out.read_bytes())
-    assert paragraphs[0] == "Record of Core Group Supervision/Reflection"
-
-    rows = await asyncio.to_thread(invoke, "--format", "csv")
-    assert rows.exit_code == 0 and rows.stdout.startswith("session_id,date,child_ref")
-
-
-async def test_cli_refuses_unknown_session_and_docx_without_a_file(file_db: str) -> None:
-    await _seed_file(file_db)
-    runner = CliRunner()
-    missing = await asyncio.to_thread(
-        runner.invoke, app, ["export", "--session", "424242", "--format", "md"]
-    )
-    assert missing.exit_code == 1
-    assert "Session 424242: I couldn't find that session." in missing.stderr
-    word = await asyncio.to_thread(
-        runner.invoke, app, ["export", "--session", "1", "--format", "docx"]
-    )
-    assert word.exit_code == 2 and "--out" in word.stderr
 
 
 # ---- every format from split, unanimous and missing answers (issue 6, "done when") ----------
