@@ -245,3 +245,81 @@ async def _record_positions_and_actions(
         owner_member_id=by_name["Sol School"].id,
         due_on=date(2026, 7, 17),
     )
+
+
+# ---- a month for the Lead Officer digest, full of things it must never show ---------------------
+
+
+def digest_secrets(i: int) -> list[str]:
+    """What ``digest_month`` wrote for group ``i`` that no digest may ever show."""
+    return [
+        f"ZQ-CHILD-{i:02d}",
+        f"SECRET-COMMENT-{i:02d}",
+        f"SECRET-NOTE-{i:02d}",
+        f"SECRET-THEME-{i:02d}",
+        f"SECRET-ESCALATION-{i:02d}",
+        f"SECRET-FAMILY-{i:02d}",
+        f"SECRET-TAKEAWAY-{i:02d}",
+        f"Secretname{i:02d}",
+        f"SecretAgency{i:02d}",
+        f"CH-{i:02d}",
+    ]
+
+
+async def _digest_group(
+    s: AsyncSession, org: Organisation, i: int, registered: date
+) -> tuple[CoreGroup, list[Member]]:
+    group = await add_group(
+        s,
+        org,
+        child_ref=f"ZQ-CHILD-{i:02d}",
+        registered_on=registered,
+        facilitator_id=f"RO{i}",
+        channel_id=f"CH-{i:02d}",
+    )
+    people = [
+        Person(f"U{i}{k}", f"Secretname{i:02d} Person{k}", f"SecretAgency{i:02d}") for k in range(2)
+    ]
+    return group, await add_members(s, group, people)
+
+
+async def digest_month(where: Database | HasDatabase, org_id: int | None = None) -> int:
+    """In one organisation (made unless ``org_id`` is given): six supervisions closed in
+    February 2026, two in January, five groups registered long ago and never supervised.
+    Returns the organisation's id."""
+    async with database_of(where).write() as s:
+        if org_id is None:
+            org = await add_organisation(s, external_id="T-digest", name="Council")
+        else:
+            org = await s.get(Organisation, org_id)
+            assert org is not None
+        for i in range(6):
+            group, members = await _digest_group(s, org, i, date(2025, 11, 20))
+            session = await add_session(
+                s,
+                group,
+                opened_at=datetime(2026, 2, 9, 9, tzinfo=UTC),
+                closed_at=datetime(2026, 2, 10 + i, 15, tzinfo=UTC),
+                themes=["parental_engagement", f"Free text SECRET-THEME-{i:02d}"]
+                + (["resources"] if i < 2 else []),
+                escalation=f"SECRET-ESCALATION-{i:02d}" if i < 3 else None,
+                family_sharing=f"SECRET-FAMILY-{i:02d}",
+                takeaways=f"SECRET-TAKEAWAY-{i:02d}",
+            )
+            position = "yes" if i < 2 else "no"
+            await add_position(s, session, "plan_working", position, notes=f"SECRET-NOTE-{i:02d}")
+            comment = f"SECRET-COMMENT-{i:02d}"
+            given = [("yes", comment), ("no", comment)]
+            await add_answers(s, session, members, {"plan_working": given})
+        for i in range(6, 8):  # January: last month
+            group, _ = await _digest_group(s, org, i, date(2025, 10, 20))
+            await add_session(
+                s,
+                group,
+                opened_at=datetime(2026, 1, 14, 9, tzinfo=UTC),
+                closed_at=datetime(2026, 1, 15, 9, tzinfo=UTC),
+                themes=["parental_engagement"],
+            )
+        for i in range(8, 13):  # registered long ago, never supervised: overdue
+            await _digest_group(s, org, i, date(2025, 5, 1))
+        return org.id or 0
