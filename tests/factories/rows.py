@@ -125,7 +125,7 @@ async def add_session(
     set_id: str = "appendix1",
     set_version: int = 1,
     opened_by: str | None = None,
-    status: SessionStatus | str | None = None,
+    status: SessionStatus | None = None,
     closed_at: datetime | None = None,
     **fields: Any,
 ) -> ReflectionSession:

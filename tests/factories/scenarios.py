@@ -291,8 +291,9 @@ async def digest_month(where: Database | HasDatabase, org_id: int | None = None)
         if org_id is None:
             org = await add_organisation(s, external_id="T-digest", name="Council")
         else:
-            org = await s.get(Organisation, org_id)
-            assert org is not None
+            found = await s.get(Organisation, org_id)
+            assert found is not None, f"no organisation {org_id}"
+            org = found
         for i in range(6):
             group, members = await _digest_group(s, org, i, date(2025, 11, 20))
             session = await add_session(
