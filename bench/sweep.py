@@ -4,11 +4,11 @@
     python -m bench.sweep --db postgres --groups 100000 --due 100,1000,10000
 
 Groups are bulk-inserted with registration dates spread over eight years. Each date is sorted
-beforehand, with the scheduler's own pure rules (``handlers.scheduling.due``), into "nudging today"
-or "quiet today", so the number due is chosen exactly; the sweep must then find those K and
+beforehand, with the planner's own pure rules (``handlers.scheduling.due``), into "nudging today" or
+"quiet today", so the number due is chosen exactly; the sweep must then find those K and
 no others. Most groups are "compliant" (their last supervision recorded on its due date), the
 rest never held one. The figure that matters: the time of
-``handlers.scheduling.reminders.plan`` and its peak Python memory, as N grows at a fixed K,
+``handlers.scheduling.kinds.due_deliveries`` and its peak Python memory, as N grows at a fixed K,
 and as K grows at a fixed N.
 
 The planner keeps a bookmark per group (``CoreGroup.next_check_on``), so the first sweep after
@@ -34,9 +34,10 @@ from sqlalchemy import insert, text
 
 from bench.common import header, table, throwaway_database, verdict
 from handlers.base.core import Core
-from handlers.scheduling import reminders
+from handlers.scheduling import group_state
 from handlers.scheduling.calendar import WorkCalendar
 from handlers.scheduling.due import DEFAULT_RULES, add_months, current_due, held_dates, stage_for
+from handlers.scheduling.kinds import due_deliveries
 from prompts.loader import load_catalogue
 from storage.db import Database
 from storage.models import CoreGroup, GroupStatus, Organisation, OrgRole, StaffRole
@@ -207,10 +208,10 @@ async def one(kind: str, groups: int, due: int, seed_value: int) -> Result:
             seeded = time.perf_counter() - t0
             core = Core(db=db, sets=load_catalogue(), clock=lambda: NOW)
             # Yesterday's sweep: the first after an upgrade, every group checked and bookmarked.
-            # (A sweep takes at most reminders.MAX_GROUPS_PER_SWEEP: one a minute until done.)
+            # (A sweep takes at most group_state.MAX_GROUPS_PER_SWEEP: one a minute until done.)
             t0 = time.perf_counter()
             while True:
-                await reminders.plan(core, NOW - timedelta(days=1))
+                await due_deliveries(core, NOW - timedelta(days=1))
                 async with db.read() as s:
                     left = await (await s.connection()).exec_driver_sql(
                         "SELECT COUNT(*) FROM core_group WHERE next_check_on IS NULL"
@@ -221,11 +222,11 @@ async def one(kind: str, groups: int, due: int, seed_value: int) -> Result:
             async with db.write() as s:  # as autovacuum would have by the next morning
                 await (await s.connection()).exec_driver_sql("ANALYZE")
             async with db.read() as s:
-                checked = len(await reminders._groups_to_check(s, NOW))
+                checked = len(await group_state.groups_to_check(s, NOW))
             # Timed run: today's ordinary sweep (writes the ledger rows), nothing else measuring.
             rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             t0 = time.perf_counter()
-            await reminders.plan(core, NOW)
+            await due_deliveries(core, NOW)
             seconds = time.perf_counter() - t0
             rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
             async with db.read() as s:
@@ -237,7 +238,7 @@ async def one(kind: str, groups: int, due: int, seed_value: int) -> Result:
                 nudges = int(pending.scalar_one())
             # Memory run: tomorrow's sweep, under tracemalloc.
             tracemalloc.start()
-            await reminders.plan(core, NOW + timedelta(days=1))
+            await due_deliveries(core, NOW + timedelta(days=1))
             _, peak = tracemalloc.get_traced_memory()
             tracemalloc.stop()
         finally:

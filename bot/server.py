@@ -12,6 +12,7 @@ import logging
 
 from aiohttp import web
 
+from bot.edge import MAX_BODY_BYTES
 from bot.platforms.slack.app import SlackAdapter, slack_configured
 from bot.runtime import Runtime
 
@@ -43,7 +44,7 @@ def freeze_startup_heap() -> int:
 
 def build_web_app(runtime: Runtime) -> web.Application:
     """Every HTTP route the process serves, for ``coregroup serve`` and the end-to-end tests."""
-    app = web.Application(client_max_size=1024 * 1024)
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[RUNTIME_KEY] = runtime
     app.router.add_get("/healthz", healthz)
 

@@ -38,6 +38,11 @@ class Settings(BaseSettings):
         default=False,
         description="Local development only: accept Teams activities without a JWT.",
     )
+    teams_extra_service_hosts: str = Field(
+        default="",
+        description="Comma separated host or host:port Teams service URLs may name besides "
+        "Microsoft's Bot Connector hosts (http allowed for these), e.g. a local test connector.",
+    )
 
     coregroup_timezone: str = "Europe/London"
     coregroup_holidays: str = "ENG"
@@ -69,6 +74,14 @@ class Settings(BaseSettings):
         value = value.upper()
         if value not in UK_NATIONS:
             raise ValueError(f"COREGROUP_HOLIDAYS must be one of {', '.join(UK_NATIONS)}")
+        return value
+
+    @field_validator("teams_extra_service_hosts")
+    @classmethod
+    def _host_list(cls, value: str) -> str:
+        from bot.platforms.teams.origin import ServiceHosts
+
+        ServiceHosts.from_setting(value)  # a ValueError names the entry that is not a host
         return value
 
 

@@ -2,7 +2,8 @@
 
 Handlers return intents; :class:`Deliverer` executes them through a platform's
 :class:`Transport`, remembering where messages landed (``remember_as``) in the database so a
-later ``Update`` — from any instance, after any restart — edits the same message.
+later ``Update`` — from any instance, after any restart — edits the same message (or, when the
+platform would not edit it, the fresh copy the transport posted instead).
 """
 
 from __future__ import annotations
@@ -62,7 +63,11 @@ class Transport(Protocol):
 
     async def direct(self, org: str, user_id: str, message: Message) -> PlatformRef: ...
 
-    async def update(self, org: str, ref: PlatformRef, message: Message) -> None: ...
+    async def update(self, org: str, ref: PlatformRef, message: Message) -> PlatformRef | None:
+        """Edit the message at ``ref``. When it cannot be edited (after retries), post ``message``
+        afresh in the same conversation and return where it landed, so nobody is left looking
+        at a stale message; None when edited in place."""
+        ...
 
     async def reply(self, ctx: ReplyContext, message: Message) -> None: ...
 
@@ -129,7 +134,9 @@ class Deliverer:
         elif isinstance(intent, Update):
             known = await self.recall(intent.key)
             if known is not None:
-                await t.update(org, known, intent.message)
+                moved = await t.update(org, known, intent.message)
+                if moved is not None:  # posted afresh: the next update edits the new one
+                    await self.remember(intent.key, moved)
             elif intent.fallback is not None:
                 await self._one(org, intent.fallback, ctx)
         elif isinstance(intent, Reply):

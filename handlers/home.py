@@ -21,8 +21,10 @@ from handlers.base.messages import (
     Strong,
 )
 from handlers.reflection.screens import local_deadline
+from handlers.scheduling.channel_nudges import planned_day
+from handlers.scheduling.deliveries import calendar_for, short_date
 from handlers.scheduling.due import DEFAULT_RULES
-from handlers.scheduling.reminders import calendar_for, nudge_state, planned_day, short_date
+from handlers.scheduling.group_state import supervision_state
 from prompts.strings import t
 from storage.models import (
     CoreGroup,
@@ -79,7 +81,7 @@ async def home_view(core: Core, actor: Actor) -> list[Intent]:
         cal = calendar_for(org)
         due: dict[int, str] = {}
         for g in [g for g, _m in groups] + facilitating:
-            state = await nudge_state(s, g, cal, core.now(), DEFAULT_RULES)
+            state = await supervision_state(s, g, cal, core.now(), DEFAULT_RULES)
             planned = planned_day(g, cal)
             if planned is not None and planned >= state.today:
                 when = short_date(planned, state.today, lang)

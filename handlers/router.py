@@ -27,6 +27,7 @@ from handlers.base.events import (
     Press,
     TypedText,
 )
+from handlers.base.ids import parse_id
 from handlers.base.messages import (
     Direct,
     Intent,
@@ -42,7 +43,7 @@ from handlers.oversight import digest
 from handlers.records import files, trajectory
 from handlers.reflection import closing, debrief, dialogue, feedback, sessions
 from handlers.reflection.screens import t_spans
-from handlers.scheduling import planned_date, reminders
+from handlers.scheduling import channel_nudges, planned_date
 from prompts.strings import t
 from storage.models import CoreGroup
 
@@ -182,10 +183,10 @@ async def _setup_form(core: Core, actor: Actor, channel: str | None) -> list[Int
     return [OpenForm(setup.setup_form(channel, existing, members, lang))]
 
 
-def _ids(value: str, parts: int) -> list[str]:
+def _ids(value: str, parts: int, expired: str = "errors.button_expired") -> list[str]:
     bits = value.split(":")
-    if len(bits) != parts or not bits[0].isdigit():
-        raise BadInput(key="errors.button_expired")
+    if len(bits) != parts or parse_id(bits[0]) is None:
+        raise BadInput(key=expired)
     return bits
 
 
@@ -218,9 +219,9 @@ async def _press(core: Core, event: Press) -> list[Intent]:
         return await closing.open_close_form(core, actor, session_id=_int(value))
     if action == "reflect.start":
         return await sessions.start_for_group(core, actor, _int(value))
-    if action == reminders.SNOOZE_ACTION:
-        return await reminders.snooze(core, actor, _int(value))
-    if action == reminders.PLAN_ACTION:
+    if action == channel_nudges.SNOOZE_ACTION:
+        return await channel_nudges.snooze(core, actor, _int(value))
+    if action == channel_nudges.PLAN_ACTION:
         return await planned_date.open_plan_form(core, actor, group_id=_int(value))
     if action == debrief.WRITE_PRESS:
         return await debrief.open_form(core, actor, _int(value))
@@ -231,10 +232,16 @@ async def _press(core: Core, event: Press) -> list[Intent]:
     raise BadInput(key="errors.button_expired")
 
 
-def _int(value: str) -> int:
-    if not value.isdigit():
-        raise BadInput(key="errors.button_expired")
-    return int(value)
+def _int(value: str, expired: str = "errors.button_expired") -> int:
+    number = parse_id(value)
+    if number is None:
+        raise BadInput(key=expired)
+    return number
+
+
+def _form_state(state: str) -> str:
+    """A form's state naming a session, checked before any query (else the form expired)."""
+    return str(_int(state, "errors.form_expired"))
 
 
 async def _text_form(core: Core, actor: Actor, pid: int, qid: str) -> list[Intent]:
@@ -250,15 +257,15 @@ async def _form(core: Core, event: FormSubmit) -> list[Intent]:
         draft = setup.parse_form(event.values)
         return await setup.register(core, actor, event.state or None, draft)
     if event.form_id == debrief.DEBRIEF_FORM:
-        return await debrief.save(core, actor, event.state, event.values)
+        return await debrief.save(core, actor, _form_state(event.state), event.values)
     if event.form_id == planned_date.PLAN_FORM:
         return await planned_date.save_plan(
-            core, actor, event.values.get("on"), group_id=_int(event.state)
+            core, actor, event.values.get("on"), group_id=_int(event.state, "errors.form_expired")
         )
     if event.form_id == closing.CLOSE_FORM:
-        return await closing.submit_close(core, actor, event.state, event.values)
+        return await closing.submit_close(core, actor, _form_state(event.state), event.values)
     if event.form_id == dialogue.TEXT_FORM:
-        bits = _ids(event.state, 2)
+        bits = _ids(event.state, 2, "errors.form_expired")
         raw = event.values.get("text")
         text = raw if isinstance(raw, str) else ""
         return await dialogue.advance(

@@ -15,6 +15,7 @@ from typing import Any, Literal
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from handlers.base.text import scrub
 from prompts.themes import load_themes
 
 __all__ = [
@@ -50,8 +51,8 @@ _BLANK_RUNS = re.compile(r"\n\s*\n+")
 def _text(value: Any) -> str:
     if value is None:
         return ""
-    text = str(value).replace("\r\n", "\n").replace("\r", "\n")
-    return _BLANK_RUNS.sub("\n", text)
+    # Scrubbed here too: text stored before scrubbing existed never shows a bidi override.
+    return _BLANK_RUNS.sub("\n", scrub(str(value)))
 
 
 def _html_entities(text: str) -> str:

@@ -125,7 +125,7 @@ class CoreGroup(SQLModel, table=True):
     last_supervision_on: date | None = None
     snoozed_until: date | None = None
     # The date the facilitator picked for the meeting: the channel hears nothing until then, and
-    # on the day it is reminded (see handlers/scheduling/reminders.py). Past dates mean nothing.
+    # on the day it is reminded (handlers/scheduling/channel_nudges.py). Past dates mean nothing.
     planned_on: date | None = None
     # The planner's own bookmark: the next local date on which this group's nudges could change
     # (NULL: check at the next sweep). Reset whenever a schedule input changes (see below).

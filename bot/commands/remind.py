@@ -11,8 +11,8 @@ from typing import Annotated
 
 import typer
 
-from bot.scheduler import SweepReport, sweep
 from bot.settings import Settings, get_settings
+from bot.sweeper import SweepReport, sweep
 
 
 def _as_of(value: str | None) -> datetime | None:

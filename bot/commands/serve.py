@@ -14,8 +14,8 @@ from aiohttp import web
 from bot import bootstrap
 from bot.logging import configure_logging
 from bot.runtime import Runtime
-from bot.scheduler import start_scheduler
 from bot.settings import Settings, get_settings
+from bot.sweeper import start_scheduler
 
 log = logging.getLogger(__name__)
 

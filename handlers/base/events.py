@@ -1,14 +1,43 @@
-"""Neutral inbound events. Adapters build these from payloads; handlers see nothing else."""
+"""Neutral inbound events. Adapters build these from payloads; handlers see nothing else.
+
+Every text an event carries is scrubbed when the event is built (bidi overrides, NUL and other
+control characters removed; see :mod:`handlers.text`), so no adapter, present or future, can
+hand a handler text that would be stored or echoed with them.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 from handlers.base.messages import FormValues
+from handlers.base.text import scrub
+
+
+def _scrubbed(value: Any) -> Any:
+    if isinstance(value, str):
+        return scrub(value)
+    if isinstance(value, list):
+        return [_scrubbed(v) for v in value]
+    if isinstance(value, Mapping):
+        return {_scrubbed(k): _scrubbed(v) for k, v in value.items()}
+    return value
+
+
+class _Scrubbed:
+    """Scrub every text field as the (frozen) event is built."""
+
+    def __post_init__(self) -> None:
+        for f in fields(self):  # type: ignore[arg-type]
+            value = getattr(self, f.name)
+            cleaned = _scrubbed(value)
+            if cleaned is not value:
+                object.__setattr__(self, f.name, cleaned)
 
 
 @dataclass(frozen=True)
-class Actor:
+class Actor(_Scrubbed):
     """Who acted: platform, organisation (Slack team id / Teams tenant id) and platform user id."""
 
     platform: str
@@ -18,7 +47,7 @@ class Actor:
 
 
 @dataclass(frozen=True)
-class Command:
+class Command(_Scrubbed):
     """``/reflect …`` in Slack, ``@bot reflect …`` in Teams, ``/reflect …`` in the console.
 
     ``text`` is what followed the command word.
@@ -31,7 +60,7 @@ class Command:
 
 
 @dataclass(frozen=True)
-class Press:
+class Press(_Scrubbed):
     """A button was pressed. ``action`` names the handler; ``value`` carries ids only."""
 
     actor: Actor
@@ -41,7 +70,7 @@ class Press:
 
 
 @dataclass(frozen=True)
-class FormSubmit:
+class FormSubmit(_Scrubbed):
     actor: Actor
     form_id: str
     values: FormValues = field(default_factory=dict)
@@ -49,7 +78,7 @@ class FormSubmit:
 
 
 @dataclass(frozen=True)
-class TypedText:
+class TypedText(_Scrubbed):
     """A plain message typed to the bot (a DM answer to a free-text question, say)."""
 
     actor: Actor
@@ -59,7 +88,7 @@ class TypedText:
 
 
 @dataclass(frozen=True)
-class Joined:
+class Joined(_Scrubbed):
     """The bot was added to a conversation, or a member first talked to it (Teams references)."""
 
     actor: Actor
@@ -67,7 +96,7 @@ class Joined:
 
 
 @dataclass(frozen=True)
-class HomeOpened:
+class HomeOpened(_Scrubbed):
     """The person opened the bot's home (Slack App Home; Teams personal tab/"home" command)."""
 
     actor: Actor

@@ -27,6 +27,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.base import audit
 from handlers.base.core import Core
+from handlers.base.text import clean
 from handlers.groups.setup import CHILD_REF, looks_like_name
 from storage.models import CoreGroup, Member, MemberRole, Organisation
 
@@ -124,7 +125,7 @@ class _Row:
         self.errors.append(f"row {self.number}, {column}: {problem}")
 
     def get(self, column: str) -> str:
-        return (self.values.get(column) or "").strip()
+        return clean(self.values.get(column) or "")
 
     def date(self, column: str, *, required: bool) -> date | None:
         raw = self.get(column)

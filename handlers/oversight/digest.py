@@ -35,12 +35,20 @@ from handlers.base.messages import (
     Strong,
 )
 from handlers.reflection.screens import CHOICE_LABELS
+from handlers.scheduling.deliveries import (
+    Decision,
+    DeliveryKind,
+    Drop,
+    Outgoing,
+    PlanningPass,
+    Send,
+    calendar_for,
+)
 from handlers.scheduling.due import DEFAULT_RULES
-from handlers.scheduling.reminders import Drop, Send, calendar_for, nudge_state
+from handlers.scheduling.group_state import supervision_state
 from prompts.render import escape_markdown
 from prompts.schema import Question
 from prompts.themes import load_themes
-from storage import ledger
 from storage.ledger import Planned
 from storage.models import (
     AgreedPosition,
@@ -345,7 +353,7 @@ async def _overdue_now(s: AsyncSession, core: Core, org: Organisation) -> int:
     )
     overdue = 0
     for group in groups:
-        state = await nudge_state(s, group, cal, now, DEFAULT_RULES)
+        state = await supervision_state(s, group, cal, now, DEFAULT_RULES)
         if state.due is not None and state.due.on < state.today:
             overdue += 1
     return overdue
@@ -486,7 +494,7 @@ def digest_key(org_id: int, month: date) -> str:
     return f"digest:{org_id}:{month:%Y-%m}"
 
 
-# ---- the scheduler: one ledger row per organisation and month --------------------------------
+# ---- the sweep: one ledger row per organisation and month ------------------------------------
 
 KIND_DIGEST = "digest"
 PLAN_WITHIN_DAYS = 7  # a deployment started later in the month does not send last month's
@@ -528,16 +536,16 @@ async def render_digest(core: Core, org: Organisation, row: Delivery) -> Send | 
     return Send(org.platform, org.external_id, f"digest:{org.id}", intents)
 
 
-async def plan_monthly_digests(core: Core, now: datetime | None = None) -> list[Planned]:
-    """Insert the digest rows that have come due; returns the new ones (idempotent by key).
+async def _plan_digest_rows(run: PlanningPass) -> list[Planned]:
+    return await plan_digests(run.s, run.now)
 
-    The scheduler's sweep calls this next to ``reminders.plan``; ``reminders.render`` then
-    renders a ``digest`` row with :func:`render_digest` at send time.
-    """
-    now = now or core.now()
-    async with core.db.write() as s:
-        wanted = await plan_digests(s, now)
-        known = await ledger.existing_keys(s, [p.key for p in wanted])
-        new = [p for p in wanted if p.key not in known]
-        await ledger.insert_new(s, new)
-        return new
+
+async def _render_digest_row(out: Outgoing) -> Decision:
+    return await render_digest(out.core, out.org, out.row)
+
+
+# The sweep plans and sends it with the scheduling kinds (bot/sweeper.py). A dry run lists the
+# digest rows already in the ledger but plans none (only a real sweep plans the month's).
+MONTHLY_DIGEST = DeliveryKind(
+    KIND_DIGEST, plan=_plan_digest_rows, render=_render_digest_row, previewed=False
+)

@@ -27,7 +27,9 @@ from handlers.base.access import ensure_org, group_for_channel, is_org_admin, re
 from handlers.base.core import Core
 from handlers.base.errors import BadInput, Conflict, NotFound
 from handlers.base.events import Actor
+from handlers.base.ids import parse_id
 from handlers.base.messages import Intent, Message, Paragraph, Reply, Upload
+from handlers.base.text import scrub
 from handlers.records.build import QuestionView, RecordView, build_record, render_record
 from handlers.reflection.progress import progress_key
 from storage.models import ReflectionSession, SessionStatus
@@ -56,7 +58,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 def _plain(value: object) -> str:
-    return _NOT_XML.sub("", "" if value is None else str(value))
+    return _NOT_XML.sub("", "" if value is None else scrub(str(value)))
 
 
 # WordprocessingML tags, resolved once. Table rows and runs are written as XML directly: going
@@ -315,7 +317,9 @@ def parse_export(rest: str) -> ChatExport:
     key_points = False
     for word in rest.lower().split():
         if word.isdigit() and session_id is None:
-            session_id = int(word)
+            session_id = parse_id(word)
+            if session_id is None:
+                raise NotFound()
         elif word in CHAT_FORMATS:
             extension = CHAT_FORMATS[word][0]
         elif word in CASE_FILE_WORDS:

@@ -2,8 +2,8 @@
 
 From a nudge's *Pick a date* button (a one-field form) or ``/reflect plan 2026-05-12`` in the
 group's channel. The channel is told the date; until then it hears nothing about this
-supervision, and on the day it gets one reminder to start (``handlers/reminders.decide``). If the
-day passes without a session, the usual overdue nudges come back.
+supervision, and on the day it gets one reminder to start (``channel_nudges.nudge_stage``).
+If the day passes without a session, the usual overdue nudges come back.
 """
 
 from __future__ import annotations
@@ -30,10 +30,11 @@ from handlers.base.messages import (
     spans_text,
 )
 from handlers.reflection.screens import t_spans
+from handlers.scheduling.channel_nudges import cancel_pending_nudges
+from handlers.scheduling.deliveries import calendar_for, short_date
 from handlers.scheduling.due import DEFAULT_RULES
-from handlers.scheduling.reminders import KIND_NUDGE, calendar_for, nudge_state, short_date
+from handlers.scheduling.group_state import supervision_state
 from prompts.strings import t
-from storage import ledger
 from storage.models import CoreGroup, GroupStatus, Organisation
 
 PLAN_FORM = "schedule.plan"
@@ -61,7 +62,7 @@ async def open_plan_form(
     async with core.db.read() as s:
         org, group = await _group(s, core, actor, group_id, channel)
         cal = calendar_for(org)
-        state = await nudge_state(s, group, cal, core.now(), DEFAULT_RULES)
+        state = await supervision_state(s, group, cal, core.now(), DEFAULT_RULES)
         today = state.today
         lang = await language_for(s, org, actor.user_id)
     if group.planned_on is not None and group.planned_on >= today:
@@ -109,7 +110,7 @@ async def save_plan(
             raise BadInput(key="errors.plan_too_far")
         group.planned_on = day
         s.add(group)
-        await ledger.cancel_pending(s, kind=KIND_NUDGE, group_id=group.id or 0)
+        await cancel_pending_nudges(s, group.id or 0)
         await audit.record(
             s,
             org_id=org.id,

@@ -9,7 +9,7 @@ from typing import Any
 from sqlmodel import select
 
 from handlers.base.core import Core
-from handlers.scheduling import reminders
+from handlers.scheduling.kinds import due_deliveries
 from storage.db import Database
 from storage.models import Delivery
 from tests.factories.scenarios import HasDatabase, database_of
@@ -17,7 +17,7 @@ from tests.factories.scenarios import HasDatabase, database_of
 
 async def planned_keys(core: Core, now: datetime, **kw: Any) -> list[str]:
     """Plan as of ``now``; the keys of the rows this planning added, sorted."""
-    return sorted(p.key for p in await reminders.plan(core, now, **kw))
+    return sorted(p.key for p in await due_deliveries(core, now, **kw))
 
 
 async def ledger_rows(where: Database | HasDatabase) -> list[Delivery]:

@@ -21,6 +21,7 @@ from storage.models import (
     MemberRole,
     Organisation,
     ParticipationState,
+    PersonPreference,
     ReflectionSession,
     SessionStatus,
 )
@@ -93,6 +94,13 @@ async def one_core_group(
         return group
 
 
+async def numbered_group(where: Database | HasDatabase, n: int = 0, **fields: Any) -> CoreGroup:
+    """Group ``n`` of the organisation: child AB-100n in channel Cn, registered on 20 January
+    2026, Rita facilitating on her own; nobody in the organisation is a Lead Officer."""
+    fields = {"child_ref": f"AB-{1000 + n}", "channel_id": f"C{n}", **fields}
+    return await one_core_group(where, leads=(), people=(RITA,), **fields)
+
+
 # Where each member of ``one_core_group`` is in a session under way: Hana has submitted, Rita is
 # part-way through, Sam has not started.
 UNDER_WAY = {
@@ -128,6 +136,25 @@ async def member_id(where: Database | HasDatabase, user_id: str) -> int:
     """The member id of ``user_id`` (who is in one group only)."""
     async with database_of(where).read() as s:
         return (await s.exec(select(Member.id).where(Member.user_id == user_id))).one() or 0
+
+
+async def set_languages(
+    where: Database | HasDatabase,
+    group: CoreGroup,
+    *,
+    org: str | None = None,
+    people: Mapping[str, str] | None = None,
+) -> None:
+    """The organisation's language and people's own choices (as ``/reflect language`` sets
+    them), by user id."""
+    async with database_of(where).write() as s:
+        if org is not None:
+            found = await s.get(Organisation, group.org_id)
+            assert found is not None
+            found.language = org
+            s.add(found)
+        for user, language in (people or {}).items():
+            s.add(PersonPreference(org_id=group.org_id, user_id=user, language=language))
 
 
 # ---- a closed session with everything its record shows ----------------------------------------

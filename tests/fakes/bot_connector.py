@@ -79,6 +79,11 @@ class FakeBotConnector:
         if self._runner is not None:
             await self._runner.cleanup()
 
+    @property
+    def host(self) -> str:
+        """``127.0.0.1:<port>``, as ``TEAMS_EXTRA_SERVICE_HOSTS`` lists it."""
+        return self.url.split("//", 1)[1].rstrip("/")
+
     def fail(
         self,
         status: int,

@@ -18,8 +18,9 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
-from slack_sdk.signature import SignatureVerifier
 
+from bot.edge import BadRequest, is_utf8_charset, utf8
+from bot.platforms.slack import signature
 from bot.platforms.slack.inbound import Inbound, MalformedPayload, parse_body, translate
 from bot.platforms.slack.transport import (
     InstalledTokens,
@@ -50,6 +51,8 @@ BOT_SCOPES = (
     "groups:read",
 )
 EVENTS_PATH = "/slack/events"
+# What Slack posts: events as JSON, commands and interactions form-encoded.
+SLACK_CONTENT_TYPES = ("application/json", "application/x-www-form-urlencoded")
 # Acknowledged deliveries in progress at once; the rest queue in arrival order (and the database
 # pool never times out under a burst).
 HANDLING_SLOTS = 4
@@ -116,7 +119,6 @@ class SlackAdapter:
         if "slack" not in runtime.transports:
             runtime.add_transport(make_transport(runtime))
         self.signing_secret = settings.slack_signing_secret or ""
-        self.verifier = SignatureVerifier(self.signing_secret)
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(HANDLING_SLOTS)
         self._deciding = asyncio.Semaphore(DECIDING_SLOTS)
@@ -273,12 +275,20 @@ class SlackAdapter:
             app.router.add_get(REDIRECT_PATH, self.oauth_redirect)
 
     async def events(self, request: web.Request) -> web.Response:
-        raw = await request.text()
-        if not self.verifier.is_valid_request(raw, dict(request.headers)):
+        """Authenticate, then check the body reads as a Slack payload, then hand it to bolt.
+
+        Unsigned (or badly signed) is 401; signed but unreadable is 400 or 415; nothing that
+        arrives here is answered with a 500.
+        """
+        raw = await request.read()  # over the server's client_max_size: aiohttp answers 413
+        if not signature.verified(self.signing_secret, raw, request.headers):
             return web.json_response({"ok": False, "error": "invalid signature"}, status=401)
+        if request.content_type not in SLACK_CONTENT_TYPES or not is_utf8_charset(request.charset):
+            return web.json_response({"ok": False, "error": "unsupported media type"}, status=415)
         try:
-            translate(parse_body(raw, request.content_type or ""))
-        except MalformedPayload:
+            translate(parse_body(utf8(raw), request.content_type))
+        except (MalformedPayload, BadRequest) as exc:
+            log.info("slack payload refused", extra={"reason": str(exc)})
             return web.json_response({"ok": False, "error": "malformed payload"}, status=400)
         bolt_response = await self.bolt.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(bolt_response)

@@ -7,11 +7,11 @@ Slack documents raises :class:`MalformedPayload`, which the HTTP route answers w
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs
 
+from bot.edge import BadRequest, load_json
 from bot.platforms.slack.render import strip_action_suffix
 from handlers.base.events import (
     Actor,
@@ -48,16 +48,16 @@ def parse_body(raw: str, content_type: str) -> dict[str, Any]:
     """The body of a POST to /slack/events: JSON events, form-encoded commands or payloads."""
     if content_type.startswith("application/json"):
         try:
-            body = json.loads(raw)
-        except ValueError as exc:
-            raise MalformedPayload("body is not JSON") from exc
+            body = load_json(raw)
+        except BadRequest as exc:
+            raise MalformedPayload(str(exc)) from exc
         return _mapping(body, "body")
     form = {k: v[0] for k, v in parse_qs(raw, keep_blank_values=True).items()}
     if "payload" in form:
         try:
-            payload = json.loads(form["payload"])
-        except ValueError as exc:
-            raise MalformedPayload("payload is not JSON") from exc
+            payload = load_json(form["payload"])
+        except BadRequest as exc:
+            raise MalformedPayload(f"payload: {exc}") from exc
         return _mapping(payload, "payload")
     if "command" in form:
         return dict(form)

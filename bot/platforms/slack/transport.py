@@ -219,12 +219,20 @@ class SlackTransport:
         await self.conversations.merge(org, target, {"channel": channel})
         return channel
 
-    async def update(self, org: str, ref: PlatformRef, message: Message) -> None:
+    async def update(self, org: str, ref: PlatformRef, message: Message) -> PlatformRef | None:
         pages = self._pages(message)
         # An update keeps to one message; a record long enough to need more is posted, not edited.
-        await self.call(
-            org, "chat.update", channel=ref["channel"], ts=ref["ts"], **pages[0].payload()
-        )
+        try:
+            await self.call(
+                org, "chat.update", channel=ref["channel"], ts=ref["ts"], **pages[0].payload()
+            )
+            return None
+        except DeliveryFailed as failed:
+            if failed.retry_after is not None:
+                raise  # Slack asked us to wait: a fresh post now would be refused as well
+            # Deleted, too old to edit, or Slack kept failing: show the current state anew.
+            log.warning("slack update failed, posting afresh", extra={"reason": failed.reason})
+        return await self._post_pages(org, str(ref["channel"]), pages, None)
 
     async def reply(self, ctx: ReplyContext, message: Message) -> None:
         page = self._pages(message)[0]

@@ -21,6 +21,7 @@ from microsoft_agents.hosting.aiohttp import jwt_authorization_decorator
 from microsoft_agents.hosting.core import AgentAuthConfiguration
 from microsoft_agents.hosting.core.authorization import AuthTypes
 
+from bot.edge import BadRequest, is_utf8_charset, load_json, utf8
 from bot.platforms.teams import inbound
 from bot.platforms.teams.connector import (
     BOT_FRAMEWORK_RESOURCE,
@@ -29,6 +30,8 @@ from bot.platforms.teams.connector import (
     TokenSource,
 )
 from bot.platforms.teams.inbound import MalformedActivity, Origin
+from bot.platforms.teams.origin import OriginRefused, ServiceHosts, check_claim, guard_jwt
+from bot.platforms.teams.origin import record_refusal as audit_refusal
 from bot.platforms.teams.refs import TENANT_TARGET, ReferenceStore
 from bot.platforms.teams.transport import TeamsTransport
 from bot.runtime import Runtime
@@ -111,24 +114,33 @@ def token_source(config: AgentAuthConfiguration | None) -> TokenSource:
 class TeamsAdapter:
     """Turns each POSTed activity into one neutral event and dispatches it."""
 
-    def __init__(self, runtime: Runtime, transport: TeamsTransport) -> None:
+    def __init__(
+        self, runtime: Runtime, transport: TeamsTransport, *, authenticated: bool = True
+    ) -> None:
         self.runtime = runtime
         self.transport = transport
+        self.hosts = transport.connector.hosts
+        self.authenticated = authenticated  # a JWT vouches for every activity
         self.refs = ReferenceStore(runtime.core.db)
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(HANDLING_SLOTS)
         self._known: set[tuple[str, str, str]] = set()  # references already stored, this process
 
     async def on_activity(self, request: web.Request) -> web.Response:
-        try:
-            payload = await request.json()
-        except (ValueError, UnicodeDecodeError):
-            return web.json_response({"error": "body is not JSON"}, status=400)
+        if request.content_type != "application/json" or not is_utf8_charset(request.charset):
+            return web.json_response({"error": "send application/json"}, status=415)
+        try:  # over the server's client_max_size, read() makes aiohttp answer 413
+            payload = load_json(utf8(await request.read()))
+        except BadRequest as exc:
+            return web.json_response({"error": str(exc)}, status=400)
         try:
             activity = inbound.parse(payload)
             where = inbound.origin(activity)
         except MalformedActivity as exc:
             return web.json_response({"error": str(exc)}, status=400)
+        refused = await self._refuse_origin(request, where)
+        if refused is not None:
+            return refused
         invoke = activity.type == "invoke"
         key = _seen_key(where) if where.activity_id else None
         try:
@@ -153,6 +165,21 @@ class TeamsAdapter:
         if done and task.exception() is not None:
             return web.json_response({"error": "internal error"}, status=500)
         return _ok(invoke)
+
+    async def _refuse_origin(self, request: web.Request, where: Origin) -> web.Response | None:
+        """Refuse (and audit) an activity whose service URL the bot must not store or call."""
+        try:
+            if self.authenticated:
+                identity = request.get("claims_identity")
+                check_claim(where.service_url, getattr(identity, "claims", None) or {})
+            self.hosts.check(where.service_url)
+        except OriginRefused as refused:
+            log.warning("teams activity refused", extra={"kind": refused.kind})
+            db = self.runtime.core.db
+            await audit_refusal(db, tenant=where.tenant, user_id=where.user_id, kind=refused.kind)
+            status = 401 if refused.kind == "service_url_mismatch" else 403
+            return web.json_response({"error": "serviceUrl not accepted"}, status=status)
+        return None
 
     async def _sorry(self, where: Origin, exc: CoreGroupError) -> None:
         ctx = ReplyContext(where.tenant, where.user_id, where.channel_id, where.reply_data())
@@ -297,7 +324,8 @@ def add_teams_transport(
 ) -> TeamsTransport:
     """The Teams transport, added to ``runtime``; close ``transport.connector`` when done."""
     settings = runtime.settings
-    connector = connector or BotConnector(token=token_source(config))
+    hosts = ServiceHosts.from_setting(settings.teams_extra_service_hosts)
+    connector = connector or BotConnector(token=token_source(config), hosts=hosts)
     bot_id = f"28:{settings.microsoft_app_id}" if settings.microsoft_app_id else ""
     transport = TeamsTransport(runtime.core.db, connector, bot_id=bot_id)
     runtime.add_transport(transport)
@@ -311,7 +339,7 @@ def mount_teams(
     config = auth_configuration(runtime.settings)
     transport = add_teams_transport(runtime, config, connector)
     connector = transport.connector
-    adapter = TeamsAdapter(runtime, transport)
+    adapter = TeamsAdapter(runtime, transport, authenticated=bool(config and config.CLIENT_ID))
     app[TEAMS_ADAPTER] = adapter
     if config is None:
         app.router.add_post(ROUTE, _refuse)
@@ -319,7 +347,7 @@ def mount_teams(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the SDK reads a plain string key (NotAppKeyWarning)
             app[_SDK_CONFIG_KEY] = config
-        app.router.add_post(ROUTE, jwt_authorization_decorator(adapter.on_activity))
+        app.router.add_post(ROUTE, guard_jwt(jwt_authorization_decorator, adapter.on_activity))
 
     async def _close(_app: web.Application) -> None:
         await adapter.drain()

@@ -18,6 +18,7 @@ from urllib.parse import quote
 
 import aiohttp
 
+from bot.platforms.teams.origin import OriginRefused, ServiceHosts
 from bot.transport import DeliveryFailed
 from storage.types import utcnow
 
@@ -57,8 +58,10 @@ class BotConnector:
         policy: RetryPolicy | None = None,
         sleep: Sleep = asyncio.sleep,
         timeout: float = 15.0,
+        hosts: ServiceHosts | None = None,
     ) -> None:
-        self._token = token
+        self.token = token
+        self.hosts = hosts or ServiceHosts()  # Microsoft's Bot Connector hosts only
         self.policy = policy or RetryPolicy()
         self.sleep = sleep
         self._timeout = aiohttp.ClientTimeout(total=timeout)
@@ -77,7 +80,7 @@ class BotConnector:
     # ---- endpoints ------------------------------------------------------------------------------
 
     async def send(self, service_url: str, conversation_id: str, activity: dict[str, Any]) -> str:
-        url = _url(service_url, f"v3/conversations/{_seg(conversation_id)}/activities")
+        url = self._url(service_url, f"v3/conversations/{_seg(conversation_id)}/activities")
         return _id(await self._call("POST", url, activity, "send"))
 
     async def reply(
@@ -85,32 +88,42 @@ class BotConnector:
     ) -> str:
         path = f"v3/conversations/{_seg(conversation_id)}/activities/{_seg(activity_id)}"
         body = {**activity, "replyToId": activity_id}
-        return _id(await self._call("POST", _url(service_url, path), body, "reply"))
+        return _id(await self._call("POST", self._url(service_url, path), body, "reply"))
 
     async def update(
         self, service_url: str, conversation_id: str, activity_id: str, activity: dict[str, Any]
     ) -> None:
         path = f"v3/conversations/{_seg(conversation_id)}/activities/{_seg(activity_id)}"
         body = {**activity, "id": activity_id}
-        await self._call("PUT", _url(service_url, path), body, "update")
+        await self._call("PUT", self._url(service_url, path), body, "update")
 
     async def create_conversation(self, service_url: str, params: dict[str, Any]) -> str:
-        data = await self._call("POST", _url(service_url, "v3/conversations"), params, "create")
+        url = self._url(service_url, "v3/conversations")
+        data = await self._call("POST", url, params, "create")
         conversation_id = data.get("id") if isinstance(data, dict) else None
         if not isinstance(conversation_id, str) or not conversation_id:
             raise DeliveryFailed("teams create conversation returned no id")
         return conversation_id
 
     async def members(self, service_url: str, conversation_id: str) -> list[dict[str, Any]]:
-        url = _url(service_url, f"v3/conversations/{_seg(conversation_id)}/members")
+        url = self._url(service_url, f"v3/conversations/{_seg(conversation_id)}/members")
         data = await self._call("GET", url, None, "members")
         return [m for m in data if isinstance(m, dict)] if isinstance(data, list) else []
+
+    def _url(self, service_url: str, path: str) -> str:
+        """The endpoint under ``service_url``, which must be on the allowlist: a reference
+        stored before the origin checks existed is never called either."""
+        try:
+            self.hosts.check(service_url)
+        except OriginRefused as refused:
+            raise DeliveryFailed(f"teams service url refused ({refused.kind})") from refused
+        return service_url.rstrip("/") + "/" + path
 
     # ---- the retry loop -------------------------------------------------------------------------
 
     async def _call(self, method: str, url: str, body: dict[str, Any] | None, what: str) -> Any:
         headers = {"Content-Type": "application/json"}
-        token = await self._token()
+        token = await self.token()
         if token:
             headers["Authorization"] = f"Bearer {token}"
         last = "no attempt"
@@ -152,10 +165,6 @@ def _retry_after(header: str | None) -> float | None:
         return max(0.0, (parsedate_to_datetime(header) - utcnow()).total_seconds())
     except (TypeError, ValueError):
         return None
-
-
-def _url(service_url: str, path: str) -> str:
-    return service_url.rstrip("/") + "/" + path
 
 
 def _seg(value: str) -> str:

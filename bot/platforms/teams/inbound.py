@@ -20,6 +20,8 @@ from handlers.base.events import Actor, Command, Event, FormSubmit, Joined, Pres
 PLATFORM = "teams"
 COMMAND_WORD = "reflect"
 MAX_TEXT = 20_000  # longer than any answer we accept; the handler says so kindly
+# Tenant and AAD ids are 36-character GUIDs; the database keeps up to 64 (longer is not Teams).
+MAX_ID_CHARS = 64
 
 _AT_TAG = re.compile(r"<at[^>]*>.*?</at>", re.IGNORECASE | re.DOTALL)
 _TAG = re.compile(r"<[^>]+>")
@@ -88,6 +90,9 @@ def origin(activity: Activity) -> Origin:
     tenant = _tenant(channel_data, conversation.tenant_id)
     if not tenant:
         raise MalformedActivity("activity without a tenant")
+    user_id = sender.aad_object_id or sender.id
+    if len(tenant) > MAX_ID_CHARS or len(user_id) > MAX_ID_CHARS:
+        raise MalformedActivity("tenant or sender id too long")
     kind = conversation.conversation_type or ("groupChat" if conversation.is_group else "personal")
     base = conversation.id.split(";messageid=")[0]
     # A channel message's conversation id names its thread (";messageid=…"); the channel is
@@ -102,7 +107,7 @@ def origin(activity: Activity) -> Origin:
         reply_to_id=activity.reply_to_id or "",
         bot_id=activity.recipient.id if activity.recipient and activity.recipient.id else "",
         user_teams_id=sender.id,
-        user_id=sender.aad_object_id or sender.id,
+        user_id=user_id,
         user_name=sender.name or "",
         channel_id=channel_id,
         extra={"team_id": _team_id(channel_data)},

@@ -7,6 +7,7 @@ can deliver after any restart. Platform refs handed back to the Deliverer are
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from bot.platforms.teams.cards import card_activity, form_card, message_activities
@@ -15,6 +16,8 @@ from bot.platforms.teams.refs import TENANT_TARGET, ReferenceStore
 from bot.transport import DeliveryFailed, PlatformRef, ReplyContext
 from handlers.base.messages import Form, Message, Paragraph, Quiet, Strong, plain
 from storage.db import Database
+
+log = logging.getLogger(__name__)
 
 
 class TeamsTransport:
@@ -49,15 +52,23 @@ class TeamsTransport:
         service, conversation = await self._personal(org, user_id)
         return await self._send_all(service, conversation, message_activities(message))
 
-    async def update(self, org: str, ref: PlatformRef, message: Message) -> None:
+    async def update(self, org: str, ref: PlatformRef, message: Message) -> PlatformRef | None:
         service, conversation = str(ref.get("service_url", "")), str(ref.get("conversation_id", ""))
         activity_id = str(ref.get("activity_id", ""))
         if not (service and conversation and activity_id):
             raise DeliveryFailed("teams update without a message reference")
         activities = message_activities(message)
-        await self.connector.update(service, conversation, activity_id, activities[0])
+        try:
+            await self.connector.update(service, conversation, activity_id, activities[0])
+        except DeliveryFailed as failed:
+            if failed.retry_after is not None:
+                raise  # Teams asked us to wait: a new card now would be throttled as well
+            # Deleted, or Teams kept refusing: show the current state as a new card instead.
+            log.warning("teams update failed, posting afresh", extra={"reason": failed.reason})
+            return await self._send_all(service, conversation, activities)
         for activity in activities[1:]:
             await self.connector.send(service, conversation, activity)
+        return None
 
     async def reply(self, ctx: ReplyContext, message: Message) -> None:
         service, conversation = _where(ctx)

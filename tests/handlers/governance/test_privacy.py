@@ -183,8 +183,8 @@ async def test_no_child_reference_or_answer_leaves_the_store_except_to_its_reade
     """Logs, button values, form state and scheduler ledger rows carry ids only."""
     import bot.runtime
     from bot.logging import JsonFormatter, PrivacyFilter
-    from bot.scheduler import sweep
-    from handlers.scheduling import reminders
+    from bot.sweeper import sweep
+    from handlers.scheduling.kinds import due_deliveries
     from storage.models import Delivery
 
     produced: list = []
@@ -210,7 +210,7 @@ async def test_no_child_reference_or_answer_leaves_the_store_except_to_its_reade
     await console.home("hv")
     for days in (1, 2, 3, 20):
         clock.advance(days=days)
-        await reminders.plan(core, clock())
+        await due_deliveries(core, clock())
         await sweep(console.runtime, now=clock(), pace_seconds=0)
 
     secrets = (SECRET, NOTES, CHILD, "Hana", "Health visiting")

@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from bot.platforms.console.backend import ConsoleBackend
 from bot.platforms.console.render import render_text
-from bot.scheduler import sweep
+from bot.sweeper import SWEEP_KINDS, sweep
 from handlers.base.core import Core
 from handlers.base.events import Command
 from handlers.base.messages import Direct, Message
@@ -19,9 +19,9 @@ from handlers.oversight.digest import (
     digest_markdown,
     digest_message,
     monthly_digest_intents,
-    plan_monthly_digests,
 )
-from handlers.scheduling import reminders
+from handlers.scheduling.deliveries import Send, to_delivery
+from handlers.scheduling.kinds import due_deliveries, render
 from storage.models import (
     Organisation,
     OrgRole,
@@ -142,7 +142,12 @@ async def test_lead_officer_and_admin_get_the_digest_in_chat_others_are_refused(
     assert "YYYY-MM" in bot.last_reply("lo").text
 
 
-# ---- monthly, by the scheduler ----------------------------------------------------------------
+# ---- monthly, by the sweep ----------------------------------------------------------------------
+
+
+async def planned_digests(core: Core, now: datetime) -> list:
+    """The digest rows the sweep's planning inserts (every kind it plans, digests kept)."""
+    return [p for p in await due_deliveries(core, now, kinds=SWEEP_KINDS) if p.kind == "digest"]
 
 
 async def test_scheduler_plans_last_months_digest_once_on_the_first_working_day(
@@ -152,13 +157,13 @@ async def test_scheduler_plans_last_months_digest_once_on_the_first_working_day(
     async with core.db.write() as s:
         s.add(StaffRole(org_id=org_id, user_id="LO1", role=OrgRole.LEAD_OFFICER))
     early = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)  # Monday 2 March, before the office opens
-    assert await plan_monthly_digests(core, early) == []
+    assert await planned_digests(core, early) == []
     now = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
-    planned = await plan_monthly_digests(core, now)
+    planned = await planned_digests(core, now)
     assert [p.key for p in planned] == [f"digest:{org_id}:2026-02"]
-    assert await plan_monthly_digests(core, now) == []  # once
-    decision = await reminders.render(core, reminders.to_delivery(planned[0]), now)
-    assert isinstance(decision, reminders.Send)
+    assert await planned_digests(core, now) == []  # once
+    decision = await render(core, to_delivery(planned[0]), now, kinds=SWEEP_KINDS)
+    assert isinstance(decision, Send)
     assert [i.user_id for i in decision.intents if isinstance(i, Direct)] == ["LO1"]
     first = decision.intents[0]
     assert isinstance(first, Direct) and "February 2026" in first.message.text
@@ -168,7 +173,7 @@ async def test_scheduler_plans_last_months_digest_once_on_the_first_working_day(
         s.add(other)
         await s.flush()
         s.add(StaffRole(org_id=other.id or 0, user_id="LO9", role=OrgRole.LEAD_OFFICER))
-    assert await plan_monthly_digests(core, late) == []
+    assert await planned_digests(core, late) == []
 
 
 async def test_the_sweep_sends_the_digest_to_the_lead_officer(group: ConsoleBackend) -> None:

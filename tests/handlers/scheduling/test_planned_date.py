@@ -11,9 +11,10 @@ from handlers.base.errors import BadInput, NotAllowed
 from handlers.base.events import Actor, Command, FormSubmit, HomeOpened, Press
 from handlers.base.messages import Buttons, Home, OpenForm, Post, Reply
 from handlers.router import handle
-from handlers.scheduling import reminders
+from handlers.scheduling.channel_nudges import PLAN_ACTION
+from handlers.scheduling.deliveries import Send
+from handlers.scheduling.kinds import render
 from handlers.scheduling.planned_date import PLAN_FORM, save_plan
-from handlers.scheduling.reminders import Send
 from storage.models import (
     AuditEvent,
     CoreGroup,
@@ -43,7 +44,7 @@ async def _group(core) -> CoreGroup:
 async def test_the_nudge_button_opens_a_date_form_starting_at_the_due_date(core, clock):
     group = await world(core)
     clock.at = at(2026, 4, 7)
-    (intent,) = await handle(core, Press(RO, reminders.PLAN_ACTION, str(group.id)))
+    (intent,) = await handle(core, Press(RO, PLAN_ACTION, str(group.id)))
     assert isinstance(intent, OpenForm)
     form = intent.form
     assert (form.form_id, form.state, form.title) == (PLAN_FORM, str(group.id), "Pick a date")
@@ -74,7 +75,7 @@ async def test_a_picked_date_quiets_the_channel_until_the_day_then_reminds_once(
     on_the_day = at(2026, 4, 28, 9)
     (key,) = await keys(core, on_the_day)
     assert key == f"nudge:{group.id}:2026-04-20:planned20260428"
-    decision = await reminders.render(core, (await row(core, key)), on_the_day)
+    decision = await render(core, (await row(core, key)), on_the_day)
     assert isinstance(decision, Send)
     (nudge,) = decision.intents
     assert nudge.message.text == (
@@ -127,7 +128,7 @@ async def test_only_the_facilitator_picks_the_date(core, clock):
     for event in (
         FormSubmit(SW, PLAN_FORM, {"on": "2026-04-28"}, state=str(group.id)),
         Command(SW, "plan 2026-04-28", channel_id="C_GROUP"),
-        Press(SW, reminders.PLAN_ACTION, str(group.id)),
+        Press(SW, PLAN_ACTION, str(group.id)),
     ):
         (reply,) = await handle(core, event)
         assert isinstance(reply, Reply)

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.platforms.teams.connector import BotConnector, RetryPolicy
+from bot.platforms.teams.origin import ServiceHosts
 from bot.transport import DeliveryFailed
 from tests.fakes.bot_connector import FakeBotConnector
 
@@ -29,13 +30,15 @@ class Waits:
         self.seconds.append(seconds)
 
 
-async def client(waits: Waits, **policy: float) -> BotConnector:
-    return BotConnector(policy=RetryPolicy(**policy), sleep=waits)  # type: ignore[arg-type]
+async def client(waits: Waits, host: str, **policy: float) -> BotConnector:
+    """A connector allowed to call ``host`` (the fake's), as an operator lists an extra host."""
+    hosts = ServiceHosts.from_setting(host)
+    return BotConnector(policy=RetryPolicy(**policy), sleep=waits, hosts=hosts)  # type: ignore[arg-type]
 
 
 async def test_429_is_retried_after_the_time_teams_asks_for(fake: FakeBotConnector) -> None:
     waits = Waits()
-    connector = await client(waits)
+    connector = await client(waits, fake.host)
     fake.fail(429, times=2, retry_after="3")
     activity_id = await connector.send(fake.url, "a:personal-1", MESSAGE)
     await connector.close()
@@ -49,7 +52,7 @@ async def test_transient_statuses_are_retried_with_bounded_jittered_backoff(
     fake: FakeBotConnector, status: int
 ) -> None:
     waits = Waits()
-    connector = await client(waits, base_delay=1.0, max_delay=3.0)
+    connector = await client(waits, fake.host, base_delay=1.0, max_delay=3.0)
     fake.fail(status, times=3)
     await connector.send(fake.url, "a:personal-1", MESSAGE)
     await connector.close()
@@ -60,7 +63,7 @@ async def test_transient_statuses_are_retried_with_bounded_jittered_backoff(
 
 async def test_delivery_fails_after_the_last_attempt(fake: FakeBotConnector) -> None:
     waits = Waits()
-    connector = await client(waits, attempts=3)
+    connector = await client(waits, fake.host, attempts=3)
     fake.fail(502, times=10)
     with pytest.raises(DeliveryFailed) as failed:
         await connector.update(fake.url, "a:personal-1", "act-9", MESSAGE)
@@ -72,7 +75,7 @@ async def test_delivery_fails_after_the_last_attempt(fake: FakeBotConnector) -> 
 
 async def test_a_permanent_error_is_not_retried(fake: FakeBotConnector) -> None:
     waits = Waits()
-    connector = await client(waits)
+    connector = await client(waits, fake.host)
     fake.fail(500)
     with pytest.raises(DeliveryFailed):
         await connector.send(fake.url, "a:personal-1", MESSAGE)
@@ -88,7 +91,7 @@ async def test_a_very_long_retry_after_is_handed_back_instead_of_blocking(
     fake: FakeBotConnector,
 ) -> None:
     waits = Waits()
-    connector = await client(waits)
+    connector = await client(waits, fake.host)
     fake.fail(429, retry_after="3600")
     with pytest.raises(DeliveryFailed) as failed:
         await connector.send(fake.url, "a:personal-1", MESSAGE)
@@ -99,7 +102,7 @@ async def test_a_very_long_retry_after_is_handed_back_instead_of_blocking(
 
 async def test_an_unreachable_connector_is_retried_then_reported() -> None:
     waits = Waits()
-    connector = await client(waits, attempts=2)
+    connector = await client(waits, "127.0.0.1:9", attempts=2)
     with pytest.raises(DeliveryFailed) as failed:
         await connector.send("http://127.0.0.1:9/", "a:personal-1", MESSAGE)
     await connector.close()
@@ -110,7 +113,7 @@ async def test_an_unreachable_connector_is_retried_then_reported() -> None:
 async def test_replies_updates_and_creates_use_the_bot_framework_paths(
     fake: FakeBotConnector,
 ) -> None:
-    connector = BotConnector()
+    connector = BotConnector(hosts=ServiceHosts.from_setting(fake.host))
     conversation = "19:abc@thread.tacv2;messageid=17"
     await connector.reply(fake.url, conversation, "17", MESSAGE)
     await connector.update(fake.url, "a:p", "act-3", MESSAGE)

@@ -13,27 +13,27 @@ import pytest
 from sqlmodel import select
 
 from bot.runtime import Runtime
-from bot.scheduler import SWEEP_JOB_ID, start_scheduler, sweep
 from bot.settings import Settings
+from bot.sweeper import SWEEP_JOB_ID, start_scheduler, sweep
 from bot.transport import DeliveryFailed
 from handlers.base.core import Core
+from handlers.scheduling.kinds import due_deliveries
 from storage import ledger
 from storage.db import Database
 from storage.models import CoreGroup, Delivery, Member, ReflectionSession
 from tests.factories.ledger import status_counts
 from tests.factories.rows import (
-    RITA,
     Person,
     add_action,
     add_answer,
+    add_group,
     add_members,
     add_organisation,
     add_participation,
     add_session,
     at,
 )
-from tests.factories.rows import add_group as add_group_row
-from tests.factories.scenarios import one_core_group
+from tests.factories.scenarios import numbered_group
 
 
 class FakeTransport:
@@ -94,14 +94,8 @@ def runtime(core, fake) -> Runtime:
     return runtime_for(core, fake)
 
 
-async def add_group(db: Database, n: int = 0, **kw) -> CoreGroup:
-    """Group ``n`` (child AB-100n, channel Cn) with Rita facilitating; no Lead Officers."""
-    fields = {"child_ref": f"AB-{1000 + n}", "channel_id": f"C{n}", **kw}
-    return await one_core_group(db, leads=(), people=(RITA,), **fields)
-
-
 async def test_a_due_nudge_is_posted_once_however_often_the_sweep_runs(runtime, fake, clock):
-    await add_group(runtime.core.db)
+    await numbered_group(runtime.core.db)
     clock.at = at(2026, 4, 20)
     report = await sweep(runtime, pace_seconds=0)
     assert report.count("sent") == 1
@@ -119,7 +113,7 @@ async def test_a_due_nudge_is_posted_once_however_often_the_sweep_runs(runtime, 
 
 
 async def test_nothing_goes_out_before_office_hours(runtime, fake, clock):
-    await add_group(runtime.core.db)
+    await numbered_group(runtime.core.db)
     clock.at = at(2026, 4, 20, 7)  # 08:00 BST
     await sweep(runtime, pace_seconds=0)
     assert fake.sent == []
@@ -129,7 +123,7 @@ async def test_nothing_goes_out_before_office_hours(runtime, fake, clock):
 
 
 async def test_never_two_nudges_in_a_day_even_when_the_date_changes(runtime, fake, clock):
-    group = await add_group(runtime.core.db)
+    group = await numbered_group(runtime.core.db)
     clock.at = at(2026, 4, 20)
     await sweep(runtime, pace_seconds=0)
     async with runtime.core.db.write() as s:
@@ -146,11 +140,9 @@ async def test_never_two_nudges_in_a_day_even_when_the_date_changes(runtime, fak
 
 
 async def test_a_crashed_senders_rows_are_retried_after_the_lease(runtime, fake, clock):
-    await add_group(runtime.core.db)
+    await numbered_group(runtime.core.db)
     clock.at = at(2026, 4, 20)
-    from handlers.scheduling import reminders
-
-    await reminders.plan(runtime.core, clock.at)
+    await due_deliveries(runtime.core, clock.at)
     claimed = await ledger.claim(runtime.core.db, clock.at)  # ...and the process died here
     assert len(claimed) == 1
     clock.advance(minutes=1)
@@ -166,7 +158,7 @@ async def test_a_crashed_senders_rows_are_retried_after_the_lease(runtime, fake,
 
 async def test_rate_limited_sends_wait_for_retry_after(runtime, fake, clock):
     for n in range(2):
-        await add_group(runtime.core.db, n, channel_id="C_SAME" if n == 0 else "C_OTHER")
+        await numbered_group(runtime.core.db, n, channel_id="C_SAME" if n == 0 else "C_OTHER")
     clock.at = at(2026, 4, 20)
     fake.refuse.append(DeliveryFailed("ratelimited", retry_after=30))
     report = await sweep(runtime, pace_seconds=0)
@@ -185,7 +177,7 @@ async def test_rate_limited_sends_wait_for_retry_after(runtime, fake, clock):
 
 
 async def test_a_message_the_platform_keeps_refusing_is_dead_lettered(runtime, fake, clock):
-    await add_group(runtime.core.db)
+    await numbered_group(runtime.core.db)
     clock.at = at(2026, 4, 20)
     fake.refuse.extend(DeliveryFailed("channel_not_found") for _ in range(5))
     for _ in range(5):
@@ -196,7 +188,7 @@ async def test_a_message_the_platform_keeps_refusing_is_dead_lettered(runtime, f
 
 
 async def test_sends_to_one_person_are_paced(runtime, fake, clock):
-    group = await add_group(runtime.core.db)
+    group = await numbered_group(runtime.core.db)
     async with runtime.core.db.write() as s:
         session = await add_session(
             s, group, opened_at=at(2026, 3, 2), closed_at=at(2026, 3, 2, 12)
@@ -217,7 +209,7 @@ async def test_two_instances_through_a_year_send_everything_once(db, catalogue, 
     if db.is_sqlite:
         pytest.skip("several instances need PostgreSQL")
     for n in range(12):
-        await add_group(db, n, registered_on=date(2026, 1, 5) + timedelta(days=3 * n))
+        await numbered_group(db, n, registered_on=date(2026, 1, 5) + timedelta(days=3 * n))
     other_db = Database(db.url)
     # Keep the ledger for the year so every key can be checked (retention is tested apart).
     first = runtime_for(
@@ -234,9 +226,7 @@ async def test_two_instances_through_a_year_send_everything_once(db, catalogue, 
             clock.at = day
             if day.weekday() < 5:
                 if day.day % 7 == 0:
-                    from handlers.scheduling import reminders
-
-                    await reminders.plan(second.core, day)
+                    await due_deliveries(second.core, day)
                     crashes += len(await ledger.claim(other_db, day))  # ...and it died
                 await asyncio.gather(sweep(first, pace_seconds=0), sweep(second, pace_seconds=0))
                 if day.day % 7 == 0:  # after the dead sender's lease ran out
@@ -275,7 +265,7 @@ def test_start_scheduler_runs_one_sweep_job_without_arguments(runtime):
 
 
 async def test_rows_for_a_platform_this_process_cannot_reach_wait_for_one_that_can(core, clock):
-    await add_group(core.db)
+    await numbered_group(core.db)
     clock.at = at(2026, 4, 20)
     lonely = Runtime(settings=Settings(), core=core)  # no transport for "fake"
     report = await sweep(lonely, pace_seconds=0)
@@ -295,7 +285,7 @@ async def test_the_sweep_applies_retention_once_a_day(runtime, clock):
     old = at(2025, 1, 6)
     async with core.db.write() as s:
         org = await add_organisation(s, platform="fake")
-        group = await add_group_row(
+        group = await add_group(
             s, org, child_ref="AB-1", registered_on=date(2024, 9, 1), facilitator_id="URO"
         )
         (member,) = await add_members(s, group, [Person("U1", "M")])
@@ -314,7 +304,7 @@ async def test_the_sweep_applies_retention_once_a_day(runtime, clock):
 async def test_stopping_lets_the_sweep_under_way_finish_instead_of_cutting_it(runtime, monkeypatch):
     # Cutting a sweep mid-transaction left SQLite's connection thread alive, and `serve`
     # then hung after SIGTERM (seen about one stop in eight right after start-up).
-    import bot.scheduler as scheduling
+    import bot.sweeper as sweeper
 
     started, release = asyncio.Event(), asyncio.Event()
     finished: list[bool] = []
@@ -323,9 +313,9 @@ async def test_stopping_lets_the_sweep_under_way_finish_instead_of_cutting_it(ru
         started.set()
         await release.wait()
         finished.append(True)
-        return scheduling.SweepReport()
+        return sweeper.SweepReport()
 
-    monkeypatch.setattr(scheduling, "sweep", slow_sweep)
+    monkeypatch.setattr(sweeper, "sweep", slow_sweep)
     scheduler = start_scheduler(runtime)
     await asyncio.wait_for(started.wait(), 5)
     stopping = asyncio.ensure_future(scheduler.stop(grace_seconds=5))

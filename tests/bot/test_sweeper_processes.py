@@ -74,7 +74,7 @@ async def _worker(env: dict[str, str]) -> asyncio.subprocess.Process:
     return await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
-        "tests.bot.scheduler_worker",
+        "tests.bot.sweeper_worker",
         cwd=repo_root(),
         env=env,
         stdin=asyncio.subprocess.PIPE,

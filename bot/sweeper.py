@@ -1,5 +1,7 @@
 """The clock and the sweep: plan due ledger rows, claim them, send them, record the outcome.
 
+Which rows come due and what they say is up to each kind of delivery in :data:`SWEEP_KINDS`
+(``handlers/scheduling/kinds.py``); the sweep only plans, claims, paces and sends.
 APScheduler is only the clock: one interval job a process, kept in memory, never two runs at
 once. The database is the queue (``storage.ledger``), so several ``coregroup serve`` instances
 sharing PostgreSQL each sweep and every nudge still goes out once. The job takes no arguments
@@ -23,8 +25,9 @@ from bot.runtime import Runtime
 from bot.transport import Deliverer, DeliveryFailed, PlatformRef, ReplyContext, Transport
 from handlers.base.messages import Form, Message
 from handlers.governance import retention
-from handlers.oversight import digest
-from handlers.scheduling import reminders
+from handlers.oversight.digest import MONTHLY_DIGEST
+from handlers.scheduling.deliveries import Decision, Drop, Later, Send, describe, to_delivery
+from handlers.scheduling.kinds import SCHEDULING_KINDS, due_deliveries, render
 from storage import ledger
 from storage.models import Delivery
 
@@ -35,6 +38,9 @@ PACE_SECONDS = 1.0  # at most about one message a second to any one channel or p
 NO_TRANSPORT_WAIT = timedelta(minutes=1)
 # How long SIGTERM waits for a sweep under way (process managers allow 10-90 s in all).
 STOP_GRACE_SECONDS = 20.0
+
+# Every kind of delivery the sweep plans and sends (and a dry run lists).
+SWEEP_KINDS = SCHEDULING_KINDS.with_kinds(MONTHLY_DIGEST)
 
 
 @dataclass
@@ -81,8 +87,8 @@ class _Watched:
     async def direct(self, org: str, user_id: str, message: Message) -> PlatformRef:
         return await self._watch(self.inner.direct(org, user_id, message))
 
-    async def update(self, org: str, ref: PlatformRef, message: Message) -> None:
-        await self.inner.update(org, ref, message)
+    async def update(self, org: str, ref: PlatformRef, message: Message) -> PlatformRef | None:
+        return await self.inner.update(org, ref, message)
 
     async def reply(self, ctx: ReplyContext, message: Message) -> None:
         await self.inner.reply(ctx, message)
@@ -140,17 +146,16 @@ async def sweep(
     now = now or core.now()
     report = SweepReport()
     if dry_run:
-        planned = await reminders.plan(core, now, dry_run=True)
+        planned = await due_deliveries(core, now, dry_run=True, kinds=SWEEP_KINDS)
         report.planned = len(planned)
-        rows = [reminders.to_delivery(p) for p in planned] + await ledger.due_now(core.db, now)
+        rows = [to_delivery(p) for p in planned] + await ledger.due_now(core.db, now)
         for row in rows:
-            decision = await reminders.render(core, row, now)
-            result = "would send" if isinstance(decision, reminders.Send) else _quiet(decision)
-            report.outcomes.append(Outcome(reminders.describe(row), result))
+            decision = await render(core, row, now, kinds=SWEEP_KINDS)
+            result = "would send" if isinstance(decision, Send) else _quiet(decision)
+            report.outcomes.append(Outcome(describe(row), result))
         return report
 
-    report.planned = len(await reminders.plan(core, now))
-    report.planned += len(await digest.plan_monthly_digests(core, now))
+    report.planned = len(await due_deliveries(core, now, kinds=SWEEP_KINDS))
     await _purge_daily(runtime, now)
     pacer = _Pacer(pace_seconds)
     limited: dict[str, datetime] = {}  # pace key -> when the platform said to come back
@@ -162,7 +167,7 @@ async def sweep(
         for row in rows:
             handled.add(row.id or 0)
             result = await _send_one(runtime, row, now, pacer, limited)
-            report.outcomes.append(Outcome(reminders.describe(row), result))
+            report.outcomes.append(Outcome(describe(row), result))
         if len(rows) < batch:
             break
     return report
@@ -176,8 +181,8 @@ async def _purge_daily(runtime: Runtime, now: datetime) -> None:
     runtime.purged_on = now.date()
 
 
-def _quiet(decision: reminders.Decision) -> str:
-    return "later" if isinstance(decision, reminders.Later) else "dropped"
+def _quiet(decision: Decision) -> str:
+    return "later" if isinstance(decision, Later) else "dropped"
 
 
 async def _send_one(
@@ -189,15 +194,15 @@ async def _send_one(
 ) -> str:
     core = runtime.core
     try:
-        decision = await reminders.render(core, row, now)
+        decision = await render(core, row, now, kinds=SWEEP_KINDS)
     except Exception:
         log.exception("could not prepare a delivery", extra={"delivery_id": row.id})
         await ledger.mark_failed(core.db, row, now, "render error")
         return "retry"
-    if isinstance(decision, reminders.Drop):
+    if isinstance(decision, Drop):
         await ledger.cancel(core.db, row)
         return "dropped"
-    if isinstance(decision, reminders.Later):
+    if isinstance(decision, Later):
         await ledger.release(core.db, row, decision.at)
         return "later"
     if decision.pace_key in limited:

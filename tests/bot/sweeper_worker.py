@@ -1,4 +1,4 @@
-"""One `coregroup serve`-like instance for the multi-process scheduler test.
+"""One `coregroup serve`-like instance for the multi-process sweeper test.
 
 Reads an ISO time per line on stdin, runs one sweep as of that time through the real Slack
 transport, and answers ``ok <sent>`` — so the test can move both processes' clocks together.
@@ -11,8 +11,8 @@ import sys
 from datetime import datetime
 
 from bot.commands.serve import build_runtime
-from bot.scheduler import sweep
 from bot.settings import Settings
+from bot.sweeper import sweep
 
 
 async def main() -> None:
