@@ -10,7 +10,6 @@ from handlers.scheduling import member_reminders
 from handlers.scheduling.deliveries import Drop, Send, calendar_for
 from handlers.scheduling.kinds import render
 from storage.models import (
-    Answer,
     Delivery,
     Member,
     Participation,
@@ -18,7 +17,7 @@ from storage.models import (
 )
 from tests.factories.ledger import ledger_row as row
 from tests.factories.ledger import planned_keys as keys
-from tests.factories.rows import at
+from tests.factories.rows import add_answer, at
 from tests.factories.scenarios import member_id, open_session
 from tests.factories.scenarios import one_core_group as world
 from tests.factories.scenarios import set_languages as speaks
@@ -44,7 +43,7 @@ async def test_two_reminders_then_a_personal_third_then_stop(core):
     assert len(await keys(core, at(2026, 3, 4, 10))) == 2
     async with core.db.write() as s:
         for q in ("risks_current", "new_risks", "plan_working"):
-            s.add(Answer(session_id=session.id, member_id=ro, question_id=q, choice="yes"))
+            await add_answer(s, session, ro, q, "yes")
     now = at(2026, 3, 5, 10)
     third = await keys(core, now)
     assert third == sorted([f"remind:{session.id}:{sw}:3", f"remind:{session.id}:{ro}:3"])
