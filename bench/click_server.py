@@ -3,7 +3,7 @@
     python -m bench.click_server ours --database-url URL --slack-api URL
     python -m bench.click_server bolt --slack-api URL
 
-``ours`` is ``coregroup serve``'s own wiring (``bot.commands.serve.build_runtime``,
+``ours`` is ``coregroup serve``'s own wiring (``bot.bootstrap.build_runtime``,
 ``bot.server.build_web_app`` and, once listening, ``bot.server.freeze_startup_heap``); ``bolt``
 is a bare slack-bolt ``AsyncApp`` on the same aiohttp adapter whose only listener acknowledges
 (stock: no start-up tuning). Both bind 127.0.0.1 on a free port, print
@@ -26,7 +26,7 @@ BOT_TOKEN = "xoxb-bench"
 
 
 def ours(database_url: str, slack_api: str) -> tuple[web.Application, Any]:
-    from bot.commands.serve import build_runtime
+    from bot.bootstrap import build_runtime
     from bot.server import build_web_app
     from bot.settings import Settings
 
@@ -37,7 +37,7 @@ def ours(database_url: str, slack_api: str) -> tuple[web.Application, Any]:
         slack_signing_secret=SIGNING_SECRET,
         slack_api_url=slack_api,
     )
-    runtime = build_runtime(settings)
+    runtime = build_runtime(settings, platforms=True)
     return build_web_app(runtime), runtime.core.db
 
 

@@ -25,10 +25,12 @@ from typing import Any, TypeVar
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from bench.common import header, percentile, table, throwaway_database, verdict
-from handlers.base.core import Core
-from handlers.records.build import RecordView, Target, build_record, render_record
+from bot.bootstrap import build_core
+from bot.settings import Settings
+from handlers.records.build import RecordView, build_record, render_record
 from handlers.records.files import record_docx
 from prompts.loader import DEFAULT_SET, load_catalogue
+from prompts.render import Target
 from prompts.schema import QuestionSet
 from storage.db import Database
 from storage.models import Member, MemberRole, ParticipationState, ReflectionSession
@@ -168,7 +170,7 @@ async def compiled(kind: str, members: int, repeat: int) -> tuple[list[float], R
         try:
             await db.create_all()
             sid = await seed(db, members)
-            core = Core(db=db, sets=load_catalogue(), clock=lambda: CLOSED_AT)
+            core = build_core(Settings(_env_file=None), db, clock=lambda: CLOSED_AT)
             return await timed_async(functools.partial(build_record, core, sid), repeat)
         finally:
             await db.dispose()

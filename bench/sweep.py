@@ -33,12 +33,12 @@ from typing import Any
 from sqlalchemy import insert, text
 
 from bench.common import header, table, throwaway_database, verdict
-from handlers.base.core import Core
+from bot.bootstrap import build_core
+from bot.settings import Settings
 from handlers.scheduling import group_state
 from handlers.scheduling.calendar import WorkCalendar
 from handlers.scheduling.due import DEFAULT_RULES, add_months, current_due, held_dates, stage_for
 from handlers.scheduling.kinds import due_deliveries
-from prompts.loader import load_catalogue
 from storage.db import Database
 from storage.models import CoreGroup, GroupStatus, Organisation, OrgRole, StaffRole
 
@@ -206,7 +206,7 @@ async def one(kind: str, groups: int, due: int, seed_value: int) -> Result:
             t0 = time.perf_counter()
             with_stage = await seed(db, groups, due, rng)
             seeded = time.perf_counter() - t0
-            core = Core(db=db, sets=load_catalogue(), clock=lambda: NOW)
+            core = build_core(Settings(_env_file=None), db, clock=lambda: NOW)
             # Yesterday's sweep: the first after an upgrade, every group checked and bookmarked.
             # (A sweep takes at most group_state.MAX_GROUPS_PER_SWEEP: one a minute until done.)
             t0 = time.perf_counter()

@@ -1,7 +1,8 @@
 """The ``coregroup`` command. Each sub-command lives in a module of ``bot.commands``.
 
 A module there exposes ``register(app: typer.Typer) -> None``; it is found automatically, so
-adding a command never means editing this file.
+adding a command never means editing this file. A platform's own commands (``teams-package``)
+come from its entry in :mod:`bot.platforms.registry`.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import pkgutil
 import typer
 
 import bot.commands
+from bot.platforms import registry
 
 app = typer.Typer(
     name="coregroup",
@@ -27,6 +29,7 @@ def _register_commands() -> None:
         register = getattr(module, "register", None)
         if register is not None:
             register(app)
+    registry.add_commands(app)
 
 
 _register_commands()

@@ -22,6 +22,8 @@ import traceback
 from datetime import UTC, datetime
 from typing import Any
 
+from bot.platforms import registry
+
 REDACTED = "[redacted]"
 # Extra fields whose (short) string values are kinds or ids by construction.
 SAFE_FIELDS = frozenset(
@@ -42,8 +44,9 @@ SAFE_FIELDS = frozenset(
     }
 )
 MAX_SAFE_CHARS = 80
-# Libraries that log request bodies or SQL parameters at DEBUG/INFO: warnings only.
-QUIET_LOGGERS = ("slack_sdk", "slack_bolt", "microsoft_agents", "sqlalchemy", "aiosqlite", "httpx")
+# Libraries that log request bodies or SQL parameters at DEBUG/INFO: warnings only. Each
+# platform names its own SDKs (``Platform.loggers``).
+QUIET_LOGGERS = ("sqlalchemy", "aiosqlite", "httpx")
 _STANDARD = frozenset(
     vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys() | {"message", "asctime"}
 )
@@ -130,6 +133,6 @@ def configure_logging(level: int | str = logging.INFO, stream: Any = None) -> lo
     handler._coregroup = True  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(level)
-    for name in QUIET_LOGGERS:
+    for name in QUIET_LOGGERS + registry.chatty_loggers():
         logging.getLogger(name).setLevel(logging.WARNING)
     return handler

@@ -1,5 +1,7 @@
 """Everything a running process shares: settings, the handler core and one transport a platform.
 
+Build it with :mod:`bot.bootstrap`; close it with :meth:`Runtime.close`.
+
 Adapters handle an inbound event with :meth:`Runtime.dispatch`; the scheduler delivers through
 :meth:`Runtime.deliver`. Both end in the same :class:`bot.transport.Deliverer`.
 """
@@ -29,6 +31,17 @@ class Runtime:
 
     def add_transport(self, transport: Transport) -> None:
         self.transports[transport.platform] = transport
+
+    async def close(self) -> None:
+        """Close the transports' connections, then the database (a command or server is done).
+
+        Transports that hold connections (an HTTP session) have ``close``; closing twice is fine.
+        """
+        for transport in self.transports.values():
+            close = getattr(transport, "close", None)
+            if close is not None:
+                await close()
+        await self.core.db.dispose()
 
     def deliverer(self, platform: str) -> Deliverer:
         return Deliverer(self.core.db, self.transports[platform])

@@ -21,7 +21,7 @@ from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.base.errors import Unavailable
-from storage import models, slack_install  # noqa: F401  (registers the tables on SQLModel.metadata)
+from storage import models  # noqa: F401  (registers the tables on SQLModel.metadata)
 
 
 def to_async_url(url: str) -> str:

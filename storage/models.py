@@ -302,6 +302,35 @@ class ConversationRef(SQLModel, table=True):
     updated_at: datetime = _when(default_factory=utcnow)
 
 
+class SlackInstallation(SQLModel, table=True):
+    """The Slack bot's token for one workspace (``bot/platforms/slack/installations.py``)."""
+
+    __tablename__ = "slack_installation"
+    __table_args__ = (UniqueConstraint("enterprise_id", "team_id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    # "" instead of NULL so the unique key works the same on SQLite and PostgreSQL.
+    enterprise_id: str = Field(default="", max_length=32, index=True)
+    team_id: str = Field(default="", max_length=32, index=True)
+    is_enterprise_install: bool = False
+    app_id: str | None = Field(default=None, max_length=32)
+    bot_id: str | None = Field(default=None, max_length=32)
+    bot_user_id: str | None = Field(default=None, max_length=32)
+    bot_token: str = Field(sa_type=SealedText)
+    bot_scopes: str = Field(default="", max_length=1000)
+    installer_user_id: str | None = Field(default=None, max_length=32)
+    installed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class SlackOAuthState(SQLModel, table=True):
+    """One-time Slack OAuth ``state`` values, valid for a few minutes."""
+
+    __tablename__ = "slack_oauth_state"
+
+    state: str = Field(primary_key=True, max_length=64)
+    expires_at: datetime = Field(sa_type=UTCDateTime)
+
+
 class Delivery(SQLModel, table=True):
     """The scheduler's ledger: one row per nudge or reminder, unique by key, sent exactly once."""
 

@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 from sqlmodel import SQLModel
 
+from bot.bootstrap import build_core
+from bot.settings import Settings
 from handlers.base.core import Core
 from prompts.loader import Catalogue, load_catalogue
 from storage.db import Database
@@ -96,7 +98,8 @@ def clock() -> Clock:
 
 @pytest.fixture
 def core(db: Database, catalogue: Catalogue, clock: Clock) -> Core:
-    return Core(db=db, sets=catalogue, clock=clock)
+    """The handler core as every command builds it (default settings), on the test database."""
+    return build_core(Settings(_env_file=None), db, sets=catalogue, clock=clock)  # type: ignore[call-arg]
 
 
 @pytest.fixture(scope="session", autouse=True)

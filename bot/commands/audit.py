@@ -10,34 +10,30 @@ from typing import Annotated
 import typer
 from sqlmodel import col, select
 
-from bot.settings import get_settings
+from bot.bootstrap import open_runtime
+from bot.settings import Settings, get_settings
 from handlers.base.errors import CoreGroupError
 from handlers.governance.privacy import parse_org
 from handlers.governance.retention import verify_log
-from storage.db import Database
 from storage.models import AuditEvent, Organisation
 
 
 async def load(
-    url: str, org: tuple[str, str] | None, since: datetime | None
+    settings: Settings, org: tuple[str, str] | None, since: datetime | None
 ) -> tuple[list[AuditEvent], list[AuditEvent]]:
     """(every event, for the chain; the events to print, filtered)."""
-    db = Database(url)
-    try:
-        async with db.read() as s:
-            events = list(await s.exec(select(AuditEvent).order_by(col(AuditEvent.id))))
-            org_id: int | None = None
-            if org is not None:
-                found = (
-                    await s.exec(
-                        select(Organisation).where(
-                            Organisation.platform == org[0], Organisation.external_id == org[1]
-                        )
+    async with open_runtime(settings) as runtime, runtime.core.db.read() as s:
+        events = list(await s.exec(select(AuditEvent).order_by(col(AuditEvent.id))))
+        org_id: int | None = None
+        if org is not None:
+            found = (
+                await s.exec(
+                    select(Organisation).where(
+                        Organisation.platform == org[0], Organisation.external_id == org[1]
                     )
-                ).first()
-                org_id = found.id if found else -1
-    finally:
-        await db.dispose()
+                )
+            ).first()
+            org_id = found.id if found else -1
     shown = [
         e
         for e in events
@@ -82,7 +78,7 @@ def register(app: typer.Typer) -> None:
             raise typer.BadParameter(exc.user_message) from None
         scope = (platform or "", external or "") if org else None
         try:
-            events, shown = asyncio.run(load(get_settings().database_url, scope, _since(since)))
+            events, shown = asyncio.run(load(get_settings(), scope, _since(since)))
         except CoreGroupError as exc:
             typer.echo(exc.user_message, err=True)
             raise typer.Exit(code=1) from None

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from bot.bootstrap import build_runtime
+from bot.bootstrap import open_runtime
 from bot.settings import get_settings
 
 
@@ -39,22 +39,22 @@ async def _console(persona: str, database: str | None) -> None:
     from bot.platforms.console.backend import ConsoleBackend
     from bot.platforms.console.repl import ConsoleSession
 
-    runtime = build_runtime(get_settings(), database_url=database)
-    await runtime.core.db.create_all()
-    backend = ConsoleBackend(runtime)
-    session = ConsoleSession(backend, ask=input, say=typer.echo, persona=persona)
-    typer.echo(
-        "Core group reflection — console. Type /reflect help; /as <name> to switch person;"
-        " /quit to leave."
-    )
-    typer.echo(f"You are @{persona} in #{backend.channel}.")
-    try:
-        while await session.handle_line(await asyncio.to_thread(input, f"@{session.persona}> ")):
-            pass
-    except (EOFError, KeyboardInterrupt):
-        typer.echo("")
-    finally:
-        await runtime.core.db.dispose()
+    async with open_runtime(get_settings(), database_url=database) as runtime:
+        await runtime.core.db.create_all()
+        backend = ConsoleBackend(runtime)
+        session = ConsoleSession(backend, ask=input, say=typer.echo, persona=persona)
+        typer.echo(
+            "Core group reflection — console. Type /reflect help; /as <name> to switch person;"
+            " /quit to leave."
+        )
+        typer.echo(f"You are @{persona} in #{backend.channel}.")
+        try:
+            while await session.handle_line(
+                await asyncio.to_thread(input, f"@{session.persona}> ")
+            ):
+                pass
+        except (EOFError, KeyboardInterrupt):
+            typer.echo("")
 
 
 async def _demo(docx: Path | None, database: str | None) -> None:
@@ -65,13 +65,10 @@ async def _demo(docx: Path | None, database: str | None) -> None:
 
     with tempfile.TemporaryDirectory() as tmp:
         url = database or f"sqlite:///{Path(tmp) / 'demo.db'}"
-        runtime = build_runtime(get_settings(), database_url=url)
-        await runtime.core.db.create_all()
-        backend = ConsoleBackend(runtime)
-        try:
+        async with open_runtime(get_settings(), database_url=url) as runtime:
+            await runtime.core.db.create_all()
+            backend = ConsoleBackend(runtime)
             await run_demo_script(backend)
-        finally:
-            await runtime.core.db.dispose()
         progress = [m for m in backend.channel_log() if m.thread is None][-1]
         typer.echo(render_text(progress.message))
         typer.echo("")

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from sqlmodel import select
 
-from bot.bootstrap import build_runtime
+from bot.bootstrap import open_runtime
 from bot.settings import get_settings
 from handlers.base.core import Core
 from handlers.base.errors import CoreGroupError
@@ -35,9 +35,8 @@ async def _org_id(core: Core, wanted: str | None) -> int:
 
 
 async def _digest(org: str | None, month: str | None, min_count: int | None) -> str:
-    runtime = build_runtime(get_settings())
-    core = runtime.core
-    try:
+    async with open_runtime(get_settings()) as runtime:
+        core = runtime.core
         org_id = await _org_id(core, org)
         if month:
             first = parse_month(month)
@@ -46,8 +45,6 @@ async def _digest(org: str | None, month: str | None, min_count: int | None) -> 
             first = date(today.year, today.month, 1)
         view = await build_digest(core, org_id, first, min_count=min_count)
         return digest_markdown(view)
-    finally:
-        await core.db.dispose()
 
 
 def digest(

@@ -10,15 +10,12 @@ from typing import Annotated
 
 import typer
 
+from bot.bootstrap import open_runtime
 from bot.settings import get_settings
 from handlers.base import audit
-from handlers.base.core import Core
 from handlers.base.errors import CoreGroupError
 from handlers.records.build import RecordView, build_record
 from handlers.records.files import record_csv, record_docx, record_json, record_markdown
-from prompts.loader import load_catalogue
-from storage import crypto
-from storage.db import Database
 from storage.models import CoreGroup, ReflectionSession
 
 
@@ -41,13 +38,10 @@ def _encode(view: RecordView, fmt: ExportFormat) -> bytes:
 
 
 async def _build(session_id: int, key_points_only: bool) -> RecordView:
-    settings = get_settings()
-    crypto.configure(settings.coregroup_encryption_key)  # sealed text must be readable
-    db = Database(settings.database_url)
-    try:
-        core = Core(db=db, sets=load_catalogue(settings.coregroup_sets_dir))
+    async with open_runtime(get_settings()) as runtime:  # with the key: sealed text is read
+        core = runtime.core
         view = await build_record(core, session_id, key_points_only=key_points_only)
-        async with db.write() as s:  # who took a copy of a record off the platform
+        async with core.db.write() as s:  # who took a copy of a record off the platform
             session = await s.get(ReflectionSession, session_id)
             group = await s.get(CoreGroup, session.group_id) if session else None
             await audit.record(
@@ -60,8 +54,6 @@ async def _build(session_id: int, key_points_only: bool) -> RecordView:
                 key_points_only=key_points_only,
             )
         return view
-    finally:
-        await db.dispose()
 
 
 def export(

@@ -13,12 +13,10 @@ from typing import Annotated
 
 import typer
 
+from bot.bootstrap import open_runtime
 from bot.settings import Settings
-from handlers.base.core import Core
 from handlers.base.errors import CoreGroupError
 from handlers.groups.importer import MAX_CHARS, ImportReport, import_groups
-from prompts.loader import load_catalogue
-from storage.db import Database
 
 DEFAULT_ORG = "console:console"  # the console demo's organisation
 
@@ -43,18 +41,8 @@ def _read(path: Path) -> str:
 
 
 async def _run(org: tuple[str, str], text: str, dry_run: bool) -> ImportReport:
-    settings = Settings()
-    db = Database(settings.database_url)
-    try:
-        core = Core(
-            db=db,
-            sets=load_catalogue(settings.coregroup_sets_dir),
-            default_timezone=settings.coregroup_timezone,
-            default_nation=settings.coregroup_holidays,
-        )
-        return await import_groups(core, org[0], org[1], text, dry_run=dry_run)
-    finally:
-        await db.dispose()
+    async with open_runtime(Settings()) as runtime:
+        return await import_groups(runtime.core, org[0], org[1], text, dry_run=dry_run)
 
 
 def _org(raw: str) -> tuple[str, str]:

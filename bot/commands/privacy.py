@@ -15,6 +15,7 @@ from typing import Annotated, TypeVar
 
 import typer
 
+from bot.bootstrap import open_runtime
 from bot.settings import get_settings
 from handlers.base.core import Core
 from handlers.base.errors import CoreGroupError
@@ -31,21 +32,15 @@ app = typer.Typer(
 
 
 def _run(work: Callable[[Core], Awaitable[T]]) -> T:
-    """Run one piece of work against the configured database; refusals exit with code 1."""
-    from bot.bootstrap import build_runtime
+    """Run one piece of work against the configured database; refusals (a malformed key too)
+    exit with code 1."""
 
     async def go() -> T:
-        runtime = build_runtime(get_settings())
-        try:
+        async with open_runtime(get_settings()) as runtime:
             return await work(runtime.core)
-        finally:
-            await runtime.core.db.dispose()
 
     try:
         return asyncio.run(go())
-    except ValueError as exc:  # a malformed Fernet key
-        typer.echo(f"COREGROUP_ENCRYPTION_KEY is not a valid key: {type(exc).__name__}", err=True)
-        raise typer.Exit(code=1) from None
     except CoreGroupError as exc:
         typer.echo(exc.user_message, err=True)
         raise typer.Exit(code=1) from None

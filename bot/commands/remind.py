@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from bot.bootstrap import open_runtime
 from bot.settings import Settings, get_settings
 from bot.sweeper import SweepReport, sweep
 
@@ -27,27 +28,11 @@ def _as_of(value: str | None) -> datetime | None:
 
 
 async def run_once(settings: Settings, as_of: datetime | None, dry_run: bool) -> SweepReport:
-    from bot.commands.serve import build_runtime
-    from bot.platforms.teams.app import add_teams_transport, auth_configuration, teams_can_send
-
-    runtime = build_runtime(settings)
-    # Teams too, as `serve` would: otherwise its rows wait for a server to send them.
-    teams = (
-        add_teams_transport(runtime, auth_configuration(settings))
-        if teams_can_send(settings)
-        else None
-    )
-    if as_of is not None:
-        runtime.core.clock = lambda: as_of
-    try:
+    # Every configured platform, as `serve` would: otherwise its rows wait for a server.
+    async with open_runtime(settings, platforms=True) as runtime:
+        if as_of is not None:
+            runtime.core.clock = lambda: as_of
         return await sweep(runtime, now=as_of, dry_run=dry_run)
-    finally:
-        if teams is not None:
-            await teams.connector.close()
-        slack = runtime.transports.get("slack")
-        if slack is not None and hasattr(slack, "close"):
-            await slack.close()
-        await runtime.core.db.dispose()
 
 
 def register(app: typer.Typer) -> None:

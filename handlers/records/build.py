@@ -12,7 +12,6 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlmodel import select
@@ -21,7 +20,7 @@ from handlers.base.core import Core
 from handlers.base.errors import CoreGroupError, NotFound
 from handlers.records.trajectory import TrajectoryView, load_trajectory
 from handlers.reflection.screens import choice_label
-from prompts.render import render
+from prompts.render import Target, render
 from prompts.schema import Question, QuestionSet
 from prompts.themes import load_themes, theme_label
 from storage.models import (
@@ -47,8 +46,6 @@ SECTION_TITLES: dict[str, str] = {
 }
 # Free text from these questions is structured content, kept in the case-file version.
 KEPT_TEXT_PURPOSES = frozenset({"child_voice", "family_voice"})
-
-Target = Literal["markdown", "slack", "teams", "html"]
 
 
 class Tally(Mapping[str, int]):

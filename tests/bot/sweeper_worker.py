@@ -10,13 +10,13 @@ import asyncio
 import sys
 from datetime import datetime
 
-from bot.commands.serve import build_runtime
+from bot.bootstrap import build_runtime
 from bot.settings import Settings
 from bot.sweeper import sweep
 
 
 async def main() -> None:
-    runtime = build_runtime(Settings())
+    runtime = build_runtime(Settings(), platforms=True)
     loop = asyncio.get_running_loop()
     try:
         while line := (await loop.run_in_executor(None, sys.stdin.readline)).strip():
@@ -25,7 +25,7 @@ async def main() -> None:
             report = await sweep(runtime, now=now, pace_seconds=0.0)
             print(f"ok {report.count('sent')}", flush=True)
     finally:
-        await runtime.core.db.dispose()
+        await runtime.close()
 
 
 if __name__ == "__main__":

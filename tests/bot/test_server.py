@@ -7,10 +7,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bot.platforms.slack.installations import DbInstallationStore
 from handlers.base.core import Core
 from prompts.loader import Catalogue
 from storage.db import Database
-from storage.slack_install import DbInstallationStore
 from tests.fakes.slack_api import FakeSlack, SlackHarness, slash_command
 
 

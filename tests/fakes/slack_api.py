@@ -579,9 +579,10 @@ class SlackHarness:
     """The real aiohttp app from ``bot.server`` on 127.0.0.1, talking to a :class:`FakeSlack`."""
 
     def __init__(self, core: Any, fake: FakeSlack, **settings: Any) -> None:
-        from bot.platforms.slack.app import make_transport, slack_configured
+        from bot.platforms.slack.app import SLACK_ADAPTER, make_transport
+        from bot.platforms.slack.platform import slack_configured
         from bot.runtime import Runtime
-        from bot.server import SLACK_KEY, build_web_app
+        from bot.server import build_web_app
         from bot.settings import Settings
 
         config = {
@@ -596,7 +597,7 @@ class SlackHarness:
         if slack_configured(self.runtime.settings):
             self.runtime.add_transport(make_transport(self.runtime, pace_seconds=0))
         self.app = build_web_app(self.runtime)
-        self.adapter = self.app.get(SLACK_KEY, None)
+        self.adapter = self.app.get(SLACK_ADAPTER, None)
         self._server: Any = None
 
     async def start(self) -> SlackHarness:

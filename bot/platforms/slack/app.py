@@ -22,6 +22,8 @@ from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 from bot.edge import BadRequest, is_utf8_charset, utf8
 from bot.platforms.slack import signature
 from bot.platforms.slack.inbound import Inbound, MalformedPayload, parse_body, translate
+from bot.platforms.slack.installations import DbInstallationStore, DbOAuthStateStore
+from bot.platforms.slack.platform import multi_workspace
 from bot.platforms.slack.transport import (
     InstalledTokens,
     SingleToken,
@@ -29,7 +31,6 @@ from bot.platforms.slack.transport import (
     make_client,
 )
 from bot.runtime import Runtime
-from bot.settings import Settings
 from bot.transport import DeliveryFailed, ReplyContext
 from handlers.base.errors import CoreGroupError
 from handlers.base.events import FormSubmit
@@ -83,23 +84,10 @@ def _first_input_block(view: dict[str, Any]) -> str | None:
     return None
 
 
-def slack_configured(settings: Settings) -> bool:
-    """Slack is on when there is a signing secret and either a bot token or OAuth credentials."""
-    return bool(settings.slack_signing_secret) and (
-        bool(settings.slack_bot_token) or multi_workspace(settings)
-    )
-
-
-def multi_workspace(settings: Settings) -> bool:
-    return bool(settings.slack_client_id and settings.slack_client_secret)
-
-
 def make_transport(runtime: Runtime, *, pace_seconds: float = 1.0) -> SlackTransport:
     """The transport for this configuration (one token, or tokens from installations)."""
     settings = runtime.settings
     if multi_workspace(settings):
-        from storage.slack_install import DbInstallationStore
-
         tokens: Any = InstalledTokens(DbInstallationStore(runtime.core.db))
     elif settings.slack_bot_token:
         tokens = SingleToken(settings.slack_bot_token)
@@ -123,9 +111,9 @@ class SlackAdapter:
         self._slots = asyncio.Semaphore(HANDLING_SLOTS)
         self._deciding = asyncio.Semaphore(DECIDING_SLOTS)
         self.oauth_flow: AsyncOAuthFlow | None = None
+        self._socket_mode: Any = None
+        self._connecting: asyncio.Future[None] | None = None
         if multi_workspace(settings):
-            from storage.slack_install import DbInstallationStore, DbOAuthStateStore
-
             store = DbInstallationStore(runtime.core.db)
             self.oauth_flow = AsyncOAuthFlow(
                 client=make_client(settings.slack_api_url),
@@ -269,6 +257,7 @@ class SlackAdapter:
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post(EVENTS_PATH, self.events)
+        app.on_shutdown.append(self._finish_work)
         app.on_cleanup.append(self._close_transport)
         if self.oauth_flow is not None:
             app.router.add_get(INSTALL_PATH, self.install)
@@ -292,6 +281,9 @@ class SlackAdapter:
             return web.json_response({"ok": False, "error": "malformed payload"}, status=400)
         bolt_response = await self.bolt.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(bolt_response)
+
+    async def _finish_work(self, _: web.Application) -> None:
+        await self.drain()
 
     async def _close_transport(self, _: web.Application) -> None:
         close = getattr(self.runtime.transports.get("slack"), "close", None)
@@ -317,3 +309,23 @@ class SlackAdapter:
         from slack_bolt.adapter.socket_mode.aiohttp import AsyncSocketModeHandler
 
         return AsyncSocketModeHandler(self.bolt, app_token)
+
+    def connect_socket_mode(self) -> None:
+        """With ``SLACK_APP_TOKEN``, also take events over Socket Mode, in the background:
+        while Slack is unreachable the client keeps retrying, and the server must still answer
+        /healthz and stop cleanly on SIGTERM meanwhile."""
+        token = self.runtime.settings.slack_app_token
+        if not token or self._socket_mode is not None:
+            return
+        self._socket_mode = self.socket_mode(token)
+        self._connecting = asyncio.ensure_future(self._socket_mode.connect_async())
+
+    async def disconnect_socket_mode(self) -> None:
+        if self._connecting is not None and not self._connecting.done():
+            self._connecting.cancel()
+        if self._socket_mode is not None:
+            await self._socket_mode.close_async()
+        self._socket_mode = self._connecting = None
+
+
+SLACK_ADAPTER = web.AppKey("slack_adapter", SlackAdapter)

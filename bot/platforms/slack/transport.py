@@ -57,7 +57,7 @@ class InstalledTokens:
     """Multi-workspace mode: the bot token saved when the workspace installed the app."""
 
     def __init__(self, store: Any) -> None:
-        self.store = store  # storage.slack_install.DbInstallationStore
+        self.store = store  # bot.platforms.slack.installations.DbInstallationStore
 
     async def token_for(self, org: str) -> str:
         token: str | None = await self.store.bot_token(org)

@@ -79,12 +79,18 @@ def auth_configuration(settings: Settings) -> AgentAuthConfiguration | None:
             anonymous_allowed=False,
         )
     if settings.teams_allow_unauthenticated:
-        log.warning(_LOUD)
         return AgentAuthConfiguration(anonymous_allowed=True)
-    log.warning(
-        "Teams is not configured (no MICROSOFT_APP_ID): %s answers 401 to every request", ROUTE
-    )
     return None
+
+
+def _announce(config: AgentAuthConfiguration | None) -> None:
+    """Say loudly at start-up when the route is open to anyone, or refuses everyone."""
+    if config is None:
+        log.warning(
+            "Teams is not configured (no MICROSOFT_APP_ID): %s answers 401 to every request", ROUTE
+        )
+    elif config.ANONYMOUS_ALLOWED:
+        log.warning(_LOUD)
 
 
 def _token_tenant(settings: Settings) -> str:
@@ -312,45 +318,40 @@ async def _refuse(_request: web.Request) -> web.Response:
     return web.json_response({"error": "Teams is not configured on this server."}, status=401)
 
 
-def teams_can_send(settings: Settings) -> bool:
-    """Credentials to call the Bot Connector (or local development without them, said loudly)."""
-    return bool(settings.microsoft_app_id) or settings.teams_allow_unauthenticated
-
-
-def add_teams_transport(
-    runtime: Runtime,
-    config: AgentAuthConfiguration | None,
-    connector: BotConnector | None = None,
-) -> TeamsTransport:
-    """The Teams transport, added to ``runtime``; close ``transport.connector`` when done."""
+def add_teams_transport(runtime: Runtime, config: AgentAuthConfiguration | None) -> TeamsTransport:
+    """The Teams transport, added to ``runtime`` (``Runtime.close`` closes it)."""
     settings = runtime.settings
     hosts = ServiceHosts.from_setting(settings.teams_extra_service_hosts)
-    connector = connector or BotConnector(token=token_source(config), hosts=hosts)
+    connector = BotConnector(token=token_source(config), hosts=hosts)
     bot_id = f"28:{settings.microsoft_app_id}" if settings.microsoft_app_id else ""
     transport = TeamsTransport(runtime.core.db, connector, bot_id=bot_id)
     runtime.add_transport(transport)
     return transport
 
 
-def mount_teams(
-    app: web.Application, runtime: Runtime, *, connector: BotConnector | None = None
-) -> None:
-    """Add ``POST /api/messages`` to ``app`` and the Teams transport to ``runtime``."""
+def mount_teams(app: web.Application, runtime: Runtime) -> None:
+    """Add ``POST /api/messages`` to ``app`` (and the Teams transport to ``runtime`` if missing).
+
+    Without credentials the route is still there, answering 401 "not configured", so an operator
+    who registered the Azure bot but forgot its settings sees why Teams gets no answer.
+    """
     config = auth_configuration(runtime.settings)
-    transport = add_teams_transport(runtime, config, connector)
-    connector = transport.connector
-    adapter = TeamsAdapter(runtime, transport, authenticated=bool(config and config.CLIENT_ID))
-    app[TEAMS_ADAPTER] = adapter
+    _announce(config)
     if config is None:
         app.router.add_post(ROUTE, _refuse)
-    else:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the SDK reads a plain string key (NotAppKeyWarning)
-            app[_SDK_CONFIG_KEY] = config
-        app.router.add_post(ROUTE, guard_jwt(jwt_authorization_decorator, adapter.on_activity))
+        return
+    transport = runtime.transports.get("teams")
+    if not isinstance(transport, TeamsTransport):
+        transport = add_teams_transport(runtime, config)
+    adapter = TeamsAdapter(runtime, transport, authenticated=bool(config.CLIENT_ID))
+    app[TEAMS_ADAPTER] = adapter
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the SDK reads a plain string key (NotAppKeyWarning)
+        app[_SDK_CONFIG_KEY] = config
+    app.router.add_post(ROUTE, guard_jwt(jwt_authorization_decorator, adapter.on_activity))
 
     async def _close(_app: web.Application) -> None:
         await adapter.drain()
-        await connector.close()
+        await adapter.transport.close()
 
     app.on_cleanup.append(_close)

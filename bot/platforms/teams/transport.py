@@ -28,6 +28,10 @@ class TeamsTransport:
         self.connector = connector
         self.bot_id = bot_id
 
+    async def close(self) -> None:
+        """Close the Bot Connector's connections (end of a command or server)."""
+        await self.connector.close()
+
     # ---- Transport -------------------------------------------------------------------------------
 
     async def post(

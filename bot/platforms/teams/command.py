@@ -38,7 +38,3 @@ def teams_package(
         raise typer.Exit(code=2) from exc
     out.write_bytes(data)
     typer.echo(f"Wrote {out} ({len(data)} bytes). Upload it in Teams: Apps > Manage your apps.")
-
-
-def register(app: typer.Typer) -> None:
-    app.command("teams-package")(teams_package)

@@ -3,58 +3,29 @@
 Multi-workspace mode (``SLACK_CLIENT_ID``/``SLACK_CLIENT_SECRET``) stores one row per workspace
 the app was installed in; bot tokens are sealed (encrypted at rest when a key is configured).
 These are slack_sdk's async store interfaces over :class:`storage.db.Database`, so every
-instance sharing the database sees every installation.
+instance sharing the database sees every installation. The tables themselves
+(``SlackInstallation``, ``SlackOAuthState``) are in :mod:`storage.models` with all the others, so
+the migrations see them.
 """
 
 from __future__ import annotations
 
 import logging
 import secrets
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import timedelta
+from typing import Any
 
 from slack_sdk.oauth.installation_store.async_installation_store import AsyncInstallationStore
 from slack_sdk.oauth.installation_store.models.bot import Bot
 from slack_sdk.oauth.installation_store.models.installation import Installation
 from slack_sdk.oauth.state_store.async_state_store import AsyncOAuthStateStore
-from sqlalchemy import UniqueConstraint
-from sqlmodel import Field, SQLModel, select
+from sqlmodel import select
 
-from storage.types import SealedText, UTCDateTime, utcnow
-
-if TYPE_CHECKING:  # storage.db imports this module to register the tables
-    from storage.db import Database
+from storage.db import Database
+from storage.models import SlackInstallation, SlackOAuthState
+from storage.types import utcnow
 
 log = logging.getLogger(__name__)
-
-
-class SlackInstallation(SQLModel, table=True):
-    """The bot's credentials for one workspace (or Enterprise Grid org)."""
-
-    __tablename__ = "slack_installation"
-    __table_args__ = (UniqueConstraint("enterprise_id", "team_id"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    # "" instead of NULL so the unique key works the same on SQLite and PostgreSQL.
-    enterprise_id: str = Field(default="", max_length=32, index=True)
-    team_id: str = Field(default="", max_length=32, index=True)
-    is_enterprise_install: bool = False
-    app_id: str | None = Field(default=None, max_length=32)
-    bot_id: str | None = Field(default=None, max_length=32)
-    bot_user_id: str | None = Field(default=None, max_length=32)
-    bot_token: str = Field(sa_type=SealedText)
-    bot_scopes: str = Field(default="", max_length=1000)
-    installer_user_id: str | None = Field(default=None, max_length=32)
-    installed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
-
-
-class SlackOAuthState(SQLModel, table=True):
-    """One-time OAuth ``state`` values, valid for a few minutes."""
-
-    __tablename__ = "slack_oauth_state"
-
-    state: str = Field(primary_key=True, max_length=64)
-    expires_at: datetime = Field(sa_type=UTCDateTime)
 
 
 class DbInstallationStore(AsyncInstallationStore):
