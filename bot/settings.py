@@ -8,6 +8,8 @@ from pathlib import Path
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.hosts import host_rules
+
 UK_NATIONS = ("ENG", "WLS", "SCT", "NIR")
 
 
@@ -79,9 +81,7 @@ class Settings(BaseSettings):
     @field_validator("teams_extra_service_hosts")
     @classmethod
     def _host_list(cls, value: str) -> str:
-        from bot.platforms.teams.origin import ServiceHosts
-
-        ServiceHosts.from_setting(value)  # a ValueError names the entry that is not a host
+        host_rules(value, "TEAMS_EXTRA_SERVICE_HOSTS")  # a ValueError names the bad entry
         return value
 
 

@@ -12,7 +12,7 @@ from sqlmodel import col, select
 
 from bot.bootstrap import open_runtime
 from bot.settings import Settings, get_settings
-from handlers.base.errors import CoreGroupError
+from handlers.base.errors import REFUSABLE, CoreGroupError, as_refusal
 from handlers.governance.privacy import parse_org
 from handlers.governance.retention import verify_log
 from storage.models import AuditEvent, Organisation
@@ -79,8 +79,8 @@ def register(app: typer.Typer) -> None:
         scope = (platform or "", external or "") if org else None
         try:
             events, shown = asyncio.run(load(get_settings(), scope, _since(since)))
-        except CoreGroupError as exc:
-            typer.echo(exc.user_message, err=True)
+        except REFUSABLE as exc:
+            typer.echo(as_refusal(exc).user_message, err=True)
             raise typer.Exit(code=1) from None
         for e in shown:
             typer.echo(line(e))

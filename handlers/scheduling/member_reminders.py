@@ -26,7 +26,7 @@ from handlers.base.messages import (
     Strong,
     spans_text,
 )
-from handlers.reflection.screens import minutes_left, t_spans
+from handlers.base.wording import minutes_left, t_spans
 from handlers.scheduling.calendar import WorkCalendar
 from handlers.scheduling.deliveries import (
     Decision,

@@ -15,7 +15,7 @@ from sqlmodel import select
 
 from bot.platforms.console.backend import ConsoleBackend, Shown
 from handlers.base.messages import Button, Buttons, Message, RecordBlock
-from handlers.records.build import RecordView
+from handlers.base.record_view import RecordView
 from storage.models import ReflectionSession
 
 # Console user ids and the names the console shows for them.

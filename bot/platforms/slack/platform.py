@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.platforms import Platform
+from bot.platforms.slack.configured import slack_configured
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -16,18 +17,6 @@ if TYPE_CHECKING:
     from bot.runtime import Runtime
     from bot.settings import Settings
     from bot.transport import Transport
-
-
-def slack_configured(settings: Settings) -> bool:
-    """Slack is on when there is a signing secret and either a bot token or OAuth credentials."""
-    return bool(settings.slack_signing_secret) and (
-        bool(settings.slack_bot_token) or multi_workspace(settings)
-    )
-
-
-def multi_workspace(settings: Settings) -> bool:
-    """Installable in many workspaces (OAuth), each with its own token, instead of one token."""
-    return bool(settings.slack_client_id and settings.slack_client_secret)
 
 
 class SlackPlatform(Platform):
