@@ -13,6 +13,7 @@ from bot.platforms.slack.configured import slack_configured
 if TYPE_CHECKING:
     from aiohttp import web
 
+    from bot.checkup import Check
     from bot.platforms.slack.app import SlackAdapter
     from bot.runtime import Runtime
     from bot.settings import Settings
@@ -43,6 +44,11 @@ class SlackPlatform(Platform):
         adapter = SlackAdapter(runtime)
         adapter.routes(app)
         app[SLACK_ADAPTER] = adapter
+
+    def checks(self, settings: Settings) -> list[Check]:
+        from bot.platforms.slack.checks import slack_pairing
+
+        return [slack_pairing(settings)]
 
     async def start(self, app: web.Application) -> None:
         adapter = _adapter(app)
