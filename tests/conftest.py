@@ -9,7 +9,6 @@ connection). When PostgreSQL cannot be reached the tests are skipped locally, bu
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -22,22 +21,15 @@ from bot.settings import Settings
 from handlers.base.core import Core
 from prompts.loader import Catalogue, load_catalogue
 from storage.db import Database
-from tests.factories.databases import PG_ADMIN, postgres_reachable, throwaway_postgres
+from tests.factories.databases import skip_without_postgres, throwaway_postgres
 
-REQUIRE_PG = (
-    os.environ.get("CI", "").lower() == "true"
-    or os.environ.get("COREGROUP_REQUIRE_POSTGRES") == "1"
-)
 BACKENDS = ("sqlite", "postgres")
 
 
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this test process, dropped at the end."""
-    if not postgres_reachable():
-        if REQUIRE_PG:
-            pytest.fail("PostgreSQL is required (CI) but cannot be reached at " + PG_ADMIN)
-        pytest.skip("PostgreSQL not reachable; set it up to run these tests")
+    skip_without_postgres()
     with throwaway_postgres("cg_test") as url:
         yield url
 
