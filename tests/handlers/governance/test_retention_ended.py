@@ -13,7 +13,7 @@ from bot.settings import Settings
 from handlers.base.core import Core
 from handlers.governance import retention
 from storage.models import ActionItem, CoreGroup, Delivery, Member, ReflectionSession
-from tests.handlers.flows import full_session
+from tests.factories.console import full_session
 
 RECORD_DAYS = 2555
 

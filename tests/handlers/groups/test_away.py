@@ -10,8 +10,9 @@ from sqlmodel import select
 from bot.platforms.console.backend import ConsoleBackend
 from handlers.records.build import build_record
 from storage.models import Member, Participation, ParticipationState, ReflectionSession
-from tests.handlers.flows import answer_all
-from tests.handlers.scheduling.world import at, keys
+from tests.factories.console import answer_all
+from tests.factories.ledger import planned_keys as keys
+from tests.factories.rows import at
 
 
 async def _member(bot: ConsoleBackend, user: str) -> Member:

@@ -9,8 +9,10 @@ from handlers.base.messages import spans_text
 from handlers.scheduling.deliveries import Send
 from handlers.scheduling.kinds import render
 from storage.models import AuditEvent, CoreGroup, GroupStatus, Member, MemberRole, StaffRole
+from tests.factories.ledger import ledger_row as row
+from tests.factories.ledger import planned_keys as keys
+from tests.factories.rows import at
 from tests.handlers.conftest import SETUP
-from tests.handlers.scheduling.world import at, keys, row
 
 
 async def _group(bot: ConsoleBackend) -> CoreGroup:

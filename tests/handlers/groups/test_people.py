@@ -9,7 +9,7 @@ from bot.platforms.console.backend import ORG, PLATFORM, ConsoleBackend
 from handlers.base.events import Actor, Left
 from handlers.records.build import build_record
 from storage.models import Answer, Member, Participation, ParticipationState, ReflectionSession
-from tests.handlers.flows import answer_all
+from tests.factories.console import answer_all
 
 
 async def _member(bot: ConsoleBackend, user: str) -> Member:

@@ -7,13 +7,13 @@ import asyncio
 import io
 import zipfile
 from collections.abc import Iterator
+from datetime import date
 from pathlib import Path
 
 import pytest
 from docx import Document
 from docx.document import Document as DocxDocument
 from docx.oxml.ns import qn
-from test_digest import FEB, secrets_of, seed_org
 from typer.testing import CliRunner
 
 from bot.cli import app
@@ -22,6 +22,9 @@ from handlers.base.core import Core
 from handlers.oversight.digest_word import digest_docx, digest_months
 from prompts.loader import load_catalogue
 from storage.db import Database
+from tests.factories.scenarios import digest_month, digest_secrets
+
+FEB = date(2026, 2, 1)  # the clock stands at Monday 2 March 2026
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -35,7 +38,7 @@ def _text(doc: DocxDocument) -> str:
 async def test_word_digest_has_the_months_charts_and_only_the_counts_that_may_be_shown(
     core: Core,
 ) -> None:
-    org_id = await seed_org(core)
+    org_id = await digest_month(core)
     views = await digest_months(core, org_id, FEB)
     assert [v.month.month for v in views] == [9, 10, 11, 12, 1, 2]  # six months, oldest first
     data = digest_docx(views, author="Council", marking="OFFICIAL-SENSITIVE")
@@ -71,14 +74,14 @@ async def test_word_digest_has_the_months_charts_and_only_the_counts_that_may_be
     text = _text(doc)
     assert "not shown: fewer than 5 answers" in text
     for i in range(13):
-        assert not any(secret in text for secret in secrets_of(i))
+        assert not any(secret in text for secret in digest_secrets(i))
     assert "Free text" not in text
 
 
 async def test_a_month_without_enough_supervisions_draws_no_bars_it_would_reveal(
     core: Core,
 ) -> None:
-    org_id = await seed_org(core)
+    org_id = await digest_month(core)
     views = await digest_months(core, org_id, FEB, min_count=7)
     doc = Document(io.BytesIO(digest_docx(views, author="", marking="")))
     held = doc.inline_shapes[0]._inline.docPr.get("descr")
@@ -92,7 +95,7 @@ async def test_a_month_without_enough_supervisions_draws_no_bars_it_would_reveal
 
 
 async def test_welsh_word_digest(core: Core) -> None:
-    org_id = await seed_org(core)
+    org_id = await digest_month(core)
     views = await digest_months(core, org_id, FEB)
     doc = Document(io.BytesIO(digest_docx(views, author="Cyngor", marking="", lang="cy")))
     text = _text(doc)
@@ -117,7 +120,7 @@ async def test_cli_writes_the_word_digest_beside_the_markdown(file_db: str, tmp_
     db = Database(file_db)
     try:
         await db.create_all()
-        await seed_org(Core(db=db, sets=load_catalogue()))
+        await digest_month(Core(db=db, sets=load_catalogue()))
     finally:
         await db.dispose()
     out = tmp_path / "digest.docx"

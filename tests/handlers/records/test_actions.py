@@ -10,7 +10,9 @@ from handlers.records.build import build_record
 from handlers.scheduling.deliveries import Send
 from handlers.scheduling.kinds import render
 from storage.models import ActionItem, ActionStatus, AuditEvent, ReflectionSession
-from tests.handlers.scheduling.world import at, keys, row
+from tests.factories.ledger import ledger_row as row
+from tests.factories.ledger import planned_keys as keys
+from tests.factories.rows import at
 
 
 async def _close_with_action(bot: ConsoleBackend, due: str = "2026-03-20") -> None:

@@ -18,8 +18,6 @@ from docx.document import Document as DocxDocument
 from docx.oxml.ns import qn
 from docx.shared import Cm, Mm
 from sqlmodel import select
-from test_records import seed_session
-from test_trajectory import close_with, seed_history
 from typer.testing import CliRunner
 
 from bot.cli import app
@@ -34,6 +32,8 @@ from prompts.loader import load_catalogue
 from storage.db import Database
 from storage.models import ActionItem, ActionStatus, AgreedPosition, Organisation, ReflectionSession
 from tests.conftest import Clock, _fresh
+from tests.factories.history import close_with, seed_history
+from tests.factories.scenarios import session_with_record
 
 PNG = b"\x89PNG\r\n\x1a\n"
 # Labels the English record uses; none may appear in the Welsh one.
@@ -111,7 +111,7 @@ def _labels(doc: DocxDocument) -> str:
 async def test_a4_pages_with_marking_child_and_title_above_and_page_x_of_y_below(
     core: Core,
 ) -> None:
-    seeded = await seed_session(core)
+    seeded = await session_with_record(core)
     produced = datetime(2026, 7, 2, 9, 0, tzinfo=UTC)
     doc = _open(record_docx(await build_record(core, seeded.session_id), produced_at=produced))
     section = doc.sections[0]
@@ -135,7 +135,7 @@ async def test_a4_pages_with_marking_child_and_title_above_and_page_x_of_y_below
 async def test_tables_repeat_their_header_never_split_a_row_and_fit_their_columns(
     core: Core,
 ) -> None:
-    seeded = await seed_session(core)
+    seeded = await session_with_record(core)
     doc = _open(record_docx(await build_record(core, seeded.session_id)))
     _details, questions, actions = doc.tables
     for table in (questions, actions):
@@ -156,7 +156,7 @@ async def test_tables_repeat_their_header_never_split_a_row_and_fit_their_column
 
 
 async def test_properties_name_the_record_and_nothing_of_python_docx_is_left(core: Core) -> None:
-    seeded = await seed_session(core)
+    seeded = await session_with_record(core)
     data = record_docx(await build_record(core, seeded.session_id))
     props = _open(data).core_properties
     assert props.title == "Record of Core Group Supervision/Reflection"
@@ -179,7 +179,7 @@ async def test_properties_name_the_record_and_nothing_of_python_docx_is_left(cor
 
 
 async def test_welsh_record_speaks_welsh_throughout(core: Core) -> None:
-    seeded = await seed_session(core)
+    seeded = await session_with_record(core)
     async with core.db.write() as s:
         org = (await s.exec(select(Organisation))).one()
         org.language = "cy"
@@ -203,7 +203,7 @@ async def test_welsh_record_speaks_welsh_throughout(core: Core) -> None:
 async def test_every_question_set_in_both_languages_makes_a_case_file_document(
     core: Core,
 ) -> None:
-    seeded = await seed_session(core)
+    seeded = await session_with_record(core)
     for set_id in load_catalogue().ids():
         for lang, title in (("en", "Record of Core Group"), ("cy", "Cofnod o Oruchwyliaeth")):
             async with core.db.write() as s:
@@ -220,7 +220,7 @@ async def test_every_question_set_in_both_languages_makes_a_case_file_document(
 
 
 async def test_key_point_is_never_alone_and_action_status_is_the_real_one(core: Core) -> None:
-    seeded = await seed_session(core)
+    seeded = await session_with_record(core)
     async with core.db.write() as s:
         s.add_all(
             [
@@ -340,7 +340,7 @@ async def test_the_organisation_sets_its_marking_or_none(
     db = Database(file_db)
     try:
         await db.create_all()
-        seeded = await seed_session(Core(db=db, sets=load_catalogue()))
+        seeded = await session_with_record(Core(db=db, sets=load_catalogue()))
     finally:
         await db.dispose()
     out = tmp_path / "record.docx"

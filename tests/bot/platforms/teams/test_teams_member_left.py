@@ -9,8 +9,18 @@ from sqlmodel import select
 
 from handlers.base.core import Core
 from storage.models import Member
-from tests.bot.platforms.teams.teams_harness import BOT_ID, CHANNEL, TEAM, Harness, Person, running
-from tests.bot.platforms.teams.test_teams_dialogue_e2e import actions, personal_of, press, text_of
+from tests.bot.platforms.teams.teams_harness import (
+    BOT_ID,
+    CHANNEL,
+    TEAM,
+    Harness,
+    Person,
+    actions,
+    personal_of,
+    press,
+    running,
+    text_of,
+)
 
 RO = Person("Robin Reviewing Officer", "aad-ro")
 SAM = Person("Sam Social Worker", "aad-sam")

@@ -10,13 +10,16 @@ from typing import Any
 
 from handlers.base.core import Core
 from tests.bot.platforms.largest_record import MEMBERS, answer_everything, close_values, setup_text
-from tests.bot.platforms.teams.teams_harness import TEAM, Harness, Person, running
-from tests.bot.platforms.teams.test_teams_dialogue_e2e import (
+from tests.bot.platforms.teams.teams_harness import (
+    TEAM,
+    Harness,
+    Person,
     actions,
     fill_form,
     latest_form,
     personal_of,
     press,
+    running,
 )
 from tests.fakes.bot_connector import Call
 

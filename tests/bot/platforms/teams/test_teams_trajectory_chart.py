@@ -9,16 +9,20 @@ from sqlmodel import select
 
 from handlers.base.core import Core
 from storage.models import AgreedPosition, CoreGroup, ReflectionSession, SessionStatus
-from tests.bot.platforms.teams.teams_harness import CHANNEL, TEAM, running
-from tests.bot.platforms.teams.test_teams_dialogue_e2e import (
-    HV,
-    RO,
-    SAM,
+from tests.bot.platforms.teams.teams_harness import (
+    CHANNEL,
+    TEAM,
+    Person,
     fill_form,
     latest_form,
     personal_of,
+    running,
     text_of,
 )
+
+RO = Person("Robin Reviewing Officer", "aad-ro")
+SAM = Person("Sam Social Worker", "aad-sam")
+HV = Person("Hana Health Visitor", "aad-hv")
 
 
 async def _two_supervisions(core: Core) -> None:

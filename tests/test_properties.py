@@ -35,7 +35,7 @@ from handlers.router import handle
 from prompts.loader import Catalogue, load_catalogue
 from storage.db import Database
 from storage.models import Answer, Member, Participation
-from tests.handlers.conftest import SETUP
+from tests.factories.console import SETUP
 
 CATALOGUE: Catalogue = load_catalogue()
 QSET = CATALOGUE.get("appendix1")

@@ -8,13 +8,16 @@ from typing import Any
 import pytest
 
 from handlers.base.core import Core
-from tests.bot.platforms.teams.teams_harness import TEAM, Harness, Person, running
-from tests.bot.platforms.teams.test_teams_dialogue_e2e import (
+from tests.bot.platforms.teams.teams_harness import (
+    TEAM,
+    Harness,
+    Person,
     actions,
     fill_form,
     latest_form,
     personal_of,
     press,
+    running,
     text_of,
 )
 from tests.fakes.bot_connector import Call

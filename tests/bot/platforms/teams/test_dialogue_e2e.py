@@ -8,9 +8,6 @@ and a copy reaches each member. Then: a stale card after close, and another tena
 
 from __future__ import annotations
 
-import json
-from typing import Any
-
 from sqlmodel import select
 
 from handlers.base.core import Core
@@ -22,9 +19,14 @@ from tests.bot.platforms.teams.teams_harness import (
     TENANT_B,
     Harness,
     Person,
+    actions,
+    fill_form,
+    latest_form,
+    personal_of,
+    press,
     running,
+    text_of,
 )
-from tests.fakes.bot_connector import Call
 
 RO = Person("Robin Reviewing Officer", "aad-ro")
 SAM = Person("Sam Social Worker", "aad-sam")
@@ -37,53 +39,6 @@ HOSTILE = (
     "<!channel> <!here> @everyone <https://evil.example|click here> {{ 7*7 }} {% raw %} `code`"
 )
 ANSWER_ORDER = ("dlg.start", "dlg.answer", "dlg.text", "dlg.comment", "dlg.next", "dlg.review")
-
-
-def actions(call: Call) -> list[dict[str, Any]]:
-    card = call.card() or {}
-    found = [a for e in card.get("body", []) if e["type"] == "ActionSet" for a in e["actions"]]
-    return found + list(card.get("actions", []))
-
-
-def text_of(call: Call) -> str:
-    return json.dumps(call.body, ensure_ascii=False)
-
-
-def personal_of(h: Harness, who: Person) -> str:
-    """The 1:1 conversation id the bot created (or was given) for a person."""
-    chats: dict[str, str] = h.__dict__.setdefault("chats", {})
-    for create in h.connector.creates():
-        if create.body["members"][0]["id"] in (who.aad, who.teams_id):
-            chats[who.aad] = str(create.result_id)
-    return chats.get(who.aad, who.personal)
-
-
-async def press(h: Harness, who: Person, card: Call, data: dict[str, Any]) -> None:
-    status, _ = await h.post(h.submit(who, data, _Where(card)))
-    assert status == 200
-
-
-class _Where:
-    def __init__(self, call: Call) -> None:
-        self.conversation = call.conversation
-        self.activity_id = call.result_id
-
-
-async def fill_form(h: Harness, who: Person, form: Call, values: dict[str, Any]) -> None:
-    [submit] = [a for a in actions(form) if "form_id" in a.get("data", {})]
-    data = dict(submit["data"])
-    data.update({f"in_{k}": v for k, v in values.items()})
-    await press(h, who, form, data)
-
-
-def latest_form(h: Harness, conversation: str, form_id: str) -> Call:
-    forms = [
-        c
-        for c in h.connector.screen(conversation)
-        if any(a.get("data", {}).get("form_id") == form_id for a in actions(c))
-    ]
-    assert forms, f"no {form_id} form in {conversation}"
-    return forms[-1]
 
 
 async def answer_everything(h: Harness, who: Person) -> None:

@@ -1,23 +1,17 @@
-"""The record as files a facilitator files: Word, Markdown, JSON and CSV, and the CLI."""
+"""The record as files a facilitator files: Word, Markdown, JSON and CSV, also asked for with
+`/reflect export` in the group channel."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import json
-from collections.abc import Iterator
 from dataclasses import replace
-from pathlib import Path
 
-import pytest
 from docx import Document
 from sqlmodel import select
-from test_records import seed_session
-from typer.testing import CliRunner, Result
 
-from bot.cli import app
-from bot.settings import get_settings
+from bot.platforms.console.backend import ConsoleBackend
 from handlers.base.core import Core
 from handlers.records.build import build_record, render_record
 from handlers.records.files import (
@@ -27,10 +21,9 @@ from handlers.records.files import (
     record_json,
     record_markdown,
 )
-from prompts.loader import load_catalogue
 from prompts.render import escape_for
-from storage.db import Database
-from storage.models import ActionItem, Answer
+from storage.models import ActionItem, Answer, AuditEvent, ReflectionSession
+from tests.factories.scenarios import session_with_record
 
 
 def _docx_text(data: bytes) -> tuple[list[str], list[list[list[str]]]]:
@@ -41,7 +34,7 @@ def _docx_text(data: bytes) -> tuple[list[str], list[list[list[str]]]]:
 
 
 async def test_word_record_is_laid_out_like_the_form(core: Core) -> None:
-    seeded = await seed_session(core)
+    seeded = await session_with_record(core)
     view = await build_record(core, seeded.session_id)
     paragraphs, tables = _docx_text(record_docx(view))
 
@@ -80,7 +73,7 @@ async def test_word_record_is_laid_out_like_the_form(core: Core) -> None:
 async def test_word_keeps_user_text_plain_and_survives_control_characters(core: Core) -> None:
     # PostgreSQL refuses NUL in text, so the stored comment carries the other XML-illegal ones.
     stored = "a\x07b\x0b\x1b *c* <d> {{ 7*7 }}"
-    seeded = await seed_session(core, answers={"plan_working": [("yes", stored)]})
+    seeded = await session_with_record(core, answers={"plan_working": [("yes", stored)]})
     view = await build_record(core, seeded.session_id)
     plan = next(q for q in view.questions if q.id == "plan_working")
     with_nul = replace(plan, agreed_notes="notes\x00 here")
@@ -92,7 +85,7 @@ async def test_word_keeps_user_text_plain_and_survives_control_characters(core: 
 
 
 async def test_case_file_word_document_has_no_comments_or_group_notes(core: Core) -> None:
-    seeded = await seed_session(core)
+    seeded = await session_with_record(core)
     view = await build_record(core, seeded.session_id, key_points_only=True)
     paragraphs, tables = _docx_text(record_docx(view))
     everything = "\n".join(paragraphs + [c for t in tables for row in t for c in row])
@@ -104,7 +97,7 @@ async def test_case_file_word_document_has_no_comments_or_group_notes(core: Core
 
 
 async def test_json_round_trips_with_stable_keys(core: Core) -> None:
-    seeded = await seed_session(core)
+    seeded = await session_with_record(core)
     view = await build_record(core, seeded.session_id)
     data = json.loads(record_json(view))
     assert data["format"] == "coregroup.record" and data["version"] == 1
@@ -126,7 +119,7 @@ async def test_json_round_trips_with_stable_keys(core: Core) -> None:
 
 
 async def test_csv_has_one_row_per_member_answer_and_no_formulas(core: Core) -> None:
-    seeded = await seed_session(core)
+    seeded = await session_with_record(core)
     async with core.db.write() as s:
         s.add(
             Answer(
@@ -152,72 +145,11 @@ async def test_csv_has_one_row_per_member_answer_and_no_formulas(core: Core) -> 
 
 
 async def test_markdown_export_is_the_markdown_record(core: Core) -> None:
-    seeded = await seed_session(core)
+    seeded = await session_with_record(core)
     view = await build_record(core, seeded.session_id)
     text = record_markdown(view)
     assert text.startswith("# Record of Core Group Supervision/Reflection")
     assert "**Split view: 3 Yes · 2 No**" in text
-
-
-@pytest.fixture
-def file_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path / 'export.db'}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.delenv("COREGROUP_SETS_DIR", raising=False)
-    get_settings.cache_clear()
-    yield url
-    get_settings.cache_clear()
-
-
-async def _seed_file(url: str) -> int:
-    db = Database(url)
-    try:
-        await db.create_all()
-        seeded = await seed_session(Core(db=db, sets=load_catalogue()))
-        return seeded.session_id
-    finally:
-        await db.dispose()
-
-
-async def test_cli_exports_every_format(file_db: str, tmp_path: Path) -> None:
-    session_id = await _seed_file(file_db)
-    runner = CliRunner()
-
-    def invoke(*args: str) -> Result:
-        return runner.invoke(app, ["export", "--session", str(session_id), *args])
-
-    md = await asyncio.to_thread(invoke, "--format", "md")
-    assert md.exit_code == 0, md.output
-    assert "Split view: 3 Yes · 2 No" in md.stdout
-
-    data = await asyncio.to_thread(invoke, "--format", "json", "--key-points-only")
-    assert data.exit_code == 0, data.output
-    record = json.loads(data.stdout)["record"]
-    assert record["key_points_only"] is True
-    assert "Dad has not been seen" not in data.stdout
-
-    out = tmp_path / "record.docx"
-    word = await asyncio.to_thread(invoke, "--format", "docx", "--out", str(out))
-    assert word.exit_code == 0, word.output
-    paragraphs, _ = _docx_text(out.read_bytes())
-    assert paragraphs[0] == "Record of Core Group Supervision/Reflection"
-
-    rows = await asyncio.to_thread(invoke, "--format", "csv")
-    assert rows.exit_code == 0 and rows.stdout.startswith("session_id,date,child_ref")
-
-
-async def test_cli_refuses_unknown_session_and_docx_without_a_file(file_db: str) -> None:
-    await _seed_file(file_db)
-    runner = CliRunner()
-    missing = await asyncio.to_thread(
-        runner.invoke, app, ["export", "--session", "424242", "--format", "md"]
-    )
-    assert missing.exit_code == 1
-    assert "Session 424242: I couldn't find that session." in missing.stderr
-    word = await asyncio.to_thread(
-        runner.invoke, app, ["export", "--session", "1", "--format", "docx"]
-    )
-    assert word.exit_code == 2 and "--out" in word.stderr
 
 
 # ---- every format from split, unanimous and missing answers (issue 6, "done when") ----------
@@ -231,7 +163,7 @@ async def test_every_format_marks_split_unanimous_and_missing_answers(core: Core
         "risks_current": [("yes", TRICKY)] + [("yes", None)] * 4,  # unanimous
         # every other question: nobody answered
     }
-    seeded = await seed_session(core, answers=answers)
+    seeded = await session_with_record(core, answers=answers)
     view = await build_record(core, seeded.session_id)
     for target in ("markdown", "slack", "teams", "html"):
         text = render_record(view, target)
@@ -283,7 +215,7 @@ async def test_every_format_marks_split_unanimous_and_missing_answers(core: Core
 
 
 async def test_word_without_actions_or_answers_says_so(core: Core) -> None:
-    seeded = await seed_session(core, answers={})
+    seeded = await session_with_record(core, answers={})
     async with core.db.write() as s:
         for item in await s.exec(select(ActionItem)):
             await s.delete(item)
@@ -291,3 +223,127 @@ async def test_word_without_actions_or_answers_says_so(core: Core) -> None:
     assert len(tables) == 2  # header and questions; no empty actions table
     assert "No actions agreed." in paragraphs
     assert all(row[2] == "No answers" for row in tables[1][1:] if row[0].isdigit())
+
+
+# ---- `/reflect export` in the group channel: the facilitator gets the record as a file --------
+
+
+async def _closed_session(bot: ConsoleBackend) -> int:
+    """Open, let @hv answer with a comment, close with a key point; returns the session id."""
+    await bot.command("ro", "")
+    await bot.click("hv", "Start")
+    await bot.click("hv", "Yes")
+    await bot.click("hv", "Add a comment")
+    await bot.submit("hv", {"text": "Comment that stays with the group"})
+    await bot.command("ro", "close")
+    await bot.submit(
+        "ro",
+        {
+            "pos_risks_current": "yes",
+            "notes_risks_current": "Key point for the case file",
+            "key_risks_current": True,
+            "pos_plan_working": "no",
+            "notes_plan_working": "Group-only discussion note",
+            "family_sharing": "At the next visit.",
+        },
+    )
+    async with bot.runtime.core.db.read() as s:
+        session = (await s.exec(select(ReflectionSession))).one()
+    return session.id or 0
+
+
+def _docx_all_text(data: bytes) -> str:
+    doc = Document(io.BytesIO(data))
+    cells = [c.text for t in doc.tables for row in t.rows for c in row.cells]
+    return "\n".join([p.text for p in doc.paragraphs] + cells)
+
+
+async def test_facilitator_gets_the_latest_record_as_word_and_it_is_audited(
+    group: ConsoleBackend,
+) -> None:
+    bot = group
+    session_id = await _closed_session(bot)
+    before = len(bot.transport.files)  # the close already attached one
+    await bot.command("ro", "export")
+    assert len(bot.transport.files) == before + 1
+    name, content = bot.transport.files[-1]
+    assert name == f"core-group-record-{session_id}.docx"
+    text = _docx_all_text(content)
+    assert "Record of Core Group Supervision/Reflection" in text
+    assert "Comment that stays with the group" in text
+    assert "on its way to the record's thread" in bot.last_reply("ro").text
+    async with bot.runtime.core.db.read() as s:
+        events = [e for e in await s.exec(select(AuditEvent)) if e.action == "record.exported"]
+    assert len(events) == 1
+    assert events[0].subject == f"session:{session_id}" and events[0].actor == "ro"
+    assert events[0].detail == {"format": "docx", "key_points_only": False}
+
+
+async def test_markdown_and_json_by_session_id(group: ConsoleBackend) -> None:
+    bot = group
+    session_id = await _closed_session(bot)
+    await bot.command("ro", f"export {session_id} md")
+    name, content = bot.transport.files[-1]
+    assert name.endswith(".md")
+    assert content.decode().startswith("# Record of Core Group Supervision/Reflection")
+    await bot.command("ro", f"export json {session_id}")
+    name, content = bot.transport.files[-1]
+    data = json.loads(content)
+    assert name.endswith(".json") and data["record"]["session_id"] == session_id
+
+
+async def test_case_file_version_keeps_key_points_only(group: ConsoleBackend) -> None:
+    bot = group
+    await _closed_session(bot)
+    await bot.command("ro", "export casefile")
+    name, content = bot.transport.files[-1]
+    assert name.endswith("-case-file.docx")
+    text = _docx_all_text(content)
+    assert "Case file version" in text
+    assert "Key point for the case file" in text
+    assert "Group-only discussion note" not in text
+    assert "Comment that stays with the group" not in text
+    assert "case file version" in bot.last_reply("ro").text
+
+
+async def test_members_cannot_export_and_nothing_is_attached(group: ConsoleBackend) -> None:
+    bot = group
+    await _closed_session(bot)
+    before = len(bot.transport.files)
+    await bot.command("hv", "export")
+    assert "Only the facilitator can export the record" in bot.last_reply("hv").text
+    await bot.command("chair", "export")
+    assert "conference chair" in bot.last_reply("chair").text
+    assert len(bot.transport.files) == before
+    # An admin may: the facilitator set the group up, so is the first admin and can make one.
+    await bot.command("ro", "role @hv admin")
+    await bot.command("hv", "export md")
+    assert len(bot.transport.files) == before + 1
+
+
+async def test_export_explains_what_it_cannot_do(group: ConsoleBackend) -> None:
+    bot = group
+    await bot.command("ro", "export")
+    assert "No supervision has closed here yet" in bot.last_reply("ro").text
+    await bot.command("ro", "")
+    async with bot.runtime.core.db.read() as s:
+        open_id = (await s.exec(select(ReflectionSession))).one().id
+    await bot.command("ro", f"export {open_id}")
+    assert "hasn't closed yet" in bot.last_reply("ro").text
+    await bot.command("ro", "export 999999")
+    assert "couldn't find that session in this core group" in bot.last_reply("ro").text
+    await bot.command("ro", "export pdf")
+    assert "I don't know `pdf` here" in bot.last_reply("ro").text
+    assert bot.transport.files == []
+
+
+async def test_a_session_of_another_group_cannot_be_exported_here(group: ConsoleBackend) -> None:
+    bot = group
+    session_id = await _closed_session(bot)
+    await bot.command(
+        "ro",
+        "setup child=EF-9999 registered=2026-01-05 facilitator=@ro members=@sw:Social care",
+        channel="other-group",
+    )
+    await bot.command("ro", f"export {session_id}", channel="other-group")
+    assert "couldn't find that session" in bot.last_reply("ro").text

@@ -23,8 +23,8 @@ from prompts.loader import Catalogue
 from storage.db import Database
 from storage.models import Answer, AuditEvent, Participation, ReflectionSession
 from tests.bot.platforms.teams.teams_harness import Person, running
-from tests.conftest import PG_ADMIN
-from tests.handlers.conftest import SETUP
+from tests.factories.console import SETUP
+from tests.factories.databases import PG_ADMIN
 
 UNAVAILABLE = Unavailable().user_message
 

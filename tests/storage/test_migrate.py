@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import uuid
-
-import psycopg
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -16,7 +12,7 @@ from typer.testing import CliRunner
 import storage.db  # noqa: F401  (every table module)
 from bot.cli import app
 from storage.db import to_sync_url
-from tests.conftest import PG_ADMIN
+from tests.factories.databases import throwaway_postgres
 
 
 def _diff(url: str) -> list[object]:
@@ -43,16 +39,9 @@ def test_sqlite_upgrade_matches_the_models(tmp_path):
 
 
 def test_postgres_upgrade_matches_the_models(pg_url):
-    name = f"cg_mig_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
-    try:
+    with throwaway_postgres("cg_mig") as url:
         _upgrade(url)
         assert _diff(url) == []
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.mark.parametrize("given", ["postgres://u@h/db", "postgresql://u@h/db"])

@@ -1,18 +1,96 @@
-"""Whole-dialogue helpers for the set, language and accessibility tests (console backend).
+"""Situations reached the way people reach them: through the console platform, whole dialogues.
 
-``answer_everything`` plays one member through every question whatever its kind, pressing the
-first choice, writing text where a question wants words, then submitting.
+``full_session`` sets up a core group, opens a session, lets two members answer every
+Appendix 1 question and closes it. Its answers carry recognisable secrets, so privacy,
+retention and audit tests can prove where practitioner text does (the store, the record) and
+does not (logs, button values, ledgers) end up. ``answer_everything`` plays one member through
+any question set. ``Seen`` and ``accessibility_problems`` check what the console showed.
 """
 
 from __future__ import annotations
 
 from collections import Counter
 
+from sqlmodel import select
+
 from bot.platforms.console.backend import ConsoleBackend, Shown
 from handlers.base.messages import Button, Buttons, Message, RecordBlock
 from handlers.base.record_view import RecordView
+from storage.models import ReflectionSession
 
+# Console user ids and the names the console shows for them.
+NAMES = {"ro": "Rita (RO)", "sw": "Sam", "hv": "Hana", "school": "Sol", "chair": "Chris"}
 MEMBERS = ("sw", "hv", "school")
+
+
+def setup_command(child: str) -> str:
+    """``/reflect setup`` for a core group: facilitator @ro, three members, chair @chair."""
+    return (
+        f"setup child={child} registered=2026-01-05 facilitator=@ro chair=@chair "
+        "members=@sw:Social care;@hv:Health visiting;@school:Education"
+    )
+
+
+SETUP = setup_command("AB-1234")
+
+# ---- a whole session with secrets in it --------------------------------------------------------
+
+CHILD = "QZ-9876"
+SECRET = "SECRET-ANSWER-7f3a"
+NOTES = "SECRET-NOTES-91c2"
+
+
+async def answer_all(bot: ConsoleBackend, user: str) -> None:
+    """Answer every Appendix 1 question, with secret words in a comment and the free text."""
+    await bot.click(user, "Start")
+    await bot.click(user, "Add a comment")
+    await bot.submit(user, {"text": f"{SECRET} comment by {user}"})
+    for label in ["Yes", "No", "Yes", "No", "Yes", "No", "No", "Yes", "Yes"]:
+        await bot.click(user, label)
+    await bot.click(user, "Write your answer")
+    await bot.submit(user, {"text": f"{SECRET} child voice by {user}"})
+    await bot.click(user, "Write your answer")
+    await bot.submit(user, {"text": f"{SECRET} family voice by {user}"})
+    await bot.click(user, "Yes")
+    await bot.click(user, "No")
+    await bot.click(user, "Skip")
+    await bot.click(user, "Submit")
+
+
+async def close(bot: ConsoleBackend) -> None:
+    """The facilitator closes with a position, notes, family sharing, an action and a theme."""
+    await bot.command("ro", "close")
+    await bot.submit(
+        "ro",
+        {
+            "pos_plan_working": "no",
+            "notes_plan_working": NOTES,
+            "family_sharing": f"{NOTES} family sharing",
+            "action_1_text": f"{NOTES} action",
+            "action_1_owner": "@hv",
+            "action_1_due": "2026-03-20",
+            "themes": ["expert_advice_needed"],
+        },
+    )
+
+
+async def full_session(bot: ConsoleBackend, *, setup: bool = True) -> int:
+    """Set up (optionally), open, two members answer, close. Returns the session id."""
+    bot.names.update(NAMES)
+    if setup:
+        await bot.command("ro", setup_command(CHILD))
+    await bot.command("ro", "")
+    await answer_all(bot, "hv")
+    await answer_all(bot, "sw")
+    await close(bot)
+    async with bot.runtime.core.db.read() as s:
+        session = (
+            await s.exec(select(ReflectionSession).where(ReflectionSession.status == "closed"))
+        ).all()[-1]
+    return session.id or 0
+
+
+# ---- any question set, and what the console showed ----------------------------------------------
 
 
 def record_messages(bot: ConsoleBackend) -> list[Message]:

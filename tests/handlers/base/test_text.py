@@ -19,7 +19,7 @@ from handlers.records.build import build_record, render_record
 from handlers.records.files import record_docx, record_markdown
 from prompts.text import scrub
 from storage.models import ActionItem, Answer, Member, ReflectionSession
-from tests.handlers.flows import SETUP, answer_all, names
+from tests.factories.console import CHILD, NAMES, answer_all, setup_command
 
 RLO = "\u202e"  # right-to-left override
 HOSTILE = f"Nan{RLO}tnemecalp on\u2066 isolate\u2069 \x00nul \x1b[31m escape\u202a"
@@ -65,9 +65,9 @@ async def close_with(bot: ConsoleBackend, words: str) -> None:
 async def test_an_override_typed_anywhere_is_in_no_stored_text_record_or_export(
     bot: ConsoleBackend, core: Core
 ) -> None:
-    names(bot)
+    bot.names.update(NAMES)
     bot.names["sw"] = f"Sam{RLO} Social"
-    await bot.command("ro", SETUP)
+    await bot.command("ro", setup_command(CHILD))
     await bot.command("ro", "")
     await answer_with(bot, "sw", HOSTILE)
     await answer_all(bot, "hv")

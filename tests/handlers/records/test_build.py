@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 
@@ -14,178 +13,14 @@ from handlers.base.errors import NotFound
 from handlers.base.record_view import RecordView
 from handlers.records.build import build_record, render_record, split_for_limit
 from prompts.render import escape_for, escape_markdown
-from storage.models import (
-    ActionItem,
-    AgreedPosition,
-    Answer,
-    CoreGroup,
-    Member,
-    MemberRole,
-    Organisation,
-    Participation,
-    ParticipationState,
-    ReflectionSession,
-    SessionStatus,
-)
+from storage.models import Member, ReflectionSession
+from tests.factories.scenarios import ANSWERING, session_with_record
 
 TARGETS = ("markdown", "slack", "teams", "html")
 
-# name, agency; the facilitator first.
-PEOPLE = [
-    ("Rae Officer", "Reviewing service"),
-    ("Sam Social", "Children's social care"),
-    ("Hana Health", "Health visiting"),
-    ("Sol School", "Greenfield Primary"),
-    ("Pat Police", "Police"),
-    ("Gia Doctor", "GP"),
-    ("Nina Housing", "Housing"),  # invited, never answered
-]
-ANSWERING = PEOPLE[1:6]
-
-
-@dataclass
-class Seeded:
-    session_id: int
-    group_id: int
-    member_ids: dict[str, int]
-
-
-async def seed_session(
-    core: Core,
-    *,
-    answers: dict[str, list[tuple[str | None, str | None]]] | None = None,
-    closed: bool = True,
-    extra_members: int = 0,
-) -> Seeded:
-    """An Appendix 1 session with a split, a unanimous and an unanswered question."""
-    default: dict[str, list[tuple[str | None, str | None]]] = {
-        "risks_current": [("yes", None)] * 5,
-        "plan_working": [
-            ("yes", "Attendance at nursery is up."),
-            ("yes", None),
-            ("yes", "Mum is engaging with the health visitor."),
-            ("no", "Dad has not been seen since March."),
-            ("no", None),
-        ],
-        "new_risks": [("no", None)] * 4 + [("not_sure", "Heard a rumour of a new partner.")],
-        "child_voice": [(None, "She says she likes her new teacher.")] + [(None, None)] * 4,
-        "family_voice": [(None, "Mum wants help with housing.")] + [(None, None)] * 4,
-        "contingency_adequate": [("yes", None)] * 5,
-        "revise_plan": [("no", None)] * 5,
-    }
-    answers = answers if answers is not None else default
-    people = PEOPLE + [(f"Extra {i:02d}", f"Agency {i:02d}") for i in range(extra_members)]
-    async with core.db.write() as s:
-        org = Organisation(platform="console", external_id="T1", name="Test council")
-        s.add(org)
-        await s.flush()
-        assert org.id is not None
-        group = CoreGroup(
-            org_id=org.id,
-            child_ref="AB-1234",
-            registered_on=date(2026, 1, 5),
-            facilitator_id="U0",
-            channel_id="C1",
-        )
-        s.add(group)
-        await s.flush()
-        assert group.id is not None
-        members: dict[str, int] = {}
-        for i, (name, agency) in enumerate(people):
-            role = MemberRole.FACILITATOR if i == 0 else MemberRole.MEMBER
-            m = Member(
-                group_id=group.id, user_id=f"U{i}", display_name=name, agency=agency, role=role
-            )
-            s.add(m)
-            await s.flush()
-            assert m.id is not None
-            members[name] = m.id
-        session = ReflectionSession(
-            group_id=group.id,
-            set_id="appendix1",
-            set_version=1,
-            opened_by="U0",
-            opened_at=datetime(2026, 6, 29, 9, 0, tzinfo=UTC),
-            status=SessionStatus.CLOSED if closed else SessionStatus.OPEN,
-            closed_by="U0" if closed else None,
-            # 23:30 UTC is already 1 July in London (BST): the record uses the local date.
-            closed_at=datetime(2026, 6, 30, 23, 30, tzinfo=UTC) if closed else None,
-            family_sharing="The social worker will go through it with Mum on Friday.",
-            takeaways="Ask the child directly before the next conference.",
-            themes=["parental_engagement", "housing pressure"],
-            escalation="Housing delay raised with line managers.",
-        )
-        s.add(session)
-        await s.flush()
-        assert session.id is not None
-        answering = [name for name, _ in ANSWERING] + [
-            f"Extra {i:02d}" for i in range(extra_members)
-        ]
-        for name in [*answering, "Nina Housing"]:
-            done = name != "Nina Housing"
-            s.add(
-                Participation(
-                    session_id=session.id,
-                    member_id=members[name],
-                    state=ParticipationState.DONE if done else ParticipationState.INVITED,
-                )
-            )
-        for question_id, given in answers.items():
-            for name, (choice, comment) in zip(answering, given, strict=False):
-                if choice is None and comment is None:
-                    continue
-                s.add(
-                    Answer(
-                        session_id=session.id,
-                        member_id=members[name],
-                        question_id=question_id,
-                        choice=choice,
-                        comment=comment,
-                    )
-                )
-        s.add(
-            AgreedPosition(
-                session_id=session.id,
-                question_id="plan_working",
-                position="no",
-                notes="Plan drifting: father not engaged.",
-                key_point=True,
-                recorded_by="U0",
-            )
-        )
-        s.add(
-            AgreedPosition(
-                session_id=session.id,
-                question_id="risks_current",
-                position="yes",
-                notes="Long discussion about the school run.",
-                key_point=False,
-                recorded_by="U0",
-            )
-        )
-        s.add(
-            ActionItem(
-                session_id=session.id,
-                group_id=group.id,
-                text="Request a housing assessment",
-                owner_member_id=members["Sam Social"],
-                due_on=date(2026, 7, 10),
-            )
-        )
-        s.add(
-            ActionItem(
-                session_id=session.id,
-                group_id=group.id,
-                text="Ask the child's views at school",
-                owner_member_id=members["Sol School"],
-                due_on=date(2026, 7, 17),
-            )
-        )
-        return Seeded(session_id=session.id, group_id=group.id, member_ids=members)
-
 
 async def test_record_lists_every_question_in_order_with_header_fields(core: Core) -> None:
-    seeded = await seed_session(core)
+    seeded = await session_with_record(core)
     view = await build_record(core, seeded.session_id)
     qset = core.sets.get("appendix1")
     assert [q.id for q in view.questions] == [q.id for q in qset.questions]
@@ -209,7 +44,7 @@ async def test_record_lists_every_question_in_order_with_header_fields(core: Cor
 
 
 async def test_split_question_is_marked_with_its_counts_and_unanimous_is_not(core: Core) -> None:
-    seeded = await seed_session(core)
+    seeded = await session_with_record(core)
     view = await build_record(core, seeded.session_id)
     by_id = {q.id: q for q in view.questions}
     assert dict(by_id["plan_working"].tally) == {"Yes": 3, "No": 2, "Not sure": 0}
@@ -226,7 +61,7 @@ async def test_split_question_is_marked_with_its_counts_and_unanimous_is_not(cor
 
 
 async def test_agreed_positions_comments_by_agency_voices_and_actions_appear(core: Core) -> None:
-    seeded = await seed_session(core)
+    seeded = await session_with_record(core)
     view = await build_record(core, seeded.session_id)
     plan = next(q for q in view.questions if q.id == "plan_working")
     assert plan.agreed == "No" and plan.key_point
@@ -261,7 +96,7 @@ async def test_agreed_positions_comments_by_agency_voices_and_actions_appear(cor
 async def test_key_points_only_keeps_structure_and_drops_comments_and_group_notes(
     core: Core,
 ) -> None:
-    seeded = await seed_session(core)
+    seeded = await session_with_record(core)
     full = await build_record(core, seeded.session_id)
     view = await build_record(core, seeded.session_id, key_points_only=True)
     assert view.key_points_only
@@ -286,7 +121,7 @@ async def test_key_points_only_keeps_structure_and_drops_comments_and_group_note
 
 
 async def test_open_session_is_a_draft_dated_when_it_opened(core: Core) -> None:
-    seeded = await seed_session(core, closed=False)
+    seeded = await session_with_record(core, closed=False)
     view = await build_record(core, seeded.session_id)
     assert view.draft and view.date == date(2026, 6, 29)
     assert "Draft: the session is still open" in render_record(view, "markdown")
@@ -312,7 +147,7 @@ INJECTIONS = {
 
 async def _injected_view(core: Core) -> RecordView:
     text = " | ".join(INJECTIONS.values())
-    seeded = await seed_session(
+    seeded = await session_with_record(
         core,
         answers={"plan_working": [("yes", text), ("no", "plain")], "child_voice": [(None, text)]},
     )
@@ -379,7 +214,7 @@ async def test_large_record_builds_in_few_queries_and_quickly(core: Core) -> Non
         for q in core.sets.get("appendix1").questions
         if q.kind == "yes_no"
     }
-    seeded = await seed_session(core, answers=many, extra_members=15)
+    seeded = await session_with_record(core, answers=many, extra_members=15)
     statements: list[str] = []
     from sqlalchemy import event
 

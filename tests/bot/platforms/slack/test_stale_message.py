@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from tests.bot.platforms.slack.test_slack_dialogue_e2e import SlackScreen, buttons_of, press
+from tests.bot.platforms.slack.slack_screens import SlackScreen, buttons_of, press
 from tests.fakes.slack_api import FakeSlack, SlackHarness, slash_command
 
 RO, SAM = "U0RO0001", "U0SAM001"
