@@ -18,24 +18,25 @@ from sqlmodel import select
 
 from handlers.base.core import Core
 from handlers.base.errors import CoreGroupError, NotFound
+from handlers.base.pinned import pinned_set
 from handlers.records.trajectory import TrajectoryView, load_trajectory
 from handlers.reflection.screens import choice_label
 from prompts.render import Target, render
 from prompts.schema import Question, QuestionSet
+from prompts.strings import t
 from prompts.themes import load_themes, theme_label
 from storage.models import (
     ActionItem,
     AgreedPosition,
-    Answer,
     CoreGroup,
     Member,
     MemberRole,
     Organisation,
     Participation,
-    ParticipationState,
     ReflectionSession,
     SessionStatus,
 )
+from storage.submitted import SubmittedAnswer, submitted_answers
 
 # Appendix 1's sections, made visible in the record where a question serves one.
 SECTION_TITLES: dict[str, str] = {
@@ -125,6 +126,11 @@ class QuestionView:
     key_point: bool = False
 
     @property
+    def group_summary(self) -> bool:
+        """A free-text question: the facilitator's notes are the group's summary of it."""
+        return not self.tally and self.kind == "text"
+
+    @property
     def section(self) -> str | None:
         """The Appendix 1 section this question opens, if any."""
         return SECTION_TITLES.get(self.purpose)
@@ -181,6 +187,8 @@ class RecordView:
     attendee_count: int = field(default=0)
     # The group's Yes/No answers across its supervisions up to this one (closed records only).
     trajectory: TrajectoryView | None = None
+    # "What is life like for this child?": the group's summary from the close form.
+    child_life: str | None = None
 
     @property
     def show_trajectory(self) -> bool:
@@ -242,9 +250,10 @@ def _local_date(moment: datetime, tz: ZoneInfo) -> date:
 def _question_view(
     number: int,
     question: Question,
-    answers: list[tuple[Member, Answer]],
+    answers: list[tuple[Member, SubmittedAnswer]],
     position: AgreedPosition | None,
     key_points_only: bool,
+    language: str = "en",
 ) -> QuestionView:
     labels = _labels(question)
     keep_text = not key_points_only or question.purpose in KEPT_TEXT_PURPOSES
@@ -275,6 +284,7 @@ def _question_view(
     agreed = notes = None
     key_point = False
     if position is not None:
+        labels = {**labels, "not_agreed": t("close.not_agreed_label", language)}
         agreed = labels.get(position.position, position.position) if position.position else None
         key_point = position.key_point
         if position.notes and (key_point or not key_points_only):
@@ -297,8 +307,8 @@ def _question_view(
 
 def _question_set(core: Core, session: ReflectionSession, language: str) -> QuestionSet:
     try:
-        # A different version in the catalogue is used as it is: ids are stable across versions.
-        return core.sets.get(session.set_id, language)
+        # The questions the session opened with, worded in the record's language.
+        return pinned_set(core, session, language)
     except KeyError:
         raise CoreGroupError(
             "The question set this session used is no longer installed, so the record "
@@ -340,7 +350,7 @@ async def build_record(
                 await s.exec(select(Participation).where(Participation.session_id == session_id))
             ).all()
         )
-        answers = list((await s.exec(select(Answer).where(Answer.session_id == session_id))).all())
+        answers = await submitted_answers(s, session_id)  # never anyone's unsubmitted draft
         positions = list(
             (
                 await s.exec(select(AgreedPosition).where(AgreedPosition.session_id == session_id))
@@ -365,7 +375,9 @@ async def build_record(
     facilitator = _facilitator(group, session, members)
     facilitator_ids = {m.id for m in members if m.user_id == group.facilitator_id}
 
-    answered_ids = {a.member_id for a in answers if not a.skipped}
+    # "Took part" means submitted (the facilitator may record otherwise in the close form).
+    submitted_ids = {p.member_id for p in participations if p.finished_at is not None}
+    answered_ids = {a.member_id for a in answers if not a.skipped} | submitted_ids
     part_by_member = {p.member_id: p for p in participations}
     attendees: list[Person] = []
     ordered = sorted(members, key=lambda m: (m.display_name.casefold(), m.id or 0))
@@ -380,15 +392,13 @@ async def build_record(
         if part is not None and part.attended is not None:
             attended = part.attended
         else:
-            attended = m.id in answered_ids or (
-                part is not None and part.state == ParticipationState.DONE
-            )
+            attended = m.id in answered_ids
         attendees.append(
             Person(name=m.display_name, agency=m.agency, role=str(m.role), attended=attended)
         )
     order = {m.id: i for i, m in enumerate(ordered)}
 
-    by_question: dict[str, list[tuple[Member, Answer]]] = {}
+    by_question: dict[str, list[tuple[Member, SubmittedAnswer]]] = {}
     for a in sorted(answers, key=lambda a: order.get(a.member_id, 0)):
         member = member_by_id.get(a.member_id)
         if member is not None:
@@ -402,6 +412,7 @@ async def build_record(
             by_question.get(q.id, []),
             position_by_q.get(q.id),
             key_points_only,
+            org.language if org else "en",
         )
         for number, q in enumerate(qset.questions, start=1)
         if include_private or q.audience == "group"
@@ -446,6 +457,7 @@ async def build_record(
         organisation=org.name if org else "",
         attendee_count=sum(1 for p in attendees if p.attended),
         trajectory=path,
+        child_life=(session.child_life or "").strip() or None,
     )
 
 

@@ -150,6 +150,8 @@ def record_docx(view: RecordView) -> bytes:
         _row(header, [(label, True), (value, False)])
 
     doc.add_heading("What is life like for this child?", level=1)
+    if view.child_life:
+        doc.add_paragraph(_plain(view.child_life))
     if view.opening_prompt:
         doc.add_paragraph(_plain(view.opening_prompt))
 
@@ -161,7 +163,8 @@ def record_docx(view: RecordView) -> bytes:
         [(label, True) for label in ("No.", "Question", "Answers", "Agreed position", "Notes")],
     )
     for q in view.questions:
-        agreed = (q.agreed or "") + (" (key point)" if q.key_point else "")
+        position = "Group summary" if q.group_summary and q.agreed_notes else (q.agreed or "")
+        agreed = position + (" (key point)" if q.key_point else "")
         _row(
             table,
             [

@@ -11,7 +11,9 @@ States (``ParticipationState``) and the moves allowed from each::
 
 Every move happens in one write transaction that locks the row, so a double click or a
 second instance sees the state the first one left. Nothing lives in process memory: after a
-restart the member carries on at ``position``.
+restart the member carries on at ``position`` (a question id in the session's pinned
+questions, so a changed YAML set never moves anyone). Submitting copies the answers into what
+the group may see (``storage/submitted.py``); edits after that are drafts until submitted again.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from handlers.base.errors import BadInput
 from handlers.base.events import Actor
 from handlers.base.i18n import language_for
 from handlers.base.messages import Form, FormField, Intent, Message, Update
+from handlers.base.pinned import pinned_set
 from handlers.base.text import clean
 from handlers.reflection.progress import progress_key, progress_view
 from handlers.reflection.screens import (
@@ -52,6 +55,7 @@ from storage.models import (
     ParticipationState,
     ReflectionSession,
 )
+from storage.submitted import mark_submitted
 
 S = ParticipationState
 
@@ -108,7 +112,7 @@ async def _context(
     """The machine's context, with the set in the member's own language."""
     part, member, session, group = found
     lang = await language_for(s, await s.get(Organisation, group.org_id), member.user_id)
-    qset = core.sets.get(session.set_id, lang)
+    qset = pinned_set(core, session, lang)
     return Ctx(
         core, s, part, member, session, group, qset, questions_for(qset, member, part), actor, lang
     )
@@ -149,15 +153,27 @@ async def _upsert(c: Ctx, q: Question, **fields: object) -> None:
     await c.s.flush()
 
 
+def _index(c: Ctx) -> int:
+    """Where the member is, as an index into their questions (the first if unknown)."""
+    for i, q in enumerate(c.questions):
+        if q.id == c.part.position:
+            return i
+    return 0
+
+
+def _go(c: Ctx, index: int) -> None:
+    c.part.position = c.questions[max(0, min(index, len(c.questions) - 1))].id
+
+
 def _advance(c: Ctx, from_index: int) -> None:
     """After answering question ``from_index``: next question, or back to the review."""
     if c.part.return_to_review or from_index + 1 >= len(c.questions):
         c.part.state = S.REVIEWING
         c.part.return_to_review = False
-        c.part.position = min(from_index, len(c.questions) - 1)
+        _go(c, from_index)
     else:
         c.part.state = S.ANSWERING
-        c.part.position = from_index + 1
+        _go(c, from_index + 1)
     c.part.pending_question = None
     c.part.pending_kind = None
 
@@ -175,7 +191,7 @@ async def _start(c: Ctx, m: Move) -> None:
         c.part.state = S.REVIEWING
     else:
         c.part.state = S.ANSWERING
-        c.part.position = first_open
+        _go(c, first_open)
 
 
 async def _later(c: Ctx, m: Move) -> None:
@@ -195,7 +211,7 @@ async def _ask_text(c: Ctx, m: Move) -> None:
     q = _question(c, m.question_id)
     c.part.pending_question = q.id
     c.part.pending_kind = "answer" if q.kind == "text" else "comment"
-    c.part.position = c.questions.index(q)
+    _go(c, c.questions.index(q))
     c.part.state = S.AWAITING_TEXT
 
 
@@ -219,7 +235,7 @@ async def _text(c: Ctx, m: Move) -> None:
             _advance(c, c.questions.index(q))
         else:
             c.part.state = S.ANSWERING
-            c.part.position = c.questions.index(q)
+            _go(c, c.questions.index(q))
             c.part.pending_question = None
             c.part.pending_kind = None
 
@@ -239,9 +255,9 @@ async def _next(c: Ctx, m: Move) -> None:
 
 async def _back(c: Ctx, m: Move) -> None:
     if c.part.state in (S.REVIEWING, S.DONE):
-        c.part.position = len(c.questions) - 1
+        _go(c, len(c.questions) - 1)
     else:
-        c.part.position = max(0, c.part.position - 1)
+        _go(c, _index(c) - 1)
     c.part.state = S.ANSWERING
     c.part.return_to_review = False
     c.part.pending_question = None
@@ -256,7 +272,7 @@ async def _review(c: Ctx, m: Move) -> None:
 async def _change(c: Ctx, m: Move) -> None:
     q = _question(c, m.question_id)
     c.part.state = S.ANSWERING
-    c.part.position = c.questions.index(q)
+    _go(c, c.questions.index(q))
     c.part.return_to_review = True
 
 
@@ -264,6 +280,9 @@ async def _submit(c: Ctx, m: Move) -> None:
     c.part.state = S.DONE
     c.part.finished_at = c.part.finished_at or c.core.now()
     c.part.attended = True
+    mark_submitted((await _answers(c)).values())
+    for answer in (await _answers(c)).values():
+        c.s.add(answer)
     await audit.record(
         c.s,
         org_id=c.group.org_id,
@@ -350,7 +369,7 @@ async def render(c: Ctx) -> Message:
             lang=lang,
             role=c.part.role,
         )
-    index = min(c.part.position, len(c.questions) - 1)
+    index = _index(c)
     q = c.questions[index]
     answered = sum(1 for a in answers.values() if a.choice or a.comment)
     return question_message(c.qset, c.questions, index, pid, states.get(q.id), answered, lang=lang)

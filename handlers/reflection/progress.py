@@ -24,7 +24,15 @@ async def progress_rows(s: AsyncSession, session_id: int) -> list[ProgressRow]:
         .where(Participation.session_id == session_id)
         .order_by(col(Member.display_name))
     )
-    return [ProgressRow(m.user_id, m.display_name, p.finished_at is not None) for p, m in rows]
+    return [
+        ProgressRow(
+            m.user_id,
+            m.display_name,
+            done=p.finished_at is not None,
+            started=p.finished_at is None and p.started_at is not None,
+        )
+        for p, m in rows
+    ]
 
 
 async def progress_view(

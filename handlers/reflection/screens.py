@@ -369,6 +369,8 @@ class ProgressRow:
     user_id: str
     name: str
     done: bool
+    # Began answering but has not submitted: shown by name only, never what they said.
+    started: bool = False
 
 
 def progress_message(
@@ -396,7 +398,11 @@ def progress_message(
     blocks.append(Paragraph((summary,)))
     lines: list[Span] = []
     for r in rows:
-        lines += ["✓ " if r.done else "○ ", Mention(r.user_id, r.name), "\n"]
+        mark = "✓ " if r.done else ("◐ " if r.started else "○ ")
+        lines += [mark, Mention(r.user_id, r.name)]
+        lines.append(
+            " · " + t("progress.started_not_submitted", lang) + "\n" if r.started else "\n"
+        )
     if lines:
         blocks.append(Context(tuple(lines)))
     if status == "open":

@@ -50,6 +50,7 @@ from handlers.base.messages import (
     Update,
     plain,
 )
+from handlers.base.pinned import pinned_set, snapshot
 from handlers.groups.setup import parse_user
 from handlers.reflection.dialogue import dialogue_key
 from handlers.reflection.progress import progress_key, progress_view
@@ -218,6 +219,7 @@ async def _open(
         group_id=group.id or 0,
         set_id=qset.id,
         set_version=qset.version,
+        questions=snapshot(qset),  # pinned: a later change to the set never reaches it
         opened_by=actor.user_id,
         opened_at=now,
         closes_at=now + timedelta(hours=core.session_hours),
@@ -266,7 +268,7 @@ async def _open(
             Direct(
                 m.user_id,
                 invitation(
-                    core.sets.get(set_id, lang),
+                    pinned_set(core, session, lang),
                     group.child_ref,
                     local_deadline(session.closes_at, org.timezone, lang),
                     p.id or 0,
@@ -366,7 +368,7 @@ async def remind_outstanding(
                 Update(
                     dialogue_key(p.id or 0),
                     invitation(
-                        core.sets.get(session.set_id, lang),
+                        pinned_set(core, session, lang),
                         group.child_ref,
                         deadline,
                         p.id or 0,
