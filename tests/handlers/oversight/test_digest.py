@@ -33,7 +33,6 @@ from prompts.loader import load_catalogue
 from storage.db import Database
 from storage.models import (
     AgreedPosition,
-    Answer,
     CoreGroup,
     Member,
     Organisation,
@@ -42,6 +41,7 @@ from storage.models import (
     SessionStatus,
     StaffRole,
 )
+from tests.answers import submitted_answer
 
 FEB = date(2026, 2, 1)  # the clock stands at Monday 2 March 2026
 
@@ -128,7 +128,7 @@ async def seed_org(core: Core, org_id: int | None = None) -> int:
             )
             for m, choice in zip(members, ("yes", "no"), strict=True):
                 s.add(
-                    Answer(
+                    submitted_answer(
                         session_id=session.id or 0,
                         member_id=m.id or 0,
                         question_id="plan_working",

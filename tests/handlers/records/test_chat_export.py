@@ -10,6 +10,7 @@ from sqlmodel import select
 
 from bot.platforms.console.backend import ConsoleBackend
 from storage.models import AuditEvent, ReflectionSession
+from tests.handlers.flows import skip_to_submit
 
 
 async def _closed_session(bot: ConsoleBackend) -> int:
@@ -19,6 +20,7 @@ async def _closed_session(bot: ConsoleBackend) -> int:
     await bot.click("hv", "Yes")
     await bot.click("hv", "Add a comment")
     await bot.submit("hv", {"text": "Comment that stays with the group"})
+    await skip_to_submit(bot, "hv")
     await bot.command("ro", "close")
     await bot.submit(
         "ro",

@@ -30,7 +30,8 @@ from handlers.records.files import (
 from prompts.loader import load_catalogue
 from prompts.render import escape_for
 from storage.db import Database
-from storage.models import ActionItem, Answer
+from storage.models import ActionItem
+from tests.answers import submitted_answer
 
 
 def _docx_text(data: bytes) -> tuple[list[str], list[list[list[str]]]]:
@@ -126,7 +127,7 @@ async def test_csv_has_one_row_per_member_answer_and_no_formulas(core: Core) -> 
     seeded = await seed_session(core)
     async with core.db.write() as s:
         s.add(
-            Answer(
+            submitted_answer(
                 session_id=seeded.session_id,
                 member_id=seeded.member_ids["Nina Housing"],
                 question_id="overly_positive",

@@ -16,7 +16,6 @@ from prompts.render import escape_for, escape_markdown
 from storage.models import (
     ActionItem,
     AgreedPosition,
-    Answer,
     CoreGroup,
     Member,
     MemberRole,
@@ -26,6 +25,7 @@ from storage.models import (
     ReflectionSession,
     SessionStatus,
 )
+from tests.answers import submitted_answer
 
 TARGETS = ("markdown", "slack", "teams", "html")
 
@@ -134,7 +134,7 @@ async def seed_session(
                 if choice is None and comment is None:
                     continue
                 s.add(
-                    Answer(
+                    submitted_answer(
                         session_id=session.id,
                         member_id=members[name],
                         question_id=question_id,

@@ -15,14 +15,15 @@ from handlers.records.files import record_docx
 from handlers.records.trajectory import TrajectoryRow, TrajectoryView, trajectory
 from storage.models import (
     AgreedPosition,
-    Answer,
     CoreGroup,
     Member,
     Organisation,
     ReflectionSession,
     SessionStatus,
 )
+from tests.answers import submitted_answer
 from tests.conftest import Clock
+from tests.handlers.flows import skip_to_submit
 
 TARGETS: tuple[Target, ...] = ("markdown", "slack", "teams", "html")
 
@@ -88,7 +89,7 @@ async def seed_history(
                     )
                 for m, choice in zip(members, choices, strict=False):
                     s.add(
-                        Answer(
+                        submitted_answer(
                             session_id=session.id or 0,
                             member_id=m.id or 0,
                             question_id=qid,
@@ -205,6 +206,7 @@ async def test_trajectory_in_the_second_record_and_on_request(
     await bot.click("hv", "Start")
     for label in ("Yes", "No", "Yes"):  # risks, new risks, plan working
         await bot.click("hv", label)
+    await skip_to_submit(bot, "hv")
     await close_with(bot, "no")
     clock.advance(days=180)
     await bot.command("ro", "")
