@@ -49,6 +49,7 @@ from storage.submitted import SubmittedAnswer, submitted_answers
 
 NO_ANSWER = "–"
 NO_POSITION = "(no agreed position)"
+NOT_AGREED = "Not agreed"  # the group recorded that it did not agree
 
 
 @dataclass(frozen=True)
@@ -204,7 +205,8 @@ def _compose(
             sid = session.id or 0
             position = agreed.get((sid, qid))
             if position is not None:
-                points.append(TrajectoryPoint(CHOICE_LABELS.get(position, position), True))
+                label = NOT_AGREED if position == "not_agreed" else position
+                points.append(TrajectoryPoint(CHOICE_LABELS.get(position, label), True))
                 continue
             majority = _majority(chosen.get((sid, qid), [])) if qid in ids else None
             label = CHOICE_LABELS.get(majority, majority) if majority else None

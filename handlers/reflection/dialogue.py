@@ -326,6 +326,7 @@ async def advance(core: Core, actor: Actor, participation_id: int, move: Move) -
         if part.state not in allowed:
             # A stale button (double click, old message): show where they really are.
             return [Update(dialogue_key(participation_id), await render(c))]
+        first_start = part.started_at is None
         await step(c, move)
         if member.display_name in ("", member.user_id) and actor.name:
             member.display_name = actor.name[:120]
@@ -336,8 +337,8 @@ async def advance(core: Core, actor: Actor, participation_id: int, move: Move) -
         await s.flush()
         message = await render(c)
         intents: list[Intent] = [Update(dialogue_key(participation_id), message)]
-        if move.name == "submit":
-            # The channel sees the tick, never the answers.
+        if move.name == "submit" or (move.name == "start" and first_start):
+            # The channel sees who started and who submitted, never the answers.
             progress = await progress_view(s, session, group, core)
             intents.append(Update(progress_key(session.id or 0), progress))
     return intents
