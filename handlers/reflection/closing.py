@@ -277,8 +277,10 @@ async def open_close_form(
         )
         lang = await language_for(s, org, actor.user_id)
         qset = pinned_set(core, session, lang)
-    if waiting:  # someone started and has not submitted: confirm first, offer a reminder
-        return [Reply(confirm_close_message(session.id or 0, waiting, lang))]
+    if (
+        waiting
+    ):  # someone started and has not submitted: confirm first (privately), offer a reminder
+        return [Direct(actor.user_id, confirm_close_message(session.id or 0, waiting, lang))]
     people = tuple(Option(m.user_id, m.display_name) for _p, m in invited)
     came = tuple(m.user_id for p, m in invited if p.attended)
     form = close_form(qset, session, answers, names, lang=lang, people=people, attended=came)

@@ -14,7 +14,6 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from tests.bot.test_sweeper import add_group, at
 
 from bot.commands.remind import run_once
 from bot.commands.serve import unsafe_for_production
@@ -29,6 +28,7 @@ from handlers.base.core import Core
 from handlers.base.events import Actor, Command
 from storage.db import Database
 from storage.models import Organisation
+from tests.bot.test_sweeper import add_group, at
 from tests.fakes.slack_api import signed
 
 

@@ -132,13 +132,15 @@ async def test_unsubmitted_answers_and_a_changed_set_never_reach_the_record(
     views_before = len(fake.views)
     await press(slack, RO, CHANNEL, progress_ts, close)
     assert len(fake.views) == views_before, "no form before the facilitator confirms"
-    [confirm] = fake.delivered("chat.postEphemeral")[-1:]
-    assert confirm.body["user"] == RO
-    assert "started but did not submit" in confirm.body["text"]
+    [confirm] = [
+        c for c in fake.delivered("chat.postMessage") if "did not submit" in c.body["text"]
+    ]
+    assert confirm.body["channel"] == "D" + RO, "asked privately"
+    assert "lee, lou started but did not submit" in confirm.body["text"]
     labels = {b["text"]["text"]: b for b in buttons_of(confirm.body["blocks"])}
     assert set(labels) == {"Remind them first", "Close now"}
     assert all("style" not in b for b in labels.values()), "neutral buttons"
-    await press(slack, RO, CHANNEL, progress_ts, labels["Close now"])
+    await press(slack, RO, "D" + RO, confirm.response["ts"], labels["Close now"])
     form = fake.views[-1]
     assert form["callback_id"] == "session.close"
     form_text = json.dumps(form, ensure_ascii=False)
