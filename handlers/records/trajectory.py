@@ -205,8 +205,8 @@ def _compose(
             sid = session.id or 0
             position = agreed.get((sid, qid))
             if position is not None:
-                label = NOT_AGREED if position == "not_agreed" else position
-                points.append(TrajectoryPoint(CHOICE_LABELS.get(position, label), True))
+                shown = NOT_AGREED if position == "not_agreed" else position
+                points.append(TrajectoryPoint(CHOICE_LABELS.get(position, shown), True))
                 continue
             majority = _majority(chosen.get((sid, qid), [])) if qid in ids else None
             label = CHOICE_LABELS.get(majority, majority) if majority else None
