@@ -218,6 +218,10 @@ async def export_user(core: Core, subject: Subject) -> dict[str, Any]:
                 "choice",
                 "comment",
                 "skipped",
+                "submitted",
+                "submitted_choice",
+                "submitted_comment",
+                "submitted_skipped",
                 "answered_at",
                 "updated_at",
             )
