@@ -14,6 +14,7 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
+from tests.bot.test_sweeper import add_group, at
 
 from bot.commands.remind import run_once
 from bot.commands.serve import unsafe_for_production
@@ -28,7 +29,6 @@ from handlers.base.core import Core
 from handlers.base.events import Actor, Command
 from storage.db import Database
 from storage.models import Organisation
-from tests.bot.test_sweeper import add_group, at
 from tests.fakes.slack_api import signed
 
 
