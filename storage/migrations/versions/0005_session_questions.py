@@ -20,7 +20,6 @@ import yaml
 from alembic import op
 
 import storage.types
-from prompts.schema import QuestionSet
 
 revision = "0005"
 down_revision = "0002"
@@ -30,19 +29,27 @@ depends_on = None
 SHIPPED = Path(__file__).resolve().parents[3] / "prompts" / "sets"
 
 
-def _installed_sets() -> dict[str, QuestionSet]:
-    """The English (or only) version of each installed set, read as the bot reads them."""
+def _installed_sets() -> dict[str, list[dict[str, Any]]]:
+    """The questions of the English (or only) version of each installed set, as written in
+    its YAML file (storage reads the files itself: it imports nothing from ``prompts``)."""
     folders = [SHIPPED]
     extra = os.environ.get("COREGROUP_SETS_DIR")
     if extra:
         folders.append(Path(extra))
-    found: dict[str, QuestionSet] = {}
+    found: dict[str, list[dict[str, Any]]] = {}
     for folder in folders:
         for path in sorted(folder.glob("*.yaml")) if folder.is_dir() else []:
-            qset = QuestionSet.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-            if qset.language == "en" or qset.id not in found:
-                found[qset.id] = qset
+            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+            if not isinstance(raw, dict) or not isinstance(raw.get("questions"), list):
+                continue
+            if raw.get("language", "en") == "en" or raw.get("id") not in found:
+                found[str(raw.get("id"))] = [q for q in raw["questions"] if isinstance(q, dict)]
     return found
+
+
+def _asked(questions: list[dict[str, Any]], role: str | None) -> list[dict[str, Any]]:
+    """The questions a member with this session role was asked (as the dialogue picks them)."""
+    return [q for q in questions if not q.get("roles") or role in q["roles"]]
 
 
 def _backfill(conn: Any) -> None:
@@ -64,20 +71,16 @@ def _backfill(conn: Any) -> None:
     set_of: dict[int, str] = {}
     for sid, set_id in conn.execute(sa.select(session.c.id, session.c.set_id)):
         set_of[sid] = set_id
-        qset = sets.get(set_id)
-        if qset is not None:
-            dumped = [q.model_dump(mode="json") for q in qset.questions]
-            conn.execute(session.update().where(session.c.id == sid).values(questions=dumped))
+        questions = sets.get(set_id)
+        if questions:
+            conn.execute(session.update().where(session.c.id == sid).values(questions=questions))
     rows = conn.execute(
         sa.select(part.c.id, part.c.session_id, part.c.role, part.c.old_position)
     ).all()
     for pid, sid, role, index in rows:
-        qset = sets.get(set_of.get(sid, ""))
-        if qset is None:
-            continue
-        asked = qset.questions_for(role)
+        asked = _asked(sets.get(set_of.get(sid, ""), []), role)
         if asked:
-            at = asked[min(max(index or 0, 0), len(asked) - 1)].id
+            at = asked[min(max(index or 0, 0), len(asked) - 1)]["id"]
             conn.execute(part.update().where(part.c.id == pid).values(position=at))
 
 
