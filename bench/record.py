@@ -25,7 +25,8 @@ from typing import Any, TypeVar
 from bench.common import header, percentile, table, throwaway_database, verdict
 from bot.bootstrap import build_core
 from bot.settings import Settings
-from handlers.records.build import RecordView, build_record, render_record
+from handlers.base.record_view import RecordView
+from handlers.records.build import build_record, render_record
 from handlers.records.files import record_docx
 from prompts.loader import DEFAULT_SET, load_catalogue
 from prompts.render import Target

@@ -17,7 +17,7 @@ from bot.settings import Settings
 from handlers.base.core import Core
 from handlers.base.errors import CoreGroupError
 from prompts.loader import Catalogue, load_catalogue
-from storage import crypto
+from storage import audit_key, crypto
 from storage.db import Database
 
 
@@ -52,17 +52,12 @@ def build_core(
 def build_runtime(
     settings: Settings, *, database_url: str | None = None, platforms: bool = False
 ) -> Runtime:
-    """Configure the encryption key, load the question sets, open the database.
+    """Configure the encryption and audit keys, load the question sets, open the database.
 
     ``platforms`` also adds the transport of every configured platform (``serve``, ``remind``),
     so the scheduler can send through them. Close the runtime with :meth:`Runtime.close`.
     """
-    try:
-        crypto.configure(settings.coregroup_encryption_key)
-    except ValueError as exc:  # the message names no key material
-        raise InvalidKey(
-            f"COREGROUP_ENCRYPTION_KEY is not a valid key: {type(exc).__name__}"
-        ) from None
+    configure_keys(settings)
     sets = load_catalogue(settings.coregroup_sets_dir)  # a broken question set stops us here
     db = Database(database_url or settings.database_url)
     runtime = Runtime(settings=settings, core=build_core(settings, db, sets=sets))
@@ -81,3 +76,14 @@ async def open_runtime(
         yield runtime
     finally:
         await runtime.close()
+
+
+def configure_keys(settings: Settings) -> None:
+    """Install the process-wide secrets: the encryption key(s) and the audit key(s)."""
+    try:
+        crypto.configure(settings.coregroup_encryption_key)
+    except ValueError as exc:  # the message names no key material
+        raise InvalidKey(
+            f"COREGROUP_ENCRYPTION_KEY is not a valid key: {type(exc).__name__}"
+        ) from None
+    audit_key.configure(settings.coregroup_audit_key, production=settings.production)

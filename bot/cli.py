@@ -9,11 +9,14 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import sys
 
 import typer
+from pydantic import ValidationError
 
 import bot.commands
 from bot.platforms import registry
+from bot.settings import settings_problems
 
 app = typer.Typer(
     name="coregroup",
@@ -36,4 +39,11 @@ _register_commands()
 
 
 def main() -> None:
-    app()
+    try:
+        app()
+    except ValidationError as exc:  # a setting that cannot be read: say which, no traceback
+        if exc.title != "Settings":
+            raise
+        for line in settings_problems(exc):
+            print(f"Cannot read the settings: {line}.", file=sys.stderr)
+        raise SystemExit(2) from None

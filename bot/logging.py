@@ -41,6 +41,7 @@ SAFE_FIELDS = frozenset(
         "outcome",
         "result",
         "table",
+        "head",  # an audit anchor's hash
     }
 )
 MAX_SAFE_CHARS = 80

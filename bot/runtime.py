@@ -28,6 +28,7 @@ class Runtime:
     core: Core
     transports: dict[str, Transport] = field(default_factory=dict)
     purged_on: date | None = None  # the scheduler applies retention once a day
+    anchored_on: date | None = None  # ... and logs the audit anchor once a day
 
     def add_transport(self, transport: Transport) -> None:
         self.transports[transport.platform] = transport

@@ -5,10 +5,13 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.hosts import host_rules
+
 UK_NATIONS = ("ENG", "WLS", "SCT", "NIR")
+ENVIRONMENTS = ("development", "test", "production")
 
 
 class Settings(BaseSettings):
@@ -63,10 +66,29 @@ class Settings(BaseSettings):
     coregroup_audit_retention_days: int = Field(
         default=2920, description="Days the audit log keeps an event."
     )
+    coregroup_audit_key: str | None = Field(
+        default=None,
+        description="Secret key(s), comma-separated, for the audit log's HMAC chain.",
+    )
     coregroup_env: str = Field(
         default="development",
-        description="'production' refuses unsafe settings (e.g. unauthenticated Teams).",
+        description="development, test or production; production refuses unsafe settings.",
     )
+
+    @field_validator("coregroup_env", mode="before")
+    @classmethod
+    def _known_env(cls, value: object) -> str:
+        env = str(value).strip().lower()
+        if env not in ENVIRONMENTS:
+            # A typo such as "prod" must not quietly mean development.
+            raise ValueError(
+                f"COREGROUP_ENV must be one of {', '.join(ENVIRONMENTS)}, not {str(value)[:20]!r}"
+            )
+        return env
+
+    @property
+    def production(self) -> bool:
+        return self.coregroup_env == "production"
 
     @field_validator("coregroup_holidays")
     @classmethod
@@ -79,9 +101,7 @@ class Settings(BaseSettings):
     @field_validator("teams_extra_service_hosts")
     @classmethod
     def _host_list(cls, value: str) -> str:
-        from bot.platforms.teams.origin import ServiceHosts
-
-        ServiceHosts.from_setting(value)  # a ValueError names the entry that is not a host
+        host_rules(value, "TEAMS_EXTRA_SERVICE_HOSTS")  # a ValueError names the bad entry
         return value
 
 
@@ -89,3 +109,13 @@ class Settings(BaseSettings):
 def get_settings() -> Settings:
     """The process-wide settings, read once."""
     return Settings()
+
+
+def settings_problems(exc: ValidationError) -> list[str]:
+    """One plain line a setting that could not be read (names as in the environment)."""
+    lines = []
+    for error in exc.errors():
+        name = "_".join(str(part) for part in error["loc"]).upper() or "settings"
+        message = str(error["msg"]).removeprefix("Value error, ")
+        lines.append(message if message.startswith(name) else f"{name}: {message}")
+    return lines

@@ -21,6 +21,7 @@ from typing import Any
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from bot import audit_anchor
 from bot.runtime import Runtime
 from bot.transport import Deliverer, DeliveryFailed, PlatformRef, ReplyContext, Transport
 from handlers.base.messages import Form, Message
@@ -157,6 +158,7 @@ async def sweep(
 
     report.planned = len(await due_deliveries(core, now, kinds=SWEEP_KINDS))
     await _purge_daily(runtime, now)
+    await audit_anchor.anchor_daily(runtime, now)  # after the purge, which may add an event
     pacer = _Pacer(pace_seconds)
     limited: dict[str, datetime] = {}  # pace key -> when the platform said to come back
     handled: set[int] = set()

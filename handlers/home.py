@@ -20,7 +20,7 @@ from handlers.base.messages import (
     Paragraph,
     Strong,
 )
-from handlers.reflection.screens import local_deadline
+from handlers.base.wording import local_deadline
 from handlers.scheduling.channel_nudges import planned_day
 from handlers.scheduling.deliveries import calendar_for, short_date
 from handlers.scheduling.due import DEFAULT_RULES

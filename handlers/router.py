@@ -1,8 +1,9 @@
 """Entry point for every neutral event: routes it to the use case that handles it.
 
-A refusal (``CoreGroupError``) becomes a kind ``Reply`` to the person who acted and changes
-nothing else, because each use case does its writes in one transaction that the error rolls
-back. Anything unexpected is logged (ids only) and answered with a generic apology.
+A refusal (``CoreGroupError``, or a storage or prompts error: ``REFUSABLE``) becomes a kind
+``Reply`` to the person who acted and changes nothing else, because each use case does its
+writes in one transaction that the error rolls back. Anything unexpected is logged (ids only)
+and answered with a generic apology.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from handlers import home
 from handlers.base import i18n
 from handlers.base.access import ensure_org, members_of
 from handlers.base.core import Core
-from handlers.base.errors import BadInput, CoreGroupError
+from handlers.base.errors import REFUSABLE, BadInput, CoreGroupError, as_refusal
 from handlers.base.events import (
     Actor,
     Command,
@@ -38,11 +39,11 @@ from handlers.base.messages import (
     Reply,
     Span,
 )
+from handlers.base.wording import t_spans
 from handlers.groups import setup
 from handlers.oversight import digest
 from handlers.records import files, trajectory
 from handlers.reflection import closing, debrief, dialogue, feedback, sessions
-from handlers.reflection.screens import t_spans
 from handlers.scheduling import channel_nudges, planned_date
 from prompts.strings import t
 from storage.models import CoreGroup
@@ -64,7 +65,7 @@ async def _refusal_language(core: Core, actor: Actor) -> str:
     """The refused person's language; English if even that cannot be looked up."""
     try:
         return await i18n.actor_language(core, actor)
-    except CoreGroupError:
+    except REFUSABLE:
         return "en"
 
 
@@ -72,8 +73,9 @@ async def handle(core: Core, event: Event) -> list[Intent]:
     """Handle one event. Refusals come back as a ``Reply`` with a kind message; nothing changes."""
     try:
         return await _route(core, event)
-    except CoreGroupError as error:
-        log.info("refused", extra={"event": type(event).__name__, "error": type(error).__name__})
+    except REFUSABLE as raised:
+        error = as_refusal(raised)
+        log.info("refused", extra={"event": type(event).__name__, "error": type(raised).__name__})
         # Something typed into a form can be corrected there; other refusals end the form.
         fixable = isinstance(event, FormSubmit) and isinstance(error, BadInput)
         return [refusal(error, await _refusal_language(core, event.actor), on_form=fixable)]

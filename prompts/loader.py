@@ -13,21 +13,11 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from handlers.base.errors import CoreGroupError
+from prompts.errors import QuestionSetError
 from prompts.schema import QuestionSet
 
 SHIPPED_DIR = Path(__file__).parent / "sets"
 DEFAULT_SET = "appendix1"
-
-
-class QuestionSetError(CoreGroupError):
-    """A question set file is broken. The message names the file and each bad field."""
-
-    def __init__(self, path: Path, problems: list[str]) -> None:
-        self.path = path
-        self.problems = problems
-        detail = "; ".join(problems)
-        super().__init__(f"Question set {path}: {detail}")
 
 
 def _field_path(loc: Iterable[int | str]) -> str:

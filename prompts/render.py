@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-from handlers.base.text import scrub
+from prompts.text import scrub
 from prompts.themes import load_themes
 
 __all__ = [

@@ -114,12 +114,6 @@ class QuestionSet(BaseModel):
                 return q
         raise KeyError(question_id)
 
-    def index_of(self, question_id: str) -> int:
-        for i, q in enumerate(self.questions):
-            if q.id == question_id:
-                return i
-        raise KeyError(question_id)
-
     def questions_for(self, role: str | None) -> tuple[Question, ...]:
         """The questions a member with this session role is asked, in order."""
         return tuple(q for q in self.questions if not q.roles or (role in q.roles))

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import yaml
 
-from handlers.base.errors import CoreGroupError
+from prompts.errors import ThemesError
 
 THEMES_FILE = Path(__file__).parent / "themes.yaml"
 
@@ -17,14 +17,14 @@ def _load(path: Path) -> tuple[tuple[str, str], ...]:
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
-        raise CoreGroupError(f"Themes file {path} cannot be read: {exc}") from exc
+        raise ThemesError(f"Themes file {path} cannot be read: {exc}") from exc
     items = raw.get("themes") if isinstance(raw, dict) else None
     if not isinstance(items, list) or not items:
-        raise CoreGroupError(f"Themes file {path}: 'themes' must be a non-empty list")
+        raise ThemesError(f"Themes file {path}: 'themes' must be a non-empty list")
     out: list[tuple[str, str]] = []
     for i, item in enumerate(items):
         if not isinstance(item, dict) or not item.get("id") or not item.get("label"):
-            raise CoreGroupError(f"Themes file {path}: themes[{i}] needs an id and a label")
+            raise ThemesError(f"Themes file {path}: themes[{i}] needs an id and a label")
         out.append((str(item["id"]), str(item["label"])))
     return tuple(out)
 

@@ -9,18 +9,10 @@ from __future__ import annotations
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 
-from handlers.base.errors import CoreGroupError
+from storage.errors import Undecryptable
 
 PREFIX = "fernet:"
 _cipher: MultiFernet | None = None
-
-
-class KeyError_(CoreGroupError):
-    """The configured key cannot decrypt stored text (wrong or rotated-out key)."""
-
-    user_message = (
-        "Some stored text could not be decrypted. Ask your administrator to check the key."
-    )
 
 
 def configure(keys: str | None) -> None:
@@ -50,11 +42,11 @@ def unseal(stored: str) -> str:
     if not stored.startswith(PREFIX):
         return stored
     if _cipher is None:
-        raise KeyError_()
+        raise Undecryptable()
     try:
         return _cipher.decrypt(stored[len(PREFIX) :].encode()).decode()
     except InvalidToken as exc:
-        raise KeyError_() from exc
+        raise Undecryptable() from exc
 
 
 def rotate(stored: str) -> str:

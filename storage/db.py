@@ -3,7 +3,7 @@
 Use ``async with db.write() as s:`` for anything that changes rows and ``db.read()`` otherwise.
 On SQLite a write transaction starts with ``BEGIN IMMEDIATE`` and writes from this process are
 serialised, so a read never has to be upgraded into a write (the classic "database is locked").
-A database that cannot be reached raises :class:`handlers.base.errors.Unavailable`; the
+A database that cannot be reached raises :class:`storage.errors.Unavailable`; the
 transaction is rolled back, so nothing is half-written.
 """
 
@@ -20,8 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from handlers.base.errors import Unavailable
 from storage import models  # noqa: F401  (registers the tables on SQLModel.metadata)
+from storage.errors import Unavailable
 
 
 def to_async_url(url: str) -> str:

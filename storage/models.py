@@ -281,6 +281,10 @@ class AuditEvent(SQLModel, table=True):
     detail: dict[str, Any] = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     prev_hash: str = Field(default="", max_length=64)
     hash: str = Field(default="", max_length=64)
+    # How ``hash`` was made (storage.audit_key): "hmac-sha256:<key id>", or "sha256" before 0003.
+    hash_alg: str = Field(default="", max_length=24)
+    # Position in the whole chain, never reused (an anchor's count; purges do not renumber).
+    seq: int = Field(default=0, unique=True)
 
 
 class MessageRef(SQLModel, table=True):

@@ -12,7 +12,7 @@ from sqlmodel import select
 from bot.bootstrap import open_runtime
 from bot.settings import get_settings
 from handlers.base.core import Core
-from handlers.base.errors import CoreGroupError
+from handlers.base.errors import REFUSABLE, CoreGroupError, as_refusal
 from handlers.oversight.digest import build_digest, digest_markdown, parse_month
 from storage.models import Organisation
 
@@ -67,8 +67,8 @@ def digest(
     """Print the Lead Officer digest: anonymised counts and trends across all core groups."""
     try:
         text = asyncio.run(_digest(org, month, min_count))
-    except CoreGroupError as exc:
-        typer.echo(exc.user_message, err=True)
+    except REFUSABLE as exc:
+        typer.echo(as_refusal(exc).user_message, err=True)
         raise typer.Exit(code=1) from None
     typer.echo(text)
 

@@ -13,8 +13,9 @@ import typer
 from bot.bootstrap import open_runtime
 from bot.settings import get_settings
 from handlers.base import audit
-from handlers.base.errors import CoreGroupError
-from handlers.records.build import RecordView, build_record
+from handlers.base.errors import REFUSABLE, as_refusal
+from handlers.base.record_view import RecordView
+from handlers.records.build import build_record
 from handlers.records.files import record_csv, record_docx, record_json, record_markdown
 from storage.models import CoreGroup, ReflectionSession
 
@@ -79,8 +80,8 @@ def export(
         raise typer.Exit(code=2)
     try:
         view = asyncio.run(_build(session, key_points_only))
-    except CoreGroupError as exc:
-        typer.echo(f"Session {session}: {exc.user_message}", err=True)
+    except REFUSABLE as exc:
+        typer.echo(f"Session {session}: {as_refusal(exc).user_message}", err=True)
         raise typer.Exit(code=1) from None
     data = _encode(view, fmt)
     if out is None:

@@ -15,7 +15,7 @@ import typer
 
 from bot.bootstrap import open_runtime
 from bot.settings import Settings
-from handlers.base.errors import CoreGroupError
+from handlers.base.errors import REFUSABLE, as_refusal
 from handlers.groups.importer import MAX_CHARS, ImportReport, import_groups
 
 DEFAULT_ORG = "console:console"  # the console demo's organisation
@@ -76,8 +76,8 @@ def register(app: typer.Typer) -> None:
         text = _read(file)
         try:
             report = asyncio.run(_run(where, text, dry_run))
-        except CoreGroupError as exc:
-            typer.echo(exc.user_message, err=True)
+        except REFUSABLE as exc:
+            typer.echo(as_refusal(exc).user_message, err=True)
             raise typer.Exit(code=1) from None
         for line in report.skipped:
             typer.echo(line)

@@ -18,7 +18,7 @@ import typer
 from bot.bootstrap import open_runtime
 from bot.settings import get_settings
 from handlers.base.core import Core
-from handlers.base.errors import CoreGroupError
+from handlers.base.errors import REFUSABLE, CoreGroupError, as_refusal
 from handlers.governance import privacy, retention
 from storage import crypto
 
@@ -41,8 +41,8 @@ def _run(work: Callable[[Core], Awaitable[T]]) -> T:
 
     try:
         return asyncio.run(go())
-    except CoreGroupError as exc:
-        typer.echo(exc.user_message, err=True)
+    except REFUSABLE as exc:
+        typer.echo(as_refusal(exc).user_message, err=True)
         raise typer.Exit(code=1) from None
 
 

@@ -12,7 +12,8 @@ from typing import Annotated
 import typer
 
 from bot.bootstrap import open_runtime
-from bot.settings import Settings, get_settings
+from bot.checks import settings_for_start
+from bot.settings import Settings
 from bot.sweeper import SweepReport, sweep
 
 
@@ -47,7 +48,8 @@ def register(app: typer.Typer) -> None:
         ] = False,
     ) -> None:
         """Send the nudges and reminders that are due now (one scheduler sweep)."""
-        report = asyncio.run(run_once(get_settings(), _as_of(as_of), dry_run))
+        settings = settings_for_start()  # the same guard as `coregroup serve`
+        report = asyncio.run(run_once(settings, _as_of(as_of), dry_run))
         verb = "Would send" if dry_run else "Sent"
         for outcome in report.outcomes:
             typer.echo(f"{outcome.result}: {outcome.row}")

@@ -12,9 +12,10 @@ import typer
 from aiohttp import web
 
 from bot import bootstrap
+from bot.checks import settings_for_start
 from bot.logging import configure_logging
 from bot.platforms import registry
-from bot.settings import Settings, get_settings
+from bot.settings import Settings
 from bot.sweeper import start_scheduler
 
 log = logging.getLogger(__name__)
@@ -61,16 +62,5 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run the bot: every configured platform's endpoints and /healthz on one HTTP server."""
         configure_logging()  # JSON lines, ids only (bot/logging.py)
-        settings = get_settings()
-        problem = unsafe_for_production(settings)
-        if problem:
-            typer.echo(problem, err=True)
-            raise typer.Exit(code=2)
+        settings = settings_for_start()  # exits 2 on a typo'd env or unsafe production settings
         asyncio.run(run_server(settings, port))
-
-
-def unsafe_for_production(settings: Settings) -> str | None:
-    """Why this configuration must not serve real data, when COREGROUP_ENV=production."""
-    if settings.coregroup_env.strip().lower() != "production":
-        return None
-    return registry.production_problem(settings)

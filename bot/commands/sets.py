@@ -14,7 +14,8 @@ from typing import Annotated
 import typer
 
 from bot.settings import Settings
-from prompts.loader import SHIPPED_DIR, QuestionSetError, load_catalogue, load_file
+from prompts.errors import QuestionSetError
+from prompts.loader import SHIPPED_DIR, load_catalogue, load_file
 from prompts.schema import QuestionSet
 
 SetKey = tuple[str, str]

@@ -13,7 +13,7 @@ How to add a platform (say ``matrix``):
 
 That is all: ``coregroup serve`` mounts its routes and starts it, ``serve`` and ``coregroup remind``
 build its transport when it is configured, the scheduler sends its nudges through that transport,
-``serve`` asks it whether the configuration is safe for production, its chatty libraries are kept
+``serve`` and ``coregroup doctor`` run its settings checks, its chatty libraries are kept
 to warnings in the logs, and any CLI commands it has are registered. Nothing outside its folder
 names it.
 
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     import typer
     from aiohttp import web
 
+    from bot.checkup import Check
     from bot.runtime import Runtime
     from bot.settings import Settings
     from bot.transport import Transport
@@ -63,9 +64,9 @@ class Platform:
     async def stop(self, app: web.Application) -> None:
         """Before the server stops: close what :meth:`start` opened."""
 
-    def production_problem(self, settings: Settings) -> str | None:
-        """Why this configuration must not serve real data when ``COREGROUP_ENV=production``."""
-        return None
+    def checks(self, settings: Settings) -> list[Check]:
+        """Its settings checked: ``serve`` refuses production on a failed one; doctor lists all."""
+        return []
 
     def add_commands(self, cli: typer.Typer) -> None:
         """Add the platform's own ``coregroup`` sub-commands, if it has any."""

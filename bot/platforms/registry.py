@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     import typer
     from aiohttp import web
 
+    from bot.checkup import Check
     from bot.runtime import Runtime
     from bot.settings import Settings
 
@@ -60,13 +61,9 @@ async def stop(app: web.Application) -> None:
         await platform.stop(app)
 
 
-def production_problem(settings: Settings) -> str | None:
-    """The first platform setting that must not be used with real data, if any."""
-    for platform in PLATFORMS:
-        problem = platform.production_problem(settings)
-        if problem:
-            return problem
-    return None
+def checks(settings: Settings) -> list[Check]:
+    """Every platform's settings checks, in registry order."""
+    return [check for platform in PLATFORMS for check in platform.checks(settings)]
 
 
 def add_commands(cli: typer.Typer) -> None:

@@ -1,8 +1,14 @@
-"""One error root. Every subclass carries a message that is safe to show the person in chat."""
+"""One error root. Every subclass carries a message that is safe to show the person in chat.
+
+The storage and prompts layers raise their own errors, which say what went wrong but not what
+to tell a person; ``as_refusal`` turns them into the message shown.
+"""
 
 from __future__ import annotations
 
+from prompts.errors import PromptsError
 from prompts.strings import t
+from storage import errors as storage_errors
 
 
 class CoreGroupError(Exception):
@@ -87,3 +93,24 @@ class Unavailable(CoreGroupError):
         "I can't reach my records right now, so nothing was saved. Please try again in a minute."
     )
     key = "errors.unavailable"
+
+
+# Everything a handler, the router or a command may refuse with and explain to the person.
+REFUSABLE: tuple[type[Exception], ...] = (
+    CoreGroupError,
+    storage_errors.StorageError,
+    PromptsError,
+)
+
+
+def as_refusal(error: Exception) -> CoreGroupError:
+    """The user-safe error for ``error`` (one of ``REFUSABLE``).
+
+    A database that cannot be reached reads as ``Unavailable`` in the reader's language; the
+    other storage and prompts errors are written for whoever can fix them and shown as written.
+    """
+    if isinstance(error, CoreGroupError):
+        return error
+    if isinstance(error, storage_errors.Unavailable):
+        return Unavailable()
+    return CoreGroupError(str(error))

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from handlers.base.messages import FormValues
-from handlers.base.text import scrub
+from prompts.text import scrub
 
 
 def _scrubbed(value: Any) -> Any:

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
-if TYPE_CHECKING:
-    from handlers.records.build import RecordView
+from handlers.base.record_view import RecordView
 
 
 @dataclass(frozen=True)
@@ -135,6 +134,12 @@ class Form:
 
 
 # ---- intents: what a handler asks the platform to do -------------------------------------------
+
+
+def progress_key(session_id: int) -> str:
+    """Where a session's progress message is remembered; the record and its files are posted
+    in its thread."""
+    return f"progress:{session_id}"
 
 
 @dataclass(frozen=True)

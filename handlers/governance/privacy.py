@@ -22,6 +22,7 @@ from handlers.base.core import Core
 from handlers.base.errors import BadInput, NotFound
 from handlers.governance.retention import delete_sessions
 from storage import crypto
+from storage.errors import Undecryptable
 from storage.models import (
     ActionItem,
     AgreedPosition,
@@ -412,7 +413,7 @@ async def rotate_key(core: Core) -> int:
                 try:
                     fresh = crypto.rotate(stored)
                 except InvalidToken as exc:
-                    raise crypto.KeyError_(
+                    raise Undecryptable(
                         f"None of the configured keys can decrypt {table}.{column} row {row_id}. "
                         "Put the old key after the new one. Nothing was changed."
                     ) from exc

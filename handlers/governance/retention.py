@@ -244,7 +244,13 @@ async def _purge_audit(
 
 
 def verify_log(events: list[AuditEvent]) -> int | None:
-    """Verify the whole audit log, ordered by id: the first bad event's id, or None.
+    """Verify the whole audit log, ordered by id: the first bad event's id, or None."""
+    broken = check_log(events)
+    return None if broken is None else broken.event_id
+
+
+def check_log(events: list[AuditEvent]) -> audit.Break | None:
+    """Verify the whole audit log, ordered by id: where and why it breaks, or None.
 
     After a retention purge the oldest kept event links to a deleted one; that link is trusted
     only if a later (itself chained) ``audit.purged`` event names it as its anchor.
@@ -260,6 +266,6 @@ def verify_log(events: list[AuditEvent]) -> int | None:
             if e.action == "audit.purged" and e.actor == SYSTEM_ACTOR
         }
         if (first.prev_hash, first.id) not in anchors:
-            return first.id
+            return audit.Break(first.id, "the start of the log was deleted outside retention")
         start = first.prev_hash
-    return audit.verify_chain(events, start)
+    return audit.find_break(events, start)

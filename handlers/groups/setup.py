@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -43,16 +43,15 @@ from handlers.base.messages import (
     Span,
     Strong,
 )
+from handlers.base.parsing import parse_date, parse_user, split_person
 from handlers.base.text import clean
-from handlers.reflection.screens import t_spans
+from handlers.base.wording import t_spans
 from prompts.strings import t
 from storage.models import CoreGroup, GroupStatus, Member, MemberRole, OrgRole, StaffRole
 
 SETUP_FORM = "group.setup"
 MEMBER_ROWS = 8
 CHILD_REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ./_-]{0,31}$")
-# Slack: <@U123> or <@U123|name>; Teams/console: @id or a bare id.
-USER_TOKEN = re.compile(r"^<@([A-Za-z0-9._:-]+)(?:\|([^>]*))?>$|^@?([A-Za-z0-9._:-]+)$")
 ARG = re.compile(r"(?:^|\s)([a-z_]+)=")
 
 
@@ -66,34 +65,6 @@ class GroupDraft:
     rcppm_on: date | None = None
     anchor: str = "registration"
     members: list[tuple[str, str, str]] = field(default_factory=list)  # (user id, name, agency)
-
-
-def parse_date(raw: str, what: str) -> date:
-    raw = raw.strip()
-    for fmt in ("%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y"):
-        try:
-            return datetime.strptime(raw, fmt).date()  # noqa: DTZ007  (a calendar date, no time)
-        except ValueError:
-            continue
-    raise BadInput(key="errors.bad_date", what=what, raw=raw[:20])
-
-
-def parse_user(raw: str, what: str) -> tuple[str, str]:
-    match = USER_TOKEN.match(raw.strip())
-    if not match:
-        raise BadInput(key="errors.who", what=what)
-    user_id = match.group(1) or match.group(3)
-    return user_id, (match.group(2) or "").strip()
-
-
-def split_person(args: str) -> tuple[str, str]:
-    """The leading person token and the rest: ``<@U1|Sam Patel> Police`` or ``@sam Police``."""
-    args = args.strip()
-    if args.startswith("<@") and ">" in args:
-        end = args.index(">") + 1
-        return args[:end], args[end:].strip()
-    who, _, rest = args.partition(" ")
-    return who, rest.strip()
 
 
 def _yes(raw: str | bool | None) -> bool:

@@ -34,7 +34,7 @@ from handlers.base.messages import (
     Reply,
     Strong,
 )
-from handlers.reflection.screens import CHOICE_LABELS
+from handlers.base.wording import CHOICE_LABELS
 from handlers.scheduling.deliveries import (
     Decision,
     DeliveryKind,

@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -19,8 +17,16 @@ from sqlmodel import select
 from handlers.base.core import Core
 from handlers.base.errors import CoreGroupError, NotFound
 from handlers.base.pinned import pinned_set
-from handlers.records.trajectory import TrajectoryView, load_trajectory
-from handlers.reflection.screens import choice_label
+from handlers.base.record_view import (
+    ActionView,
+    MemberAnswer,
+    Person,
+    QuestionView,
+    RecordView,
+    Tally,
+)
+from handlers.base.wording import choice_label
+from handlers.records.trajectory import load_trajectory
 from prompts.render import Target, render
 from prompts.schema import Question, QuestionSet
 from prompts.strings import t
@@ -38,193 +44,8 @@ from storage.models import (
 )
 from storage.submitted import SubmittedAnswer, submitted_answers
 
-# Appendix 1's sections, made visible in the record where a question serves one.
-SECTION_TITLES: dict[str, str] = {
-    "child_voice": "The child's voice",
-    "family_voice": "The family's voice",
-    "contingency": "Contingency plan",
-    "revise_plan": "Revising the plan",
-}
 # Free text from these questions is structured content, kept in the case-file version.
 KEPT_TEXT_PURPOSES = frozenset({"child_voice", "family_voice"})
-
-
-class Tally(Mapping[str, int]):
-    """Counts per choice label in the set's order; immutable and hashable like the view."""
-
-    __slots__ = ("_items",)
-
-    def __init__(self, items: Mapping[str, int] | None = None) -> None:
-        self._items = tuple((items or {}).items())
-
-    def __getitem__(self, label: str) -> int:
-        for key, count in self._items:
-            if key == label:
-                return count
-        raise KeyError(label)
-
-    def __iter__(self) -> Iterator[str]:
-        return (key for key, _ in self._items)
-
-    def __len__(self) -> int:
-        return len(self._items)
-
-    def __hash__(self) -> int:
-        return hash(self._items)
-
-    def __eq__(self, other: object) -> bool:
-        return dict(self) == dict(other) if isinstance(other, Mapping) else NotImplemented
-
-    def __repr__(self) -> str:
-        return f"Tally({dict(self._items)!r})"
-
-
-@dataclass(frozen=True)
-class Person:
-    """Someone named in the record."""
-
-    name: str
-    agency: str = ""
-    role: str = MemberRole.MEMBER.value
-    attended: bool = True
-
-    @property
-    def label(self) -> str:
-        return f"{self.name} ({self.agency})" if self.agency else self.name
-
-
-@dataclass(frozen=True)
-class MemberAnswer:
-    """One member's answer to one question: a choice label and/or their words."""
-
-    member: str
-    agency: str
-    choice: str | None
-    comment: str | None
-    skipped: bool = False
-
-    @property
-    def label(self) -> str:
-        return f"{self.member} ({self.agency})" if self.agency else self.member
-
-
-@dataclass(frozen=True)
-class QuestionView:
-    """A question as recorded: what each member said, the tally and the agreed position."""
-
-    id: str
-    number: int
-    headline: str
-    guidance: tuple[str, ...]
-    kind: str
-    purpose: str
-    answers: tuple[MemberAnswer, ...]
-    tally: Mapping[str, int]
-    split: bool
-    agreed: str | None = None
-    agreed_notes: str | None = None
-    key_point: bool = False
-
-    @property
-    def group_summary(self) -> bool:
-        """A free-text question: the facilitator's notes are the group's summary of it."""
-        return not self.tally and self.kind == "text"
-
-    @property
-    def section(self) -> str | None:
-        """The Appendix 1 section this question opens, if any."""
-        return SECTION_TITLES.get(self.purpose)
-
-    @property
-    def tally_text(self) -> str:
-        """Counts of the choices given, e.g. "3 Yes · 2 No"; empty when nobody chose."""
-        return " · ".join(f"{count} {label}" for label, count in self.tally.items() if count)
-
-    @property
-    def answered(self) -> int:
-        return sum(1 for a in self.answers if not a.skipped and (a.choice or a.comment))
-
-
-@dataclass(frozen=True)
-class ActionView:
-    text: str
-    owner: str | None
-    owner_agency: str | None
-    due: date | None
-    due_text: str
-    status: str
-
-    @property
-    def owner_label(self) -> str:
-        if not self.owner:
-            return "No owner yet"
-        return f"{self.owner} ({self.owner_agency})" if self.owner_agency else self.owner
-
-
-@dataclass(frozen=True)
-class RecordView:
-    """Everything a record template may use. Templates get nothing else."""
-
-    session_id: int
-    set_id: str
-    set_title: str
-    status: str
-    date: date
-    date_text: str
-    timezone: str
-    facilitator: Person
-    attendees: tuple[Person, ...]
-    child_ref: str
-    opening_prompt: str
-    questions: tuple[QuestionView, ...]
-    actions: tuple[ActionView, ...]
-    family_sharing: str | None
-    takeaways: str | None
-    themes: tuple[str, ...]
-    escalation: str | None
-    key_points_only: bool = False
-    organisation: str = ""
-    attendee_count: int = field(default=0)
-    # The group's Yes/No answers across its supervisions up to this one (closed records only).
-    trajectory: TrajectoryView | None = None
-    # "What is life like for this child?": the group's summary from the close form.
-    child_life: str | None = None
-
-    @property
-    def show_trajectory(self) -> bool:
-        return self.trajectory is not None and self.trajectory.several
-
-    @property
-    def draft(self) -> bool:
-        """Still open: answers may change until the facilitator closes the session."""
-        return self.status == SessionStatus.OPEN.value
-
-    def _purpose(self, purpose: str) -> tuple[QuestionView, ...]:
-        return tuple(q for q in self.questions if q.purpose == purpose)
-
-    @property
-    def child_voice(self) -> tuple[QuestionView, ...]:
-        return self._purpose("child_voice")
-
-    @property
-    def family_voice(self) -> tuple[QuestionView, ...]:
-        return self._purpose("family_voice")
-
-    @property
-    def contingency(self) -> tuple[QuestionView, ...]:
-        return self._purpose("contingency")
-
-    @property
-    def revise_plan(self) -> tuple[QuestionView, ...]:
-        return self._purpose("revise_plan")
-
-    @property
-    def takes_part(self) -> tuple[Person, ...]:
-        return tuple(p for p in self.attendees if p.attended)
-
-    @property
-    def did_not_take_part(self) -> tuple[Person, ...]:
-        return tuple(p for p in self.attendees if not p.attended)
 
 
 def _labels(question: Question) -> dict[str, str]:

@@ -28,10 +28,10 @@ from handlers.base.core import Core
 from handlers.base.errors import BadInput, Conflict, NotFound
 from handlers.base.events import Actor
 from handlers.base.ids import parse_id
-from handlers.base.messages import Intent, Message, Paragraph, Reply, Upload
-from handlers.base.text import scrub
-from handlers.records.build import QuestionView, RecordView, build_record, render_record
-from handlers.reflection.progress import progress_key
+from handlers.base.messages import Intent, Message, Paragraph, Reply, Upload, progress_key
+from handlers.base.record_view import QuestionView, RecordView
+from handlers.records.build import build_record, render_record
+from prompts.text import scrub
 from storage.models import ReflectionSession, SessionStatus
 
 TITLE = "Record of Core Group Supervision/Reflection"

@@ -8,7 +8,6 @@ sessions count (answers stay private until close), and only questions shown to t
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -36,7 +35,15 @@ from handlers.base.messages import (
     Strong,
 )
 from handlers.base.pinned import pinned_set
-from handlers.reflection.screens import CHOICE_LABELS
+from handlers.base.record_view import (
+    NO_ANSWER,
+    NO_POSITION,
+    TrajectoryPoint,
+    TrajectoryRow,
+    TrajectorySession,
+    TrajectoryView,
+)
+from handlers.base.wording import CHOICE_LABELS
 from prompts.schema import Question
 from storage.models import (
     AgreedPosition,
@@ -47,61 +54,7 @@ from storage.models import (
 )
 from storage.submitted import SubmittedAnswer, submitted_answers
 
-NO_ANSWER = "–"
-NO_POSITION = "(no agreed position)"
 NOT_AGREED = "Not agreed"  # the group recorded that it did not agree
-
-
-@dataclass(frozen=True)
-class TrajectorySession:
-    session_id: int
-    date: date
-    date_text: str
-
-
-@dataclass(frozen=True)
-class TrajectoryPoint:
-    """The group's answer at one supervision: agreed, else the members' majority, else none."""
-
-    answer: str | None
-    agreed: bool
-
-    @property
-    def text(self) -> str:
-        if self.answer is None:
-            return NO_ANSWER
-        return self.answer if self.agreed else f"{self.answer} {NO_POSITION}"
-
-
-@dataclass(frozen=True)
-class TrajectoryRow:
-    question_id: str
-    headline: str
-    points: tuple[TrajectoryPoint, ...]
-
-    @property
-    def path(self) -> str:
-        """e.g. "No → No → Yes", oldest first."""
-        return " → ".join(p.text for p in self.points)
-
-
-@dataclass(frozen=True)
-class TrajectoryView:
-    """One group's Yes/No answers across its closed supervisions, oldest first."""
-
-    group_id: int
-    child_ref: str
-    sessions: tuple[TrajectorySession, ...]
-    rows: tuple[TrajectoryRow, ...]
-
-    @property
-    def several(self) -> bool:
-        """More than one supervision: only then is there a trajectory to show."""
-        return len(self.sessions) > 1
-
-    @property
-    def dates_text(self) -> str:
-        return " → ".join(s.date_text for s in self.sessions)
 
 
 def _tz(name: str) -> ZoneInfo:

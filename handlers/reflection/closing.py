@@ -38,11 +38,13 @@ from handlers.base.messages import (
     Update,
     Upload,
     plain,
+    progress_key,
     spans_text,
 )
+from handlers.base.parsing import parse_date, parse_user
 from handlers.base.pinned import pinned_set
 from handlers.base.text import clean
-from handlers.groups.setup import parse_date, parse_user
+from handlers.base.wording import choice_label
 from handlers.reflection.close_checks import (
     NOT_AGREED,
     check_position,
@@ -53,8 +55,8 @@ from handlers.reflection.close_checks import (
 from handlers.reflection.debrief import invitations as debrief_invitations
 from handlers.reflection.dialogue import dialogue_key
 from handlers.reflection.feedback import feedback_summary
-from handlers.reflection.progress import progress_key, progress_view
-from handlers.reflection.screens import choice_label, closed_message
+from handlers.reflection.progress import progress_view
+from handlers.reflection.screens import closed_message
 from prompts.schema import QuestionSet
 from prompts.strings import t
 from prompts.themes import load_themes

@@ -30,16 +30,16 @@ from handlers.base.core import Core
 from handlers.base.errors import BadInput
 from handlers.base.events import Actor
 from handlers.base.i18n import language_for
-from handlers.base.messages import Form, FormField, Intent, Message, Update
+from handlers.base.messages import Form, FormField, Intent, Message, Update, progress_key
 from handlers.base.pinned import pinned_set
 from handlers.base.text import clean
-from handlers.reflection.progress import progress_key, progress_view
+from handlers.base.wording import local_deadline
+from handlers.reflection.progress import progress_view
 from handlers.reflection.screens import (
     AnswerState,
     closed_message,
     deferred_message,
     invitation,
-    local_deadline,
     question_message,
     review_message,
     thanks_message,

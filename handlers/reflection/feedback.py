@@ -19,7 +19,7 @@ from handlers.base.events import Actor
 from handlers.base.i18n import language_for
 from handlers.base.messages import Context, Heading, Intent, Message, Paragraph, Reply
 from handlers.base.pinned import pinned_set
-from handlers.reflection.screens import choice_label
+from handlers.base.wording import choice_label
 from prompts.strings import t
 from storage.models import Member, Participation, ReflectionSession, SessionStatus
 from storage.submitted import submitted_answers

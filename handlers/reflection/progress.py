@@ -8,13 +8,9 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.base.core import Core
 from handlers.base.i18n import org_language
 from handlers.base.messages import Message
-from handlers.reflection.screens import ProgressRow, local_deadline, progress_message
+from handlers.base.wording import local_deadline
+from handlers.reflection.screens import ProgressRow, progress_message
 from storage.models import CoreGroup, Member, Organisation, Participation, ReflectionSession
-
-
-def progress_key(session_id: int) -> str:
-    """Where the progress message lives; the record is posted in its thread."""
-    return f"progress:{session_id}"
 
 
 async def progress_rows(s: AsyncSession, session_id: int) -> list[ProgressRow]:

@@ -13,7 +13,7 @@ from sqlmodel import col, select
 
 from handlers.base.i18n import language_for
 from handlers.base.messages import Context, Direct, Message, Paragraph, Quiet, Strong, spans_text
-from handlers.reflection.screens import t_spans
+from handlers.base.wording import t_spans
 from handlers.scheduling.calendar import WorkCalendar
 from handlers.scheduling.deliveries import (
     Decision,

@@ -34,7 +34,7 @@ from handlers.base.messages import (
     plain,
     spans_text,
 )
-from handlers.reflection.screens import t_spans
+from handlers.base.wording import t_spans
 from handlers.scheduling.calendar import WorkCalendar
 from handlers.scheduling.deliveries import (
     Decision,
@@ -44,13 +44,14 @@ from handlers.scheduling.deliveries import (
     Outgoing,
     PlanningPass,
     Send,
+    SupervisionState,
     calendar_for,
     chunks,
     facilitator_mention,
     short_date,
 )
 from handlers.scheduling.due import DEFAULT_RULES, Due, Rules, nudge_stages, stage_for
-from handlers.scheduling.group_state import SupervisionState, checked_groups, supervision_state
+from handlers.scheduling.group_state import checked_groups, supervision_state
 from prompts.strings import t
 from storage import ledger
 from storage.ledger import Planned

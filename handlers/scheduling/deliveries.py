@@ -12,7 +12,6 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import TYPE_CHECKING
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -20,13 +19,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.base.core import Core
 from handlers.base.messages import Intent, Mention
 from handlers.scheduling.calendar import WorkCalendar
-from handlers.scheduling.due import Rules
+from handlers.scheduling.due import Due, Rules
 from prompts.strings import month_abbrev, t, weekday_abbrev
 from storage.ledger import Planned
 from storage.models import CoreGroup, Delivery, Member, Organisation
-
-if TYPE_CHECKING:
-    from handlers.scheduling.group_state import CheckedGroup, SupervisionState
 
 
 def calendar_for(org: Organisation | None) -> WorkCalendar:
@@ -95,6 +91,26 @@ Decision = Send | Later | Drop
 # ---- planning and sending contexts -------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class SupervisionState:
+    """Where a group's supervision stands on one local day (``group_state`` works it out)."""
+
+    due: Due | None  # the occurrence it should be hearing about; None: ended or not yet known
+    under_way: bool  # a session is open
+    today: date
+
+
+@dataclass(frozen=True)
+class CheckedGroup:
+    """A group looked at in this planning pass, with its organisation and state today."""
+
+    group: CoreGroup
+    group_id: int
+    org: Organisation
+    cal: WorkCalendar
+    state: SupervisionState
+
+
 @dataclass
 class PlanningPass:
     """One planning pass over the database, shared by every kind planned in it."""
@@ -129,7 +145,7 @@ class Outgoing:
     rules: Rules
 
 
-ChangeDays = Callable[[CoreGroup, "SupervisionState", WorkCalendar, Rules], list[date]]
+ChangeDays = Callable[[CoreGroup, SupervisionState, WorkCalendar, Rules], list[date]]
 
 
 @dataclass(frozen=True)

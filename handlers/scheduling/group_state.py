@@ -9,7 +9,6 @@ kind's answer could differ; only groups whose bookmark has come are looked at.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import or_, update
@@ -17,10 +16,16 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.scheduling.calendar import WorkCalendar
-from handlers.scheduling.deliveries import DeliveryKind, PlanningPass, calendar_for, chunks
+from handlers.scheduling.deliveries import (
+    CheckedGroup,
+    DeliveryKind,
+    PlanningPass,
+    SupervisionState,
+    calendar_for,
+    chunks,
+)
 from handlers.scheduling.due import (
     ANCHOR_LAST_HELD,
-    Due,
     Rules,
     add_months,
     base_date,
@@ -39,15 +44,6 @@ from storage.models import (
 # thousand a sweep keeps each write transaction to seconds; the rest follow a minute later.
 MAX_GROUPS_PER_SWEEP = 5_000
 RECHECK_AT_LEAST_EVERY = timedelta(days=366)
-
-
-@dataclass(frozen=True)
-class SupervisionState:
-    """Where a group's supervision stands on one local day."""
-
-    due: Due | None  # the occurrence it should be hearing about; None: ended or not yet known
-    under_way: bool  # a session is open
-    today: date
 
 
 def state_on(
@@ -142,17 +138,6 @@ async def groups_to_check(s: AsyncSession, now: datetime) -> list[CoreGroup]:
     # Groups whose bookmark came due before those never looked at (false sorts first).
     stmt = stmt.order_by(col(CoreGroup.next_check_on).is_(None), col(CoreGroup.id))
     return list(await s.exec(stmt.limit(MAX_GROUPS_PER_SWEEP)))
-
-
-@dataclass(frozen=True)
-class CheckedGroup:
-    """A group looked at in this planning pass, with its organisation and state today."""
-
-    group: CoreGroup
-    group_id: int
-    org: Organisation
-    cal: WorkCalendar
-    state: SupervisionState
 
 
 async def checked_groups(run: PlanningPass) -> list[CheckedGroup]:

@@ -27,7 +27,7 @@ from handlers.base.messages import (
     spans_text,
 )
 from handlers.base.pinned import pinned_set
-from handlers.reflection.screens import minutes_left, t_spans
+from handlers.base.wording import minutes_left, t_spans
 from handlers.scheduling.calendar import WorkCalendar
 from handlers.scheduling.deliveries import (
     Decision,

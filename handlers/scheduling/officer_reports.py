@@ -14,7 +14,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.base.i18n import language_for
 from handlers.base.messages import Direct, Mention, Message, Paragraph, spans_text
-from handlers.reflection.screens import t_spans
+from handlers.base.wording import t_spans
 from handlers.scheduling.calendar import WorkCalendar
 from handlers.scheduling.deliveries import (
     Decision,
@@ -23,10 +23,11 @@ from handlers.scheduling.deliveries import (
     Outgoing,
     PlanningPass,
     Send,
+    SupervisionState,
     facilitator_mention,
 )
 from handlers.scheduling.due import Rules, report_day
-from handlers.scheduling.group_state import SupervisionState, checked_groups, supervision_state
+from handlers.scheduling.group_state import checked_groups, supervision_state
 from storage.ledger import Planned
 from storage.models import CoreGroup, Organisation, OrgRole, StaffRole
 

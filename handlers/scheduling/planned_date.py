@@ -29,7 +29,7 @@ from handlers.base.messages import (
     Strong,
     spans_text,
 )
-from handlers.reflection.screens import t_spans
+from handlers.base.wording import t_spans
 from handlers.scheduling.channel_nudges import cancel_pending_nudges
 from handlers.scheduling.deliveries import calendar_for, short_date
 from handlers.scheduling.due import DEFAULT_RULES

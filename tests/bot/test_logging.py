@@ -1,5 +1,6 @@
-"""Structured logs: one JSON object a line, ids kept, anything that could be typed text withheld;
-and the server refuses to start in production with unauthenticated Teams."""
+"""Structured logs: one JSON object a line, ids kept, anything that could be typed text withheld.
+
+(The production guard's tests are in tests/bot/commands/test_production_guard.py.)"""
 
 from __future__ import annotations
 
@@ -7,12 +8,7 @@ import io
 import json
 import logging
 
-from typer.testing import CliRunner
-
-from bot.cli import app
-from bot.commands.serve import unsafe_for_production
 from bot.logging import configure_logging
-from bot.settings import Settings, get_settings
 
 TYPED = "She said dad hits her"
 
@@ -48,28 +44,3 @@ def test_logs_are_json_with_ids_and_no_typed_text() -> None:
     assert "ValueError" in lines[3]["exc"] and "test_logging.py" in lines[3]["exc"]
     assert TYPED not in stream.getvalue()
     assert all(x["level"] in ("info", "warning", "error") and x["at"] for x in lines)
-
-
-def test_production_refuses_unauthenticated_teams() -> None:
-    unsafe = Settings(_env_file=None, teams_allow_unauthenticated=True, coregroup_env="production")  # type: ignore[call-arg]
-    assert "TEAMS_ALLOW_UNAUTHENTICATED" in (unsafe_for_production(unsafe) or "")
-    dev = Settings(_env_file=None, teams_allow_unauthenticated=True)  # type: ignore[call-arg]
-    assert unsafe_for_production(dev) is None
-    prod = Settings(_env_file=None, coregroup_env="production")  # type: ignore[call-arg]
-    assert unsafe_for_production(prod) is None
-
-
-def test_serve_exits_before_listening_when_unsafe() -> None:
-    get_settings.cache_clear()
-    try:
-        result = CliRunner().invoke(
-            app,
-            ["serve", "--port", "0"],
-            env={"TEAMS_ALLOW_UNAUTHENTICATED": "true", "COREGROUP_ENV": "production"},
-        )
-    finally:
-        get_settings.cache_clear()
-        for h in [h for h in logging.getLogger().handlers if getattr(h, "_coregroup", False)]:
-            logging.getLogger().removeHandler(h)
-    assert result.exit_code == 2
-    assert "Refusing to start" in result.output

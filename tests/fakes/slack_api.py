@@ -580,7 +580,7 @@ class SlackHarness:
 
     def __init__(self, core: Any, fake: FakeSlack, **settings: Any) -> None:
         from bot.platforms.slack.app import SLACK_ADAPTER, make_transport
-        from bot.platforms.slack.platform import slack_configured
+        from bot.platforms.slack.configured import slack_configured
         from bot.runtime import Runtime
         from bot.server import build_web_app
         from bot.settings import Settings

@@ -10,7 +10,7 @@ from collections import Counter
 
 from bot.platforms.console.backend import ConsoleBackend, Shown
 from handlers.base.messages import Button, Buttons, Message, RecordBlock
-from handlers.records.build import RecordView
+from handlers.base.record_view import RecordView
 
 MEMBERS = ("sw", "hv", "school")
 

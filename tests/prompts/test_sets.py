@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from bot.commands.sets import validate_paths
-from prompts.loader import SHIPPED_DIR, Catalogue, QuestionSetError, load_catalogue, load_file
+from prompts.errors import QuestionSetError
+from prompts.loader import SHIPPED_DIR, Catalogue, load_catalogue, load_file
 
 SHIPPED = sorted(SHIPPED_DIR.glob("*.yaml"))
 PRACTICE_FORMATS = {

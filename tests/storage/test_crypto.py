@@ -8,10 +8,16 @@ import pytest
 from sqlalchemy import text
 from sqlmodel import select
 
+from bot.platforms.console.backend import ConsoleBackend
+from bot.runtime import Runtime
+from bot.settings import Settings
 from handlers.base.core import Core
+from handlers.base.errors import as_refusal
 from handlers.governance import privacy
 from storage import crypto
+from storage.errors import Undecryptable
 from storage.models import ActionItem, Answer, CoreGroup, Member, Organisation, ReflectionSession
+from tests.handlers.flows import full_session
 
 WORDS = "She told me she is frightened at night"
 
@@ -111,15 +117,27 @@ async def test_a_wrong_key_is_a_clear_error_and_rotation_changes_nothing(core: C
     await _store(core)
     before = await _raw(core)
     crypto.configure(crypto.new_key())
-    with pytest.raises(crypto.KeyError_) as err:
+    with pytest.raises(Undecryptable) as err:
         await _comment(core)
-    assert "check the key" in err.value.user_message
-    with pytest.raises(crypto.KeyError_) as rot:
+    assert "check the key" in as_refusal(err.value).user_message
+    with pytest.raises(Undecryptable) as rot:
         await privacy.rotate_key(core)
-    assert "Nothing was changed" in rot.value.user_message
+    assert "Nothing was changed" in as_refusal(rot.value).user_message
     assert await _raw(core) == before
 
 
 async def test_rotation_without_a_key_is_refused(core: Core):
     with pytest.raises(privacy.BadInput):
         await privacy.rotate_key(core)
+
+
+async def test_a_wrong_key_is_explained_in_chat_and_not_as_a_generic_apology(core: Core):
+    crypto.configure(crypto.new_key())
+    bot = ConsoleBackend(Runtime(Settings(), core))
+    await full_session(bot)
+    crypto.configure(crypto.new_key())  # the key the text was sealed with is gone
+    await bot.command("ro", "export markdown")
+    said = bot.last_reply("ro").text
+    assert said == (
+        "Some stored text could not be decrypted. Ask your administrator to check the key."
+    )

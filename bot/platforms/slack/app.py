@@ -21,9 +21,9 @@ from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 
 from bot.edge import BadRequest, is_utf8_charset, utf8
 from bot.platforms.slack import signature
+from bot.platforms.slack.configured import multi_workspace
 from bot.platforms.slack.inbound import Inbound, MalformedPayload, parse_body, translate
 from bot.platforms.slack.installations import DbInstallationStore, DbOAuthStateStore
-from bot.platforms.slack.platform import multi_workspace
 from bot.platforms.slack.transport import (
     InstalledTokens,
     SingleToken,
@@ -32,7 +32,7 @@ from bot.platforms.slack.transport import (
 )
 from bot.runtime import Runtime
 from bot.transport import DeliveryFailed, ReplyContext
-from handlers.base.errors import CoreGroupError
+from handlers.base.errors import REFUSABLE, CoreGroupError, as_refusal
 from handlers.base.events import FormSubmit
 from handlers.base.messages import Intent, Reply, plain
 from handlers.router import handle
@@ -237,8 +237,8 @@ class SlackAdapter:
             if intents is None:
                 return
             await self.runtime.carry_out(event, intents, ctx)
-        except CoreGroupError as exc:
-            await self._sorry(ctx, exc.user_message)
+        except REFUSABLE as exc:
+            await self._sorry(ctx, as_refusal(exc).user_message)
         except Exception as exc:
             # Type only: exception text can carry what someone typed.
             log.error(

@@ -8,26 +8,16 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from bot.platforms import Platform
+from bot.platforms.slack.configured import slack_configured
 
 if TYPE_CHECKING:
     from aiohttp import web
 
+    from bot.checkup import Check
     from bot.platforms.slack.app import SlackAdapter
     from bot.runtime import Runtime
     from bot.settings import Settings
     from bot.transport import Transport
-
-
-def slack_configured(settings: Settings) -> bool:
-    """Slack is on when there is a signing secret and either a bot token or OAuth credentials."""
-    return bool(settings.slack_signing_secret) and (
-        bool(settings.slack_bot_token) or multi_workspace(settings)
-    )
-
-
-def multi_workspace(settings: Settings) -> bool:
-    """Installable in many workspaces (OAuth), each with its own token, instead of one token."""
-    return bool(settings.slack_client_id and settings.slack_client_secret)
 
 
 class SlackPlatform(Platform):
@@ -54,6 +44,11 @@ class SlackPlatform(Platform):
         adapter = SlackAdapter(runtime)
         adapter.routes(app)
         app[SLACK_ADAPTER] = adapter
+
+    def checks(self, settings: Settings) -> list[Check]:
+        from bot.platforms.slack.checks import slack_pairing
+
+        return [slack_pairing(settings)]
 
     async def start(self, app: web.Application) -> None:
         adapter = _adapter(app)

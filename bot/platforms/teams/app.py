@@ -37,7 +37,7 @@ from bot.platforms.teams.transport import TeamsTransport
 from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.transport import DeliveryFailed, ReplyContext
-from handlers.base.errors import CoreGroupError
+from handlers.base.errors import REFUSABLE, CoreGroupError, as_refusal
 from handlers.base.events import Command, Event, Joined
 from handlers.base.messages import plain
 from storage import inbound as inbound_seen
@@ -152,8 +152,8 @@ class TeamsAdapter:
         try:
             if key is not None and not await inbound_seen.first_time(self.runtime.core.db, key):
                 return _ok(invoke)
-        except CoreGroupError as exc:  # the database is down: say so kindly, don't 500
-            await self._sorry(where, exc)
+        except REFUSABLE as exc:  # the database is down: say so kindly, don't 500
+            await self._sorry(where, as_refusal(exc))
             return _ok(invoke)
         try:
             event = inbound.to_event(activity, where)
@@ -206,9 +206,9 @@ class TeamsAdapter:
                 if isinstance(event, Command) and TEAMS_MENTION.search(event.text):
                     event = replace(event, text=await self._people_by_aad(event.text, where))
                 await self.runtime.dispatch(event, ctx)
-        except CoreGroupError as exc:
+        except REFUSABLE as exc:
             try:
-                await self.transport.reply(ctx, plain(exc.user_message))
+                await self.transport.reply(ctx, plain(as_refusal(exc).user_message))
             except DeliveryFailed as failed:
                 log.warning("teams error reply failed", extra={"reason": failed.reason})
         except Exception:

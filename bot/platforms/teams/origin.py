@@ -17,10 +17,11 @@ from urllib.parse import SplitResult, urlsplit
 
 from aiohttp import web
 
+from bot.hosts import DEFAULT_PORTS, HostRule, host_rule, host_rules
 from bot.platforms.teams.token_header import token_header_problem
 from handlers.base import audit
-from handlers.base.errors import Unavailable
 from storage.db import Database
+from storage.errors import Unavailable
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -35,7 +36,7 @@ DEFAULT_SERVICE_HOSTS = (
     "smba.infra.dod.teams.microsoft.us",  # US Department of Defense
 )
 SERVICE_URL_CLAIM = "serviceurl"
-_DEFAULT_PORTS = {"https": 443, "http": 80}
+EXTRA_HOSTS_SETTING = "TEAMS_EXTRA_SERVICE_HOSTS"
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -49,38 +50,15 @@ class OriginRefused(Exception):
 
 
 @dataclass(frozen=True)
-class _HostRule:
-    pattern: str  # "host" or "*.domain"
-    port: int | None  # None: the scheme's default port
-
-    def matches(self, host: str, port: int | None, scheme: str) -> bool:
-        if self.pattern.startswith("*."):
-            if not host.endswith(self.pattern[1:]):
-                return False
-        elif host != self.pattern:
-            return False
-        wanted = self.port if self.port is not None else _DEFAULT_PORTS[scheme]
-        return (port if port is not None else _DEFAULT_PORTS[scheme]) == wanted
-
-
-def _rule(entry: str) -> _HostRule:
-    parts = urlsplit("//" + entry.strip().lower())
-    if not parts.hostname or parts.path or parts.query or parts.username:
-        raise ValueError(f"TEAMS_EXTRA_SERVICE_HOSTS: {entry!r} is not a host or host:port")
-    return _HostRule(parts.hostname, parts.port)
-
-
-@dataclass(frozen=True)
 class ServiceHosts:
     """The allowlist: Microsoft's hosts (https only) plus the operator's extra ones."""
 
-    extra: tuple[_HostRule, ...] = ()
+    extra: tuple[HostRule, ...] = ()
 
     @classmethod
     def from_setting(cls, value: str | None) -> ServiceHosts:
         """``TEAMS_EXTRA_SERVICE_HOSTS``: comma separated ``host`` or ``host:port`` entries."""
-        entries = [e for e in (value or "").split(",") if e.strip()]
-        return cls(tuple(_rule(e) for e in entries))
+        return cls(host_rules(value, EXTRA_HOSTS_SETTING))
 
     def check(self, url: str) -> None:
         """Raise :class:`OriginRefused` unless ``url`` may be stored and called."""
@@ -88,7 +66,7 @@ class ServiceHosts:
         host, port, scheme = parts.hostname or "", parts.port, parts.scheme
         if any(rule.matches(host, port, scheme) for rule in self.extra):
             return
-        microsoft = (_rule(h) for h in DEFAULT_SERVICE_HOSTS)
+        microsoft = (host_rule(h, EXTRA_HOSTS_SETTING) for h in DEFAULT_SERVICE_HOSTS)
         if not any(rule.matches(host, port, "https") for rule in microsoft):
             raise OriginRefused("host_not_allowed")
         if scheme != "https":
@@ -108,7 +86,7 @@ def _split(url: str) -> SplitResult:
         parts.port  # noqa: B018 - raises ValueError for a port that is not a number
     except ValueError as exc:
         raise OriginRefused("malformed_service_url") from exc
-    if parts.scheme not in _DEFAULT_PORTS or not parts.hostname:
+    if parts.scheme not in DEFAULT_PORTS or not parts.hostname:
         raise OriginRefused("malformed_service_url")
     if "@" in parts.netloc or parts.query or parts.fragment:
         raise OriginRefused("malformed_service_url")

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     import typer
     from aiohttp import web
 
+    from bot.checkup import Check
     from bot.runtime import Runtime
     from bot.settings import Settings
     from bot.transport import Transport
@@ -42,13 +43,10 @@ class TeamsPlatform(Platform):
 
         mount_teams(app, runtime)  # unconfigured, the route answers 401 "not configured"
 
-    def production_problem(self, settings: Settings) -> str | None:
-        if not settings.teams_allow_unauthenticated:
-            return None
-        return (
-            "Refusing to start: TEAMS_ALLOW_UNAUTHENTICATED is on and COREGROUP_ENV=production. "
-            "Unauthenticated Teams requests are for local development only; turn it off."
-        )
+    def checks(self, settings: Settings) -> list[Check]:
+        from bot.platforms.teams.checks import teams_authentication, teams_credentials
+
+        return [teams_credentials(settings), teams_authentication(settings)]
 
     def add_commands(self, cli: typer.Typer) -> None:
         from bot.platforms.teams.command import teams_package

@@ -14,10 +14,10 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp import web
-from tests.bot.test_sweeper import add_group, at
 
+from bot.checks import configuration_checks, refusal, unsafe_for_production
+from bot.checkup import Check, problem
 from bot.commands.remind import run_once
-from bot.commands.serve import unsafe_for_production
 from bot.logging import configure_logging
 from bot.platforms import Platform, registry
 from bot.platforms.console.backend import ConsoleTransport
@@ -29,6 +29,7 @@ from handlers.base.core import Core
 from handlers.base.events import Actor, Command
 from storage.db import Database
 from storage.models import Organisation
+from tests.bot.test_sweeper import add_group, at
 from tests.fakes.slack_api import signed
 
 
@@ -65,8 +66,8 @@ class Relay(Platform):
 
         app.router.add_post("/relay/commands", commands)
 
-    def production_problem(self, settings: Settings) -> str | None:
-        return "Refusing to start: the relay is for trying things out only."
+    def checks(self, settings: Settings) -> list[Check]:
+        return [problem("RELAY", "is for trying things out only", "remove the relay")]
 
 
 @pytest.fixture
@@ -157,7 +158,9 @@ async def test_remind_sends_through_every_configured_platform(tmp_path: Path, re
 
 def test_serve_asks_every_platform_whether_the_configuration_is_safe(relay: Relay) -> None:
     production = settings(coregroup_env="production")
-    assert unsafe_for_production(production) == relay.production_problem(production)
+    [relay_check] = relay.checks(production)
+    assert relay_check in configuration_checks(production)  # doctor lists it; serve refuses on it
+    assert "RELAY is for trying things out only" in refusal(relay_check)
     assert unsafe_for_production(settings()) is None  # not production: anything goes
 
 

@@ -14,9 +14,10 @@ from sqlmodel import select
 
 from bot.platforms.console.backend import ConsoleBackend
 from handlers.base.core import Core
-from handlers.base.text import clean, scrub
+from handlers.base.text import clean
 from handlers.records.build import build_record, render_record
 from handlers.records.files import record_docx, record_markdown
+from prompts.text import scrub
 from storage.models import ActionItem, Answer, Member, ReflectionSession
 from tests.handlers.flows import SETUP, answer_all, names
 

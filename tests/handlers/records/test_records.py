@@ -11,7 +11,8 @@ import pytest
 
 from handlers.base.core import Core
 from handlers.base.errors import NotFound
-from handlers.records.build import RecordView, build_record, render_record, split_for_limit
+from handlers.base.record_view import RecordView
+from handlers.records.build import build_record, render_record, split_for_limit
 from prompts.render import escape_for, escape_markdown
 from storage.models import (
     ActionItem,
@@ -230,10 +231,13 @@ async def test_agreed_positions_comments_by_agency_voices_and_actions_appear(cor
     plan = next(q for q in view.questions if q.id == "plan_working")
     assert plan.agreed == "No" and plan.key_point
     assert ("Pat Police", "Police", "No") in [(a.member, a.agency, a.choice) for a in plan.answers]
-    assert [q.id for q in view.child_voice] == ["child_voice"]
-    assert [q.id for q in view.family_voice] == ["family_voice"]
-    assert [q.id for q in view.contingency] == ["contingency_adequate"]
-    assert [q.id for q in view.revise_plan] == ["revise_plan"]
+    sections = {q.id: q.section for q in view.questions if q.section}
+    assert sections == {
+        "child_voice": "The child's voice",
+        "family_voice": "The family's voice",
+        "contingency_adequate": "Contingency plan",
+        "revise_plan": "Revising the plan",
+    }
 
     html = render_record(view, "html")
     assert "Pat Police (Police):</strong> No · <span" in html

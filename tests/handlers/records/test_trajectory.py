@@ -10,9 +10,10 @@ from docx import Document
 from bot.platforms.console.backend import ConsoleBackend
 from handlers.base.core import Core
 from handlers.base.messages import RecordBlock
+from handlers.base.record_view import TrajectoryRow, TrajectoryView
 from handlers.records.build import Target, build_record, render_record
 from handlers.records.files import record_docx
-from handlers.records.trajectory import TrajectoryRow, TrajectoryView, trajectory
+from handlers.records.trajectory import trajectory
 from storage.models import (
     AgreedPosition,
     CoreGroup,

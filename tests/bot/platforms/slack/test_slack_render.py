@@ -252,7 +252,7 @@ def test_home_view_allows_up_to_100_blocks() -> None:
 def _hostile_record() -> object:
     from datetime import date
 
-    from handlers.records.build import MemberAnswer, Person, QuestionView, RecordView
+    from handlers.base.record_view import MemberAnswer, Person, QuestionView, RecordView
 
     words = "<!channel> <@U0BADBAD> <https://evil.example|click> {{ 7*7 }} שלום 👋 "
     questions = tuple(
