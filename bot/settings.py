@@ -70,6 +70,11 @@ class Settings(BaseSettings):
         default=None,
         description="Secret key(s), comma-separated, for the audit log's HMAC chain.",
     )
+    coregroup_inbound_lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds before acknowledged work left by a stopped process is taken again.",
+    )
     coregroup_env: str = Field(
         default="development",
         description="development, test or production; production refuses unsafe settings.",

@@ -49,7 +49,7 @@ class Outcome:
     """One row's fate in a sweep, for logs and ``coregroup remind``: ids and kinds only."""
 
     row: str
-    result: str  # sent | would send | later | dropped | retry | dead | no transport
+    result: str  # sent | unconfirmed | would send | later | dropped | retry | dead | no transport
 
 
 @dataclass
@@ -223,6 +223,10 @@ async def _send_one(
         if row.attempts > 1:
             log.warning("delivery sent after a retry", extra={"delivery_id": row.id})
         return "sent"
+    if watched.failure is not None and watched.failure.maybe_sent:
+        # A timeout after the request left: sending again could show it twice.
+        await ledger.mark_unconfirmed(core.db, row, now, failures[0])
+        return "unconfirmed"
     retry_after = watched.failure.retry_after if watched.failure else None
     status = await ledger.mark_failed(core.db, row, now, failures[0], retry_after)
     if retry_after is not None:
@@ -280,6 +284,7 @@ def start_scheduler(runtime: Runtime, interval_seconds: int = 60) -> SweepSchedu
                 extra={
                     "planned": report.planned,
                     "sent": report.count("sent"),
+                    "unconfirmed": report.count("unconfirmed"),
                     "retry": report.count("retry"),
                     "dead": report.count("dead"),
                 },

@@ -12,6 +12,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import aiohttp
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -87,12 +88,27 @@ class Transport(Protocol):
 
 
 class DeliveryFailed(Exception):
-    """The platform refused a message after retries. ``reason`` is safe to log (no content)."""
+    """The platform refused a message after retries. ``reason`` is safe to log (no content).
 
-    def __init__(self, reason: str, *, retry_after: float | None = None) -> None:
+    ``maybe_sent``: the request left but no answer came (a timeout, a dropped connection), so
+    the platform may have delivered it. Sending it again could show it twice.
+    """
+
+    def __init__(
+        self, reason: str, *, retry_after: float | None = None, maybe_sent: bool = False
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
+        self.maybe_sent = maybe_sent
+
+
+def request_left(exc: BaseException) -> bool:
+    """Whether a failed call may still have been carried out: no answer after the request
+    was sent (a timeout, the connection dropped), as opposed to never connecting."""
+    if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
+        return False
+    return isinstance(exc, TimeoutError | aiohttp.ServerDisconnectedError | aiohttp.ClientOSError)
 
 
 class Deliverer:

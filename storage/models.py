@@ -309,6 +309,22 @@ class InboundSeen(SQLModel, table=True):
     seen_at: datetime = _when(default_factory=utcnow, index=True)
 
 
+class InboundWork(SQLModel, table=True):
+    """A delivery acknowledged but not yet handled: kept until handled, so ``kill -9`` after
+    the ack loses nothing. ``payload`` (the neutral event and its reply context, as JSON) is
+    sealed like answers. ``owner`` is the process holding it until ``lease_until``."""
+
+    __tablename__ = "inbound_work"
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    payload: str = Field(sa_type=SealedText)
+    owner: str = Field(max_length=40)
+    lease_until: datetime = _when(index=True)
+    attempts: int = 0
+    created_at: datetime = _when(default_factory=utcnow)
+
+
 class ConversationRef(SQLModel, table=True):
     """How to reach a user or channel proactively (Teams conversation reference, Slack DM id)."""
 

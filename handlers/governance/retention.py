@@ -9,8 +9,8 @@ What goes, and when (every period counts from the moment named, in days):
   retention schedule.
 - audit events: ``audit_days`` after they happened. The chain stays verifiable because the purge
   appends an ``audit.purged`` event naming the hash the oldest kept event links to.
-- dedupe keys of inbound deliveries after ``inbound_days``; sent (or dead, cancelled) scheduler
-  ledger rows after ``delivery_days``.
+- dedupe keys of inbound deliveries after ``inbound_days``; sent (or unconfirmed, dead, cancelled)
+  scheduler ledger rows after ``delivery_days``.
 
 Every purge that removes something is itself audited (counts and ids only).
 """
@@ -39,7 +39,7 @@ from storage.models import (
     SessionStatus,
 )
 
-FINISHED_DELIVERIES = ("sent", "dead", "cancelled")
+FINISHED_DELIVERIES = ("sent", "unconfirmed", "dead", "cancelled")
 SYSTEM_ACTOR = "system:retention"
 
 

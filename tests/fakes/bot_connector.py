@@ -7,6 +7,7 @@ that no mention entity of the same activity accounts for is recorded in ``violat
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import re
@@ -60,6 +61,7 @@ class FakeBotConnector:
     violations: list[str] = field(default_factory=list)
     members: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     url: str = ""
+    delay: float = 0.0  # seconds before answering each call (after accepting it)
     _failures: list[_Failure] = field(default_factory=list)
     _ids: Any = field(default_factory=lambda: itertools.count(1))
     _runner: web.AppRunner | None = None
@@ -134,6 +136,8 @@ class FakeBotConnector:
             body = json.loads(raw) if raw else None
         call = Call(request.method, request.path, body, request.headers.get("Authorization"))
         self.calls.append(call)
+        if self.delay:
+            await asyncio.sleep(self.delay)
         for failure in self._failures:
             if failure.times > 0 and failure.path_contains in request.path:
                 failure.times -= 1

@@ -54,6 +54,7 @@ class FakeSlack:
         self.bot_user_id = "UBOTUSER"
         self.team_id = "T0001"
         self._scripts: dict[str, list[Scripted]] = {}
+        self.delays: dict[str, float] = {}  # method -> seconds before answering (after accepting)
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -135,6 +136,11 @@ class FakeSlack:
         body = {"ok": False, "error": "ratelimited" if status == 429 else "internal_error"}
         self.script(method, *[Scripted(status, body, headers) for _ in range(times)])
 
+    def slow(self, method: str, seconds: float) -> None:
+        """Accept calls of ``method`` at once but answer only after ``seconds`` (0: no delay),
+        as Slack does when it is slow: a client that gives up first never hears it went out."""
+        self.delays[method] = seconds
+
     def error(self, method: str, error: str, times: int = 1) -> None:
         self.script(method, *[Scripted(200, {"ok": False, "error": error}) for _ in range(times)])
 
@@ -175,17 +181,20 @@ class FakeSlack:
         method = request.match_info["method"]
         body = await self._parse(request)
         self.calls.append(Call(method, body, dict(request.headers)))
+        call = self.calls[-1]
+        if self.delays.get(method):
+            await asyncio.sleep(self.delays[method])
         scripted = self._scripts.get(method)
         if scripted:
             answer = scripted.pop(0)
-            self.calls[-1].ok = answer.status == 200 and bool((answer.body or {}).get("ok", True))
+            call.ok = answer.status == 200 and bool((answer.body or {}).get("ok", True))
             return web.json_response(
                 answer.body or {"ok": True}, status=answer.status, headers=answer.headers
             )
         auth = request.headers.get("Authorization", "")
         if method == "apps.connections.open":  # Socket Mode: only an app-level token will do
             if not auth.startswith("Bearer xapp-"):
-                self.calls[-1].ok = False
+                call.ok = False
                 return web.json_response({"ok": False, "error": "not_allowed_token_type"})
         elif method != "oauth.v2.access" and not auth.startswith("Bearer xox"):
             return web.json_response({"ok": False, "error": "not_authed"})
@@ -193,7 +202,7 @@ class FakeSlack:
         if problem:
             return web.json_response({"ok": False, "error": problem})
         answer = self._answer(method, body)
-        self.calls[-1].response = answer
+        call.response = answer
         return web.json_response(answer)
 
     async def _upload(self, request: web.Request) -> web.Response:

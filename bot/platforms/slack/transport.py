@@ -29,7 +29,7 @@ from bot.platforms.slack.render import (
     render_home,
     render_message,
 )
-from bot.transport import DeliveryFailed, PlatformRef, ReplyContext
+from bot.transport import DeliveryFailed, PlatformRef, ReplyContext, request_left
 from handlers.base.messages import Form, Message
 from storage.conversations import ConversationStore
 from storage.db import Database
@@ -119,12 +119,14 @@ class SlackTransport:
         *,
         base_url: str = "https://slack.com/api/",
         pace_seconds: float = 1.0,
+        timeout_seconds: float = 15.0,
     ) -> None:
         self.db = db
         self.conversations = ConversationStore(db, PLATFORM)  # people's DM channels
         self.tokens = tokens
         self.base_url = base_url
         self.pacer = Pacer(pace_seconds)
+        self.timeout_seconds = timeout_seconds
         self._clients: dict[str, AsyncWebClient] = {}
         self._session: aiohttp.ClientSession | None = None
 
@@ -140,7 +142,9 @@ class SlackTransport:
         # One connection pool for every call: without it slack_sdk opens (and TLS-handshakes)
         # a new connection per call, which costs more than the call (docs/performance.md).
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.timeout_seconds)
+            )
         return self._session
 
     async def close(self) -> None:
@@ -167,7 +171,10 @@ class SlackTransport:
                 f"slack {method}: {code or 'error'}", retry_after=retry_after
             ) from exc
         except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
-            raise DeliveryFailed(f"slack {method}: {type(exc).__name__}") from exc
+            raise DeliveryFailed(
+                f"slack {method}: {type(exc).__name__}",
+                maybe_sent=method == "chat.postMessage" and request_left(exc),
+            ) from exc
 
     # ---- messages -----------------------------------------------------------------------------
 

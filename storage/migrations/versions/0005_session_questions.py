@@ -7,7 +7,7 @@
 - answer.submitted*: what the member submitted (backfilled for those who had submitted).
 
 Revision ID: 0005
-Revises: 0003_audit
+Revises: 0004_inbound_work
 Create Date: 2026-12-01 16:00:00
 """
 
@@ -22,7 +22,7 @@ from alembic import op
 import storage.types
 
 revision = "0005"
-down_revision = "0003_audit"
+down_revision = "0004_inbound_work"
 branch_labels = None
 depends_on = None
 
