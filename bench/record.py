@@ -130,6 +130,9 @@ async def seed(db: Database, members: int) -> int:
                         comment=COMMENT if (n + i) % 3 or not choice else None,
                         answered_at=CLOSED_AT - timedelta(days=1),
                         updated_at=CLOSED_AT - timedelta(days=1),
+                        submitted=True,  # everyone here pressed Submit
+                        submitted_choice=choice,
+                        submitted_comment=COMMENT if (n + i) % 3 or not choice else None,
                     )
                 )
         for q in qset.questions:
