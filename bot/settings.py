@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     coregroup_digest_min_count: int = Field(
         default=5, ge=1, description="Lead Officer digest: counts below this are suppressed."
     )
+    coregroup_protective_marking: str = Field(
+        default="OFFICIAL-SENSITIVE",
+        max_length=60,
+        description="Protective marking on every page of the Word record; empty for none.",
+    )
     coregroup_answer_retention_days: int = Field(
         default=90, description="Days after a record is final that members' answers are deleted."
     )

@@ -26,7 +26,7 @@ from bot.runtime import Runtime
 from bot.transport import Deliverer, DeliveryFailed, PlatformRef, ReplyContext, Transport
 from handlers.base.messages import Form, Message
 from handlers.governance import retention
-from handlers.oversight.digest import MONTHLY_DIGEST
+from handlers.oversight.digest_sweep import MONTHLY_DIGEST
 from handlers.scheduling.deliveries import Decision, Drop, Later, Send, describe, to_delivery
 from handlers.scheduling.kinds import SCHEDULING_KINDS, due_deliveries, render
 from storage import ledger
@@ -110,6 +110,11 @@ class _Watched:
         thread: PlatformRef | None,
     ) -> None:
         await self.inner.upload(org, channel_id, filename, content, title, thread)
+
+    async def direct_upload(
+        self, org: str, user_id: str, filename: str, content: bytes, title: str, ref: str
+    ) -> None:
+        await self.inner.direct_upload(org, user_id, filename, content, title, ref)
 
 
 class _Pacer:

@@ -18,6 +18,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from handlers.base.messages import (
     Direct,
+    DirectUpload,
     Forget,
     Form,
     Home,
@@ -85,6 +86,13 @@ class Transport(Protocol):
         title: str,
         thread: PlatformRef | None,
     ) -> None: ...
+
+    async def direct_upload(
+        self, org: str, user_id: str, filename: str, content: bytes, title: str, ref: str
+    ) -> None:
+        """Give a person a file in their direct conversation (Teams asks their consent first,
+        and produces the file again from ``ref`` when they accept)."""
+        ...
 
 
 class DeliveryFailed(Exception):
@@ -167,6 +175,10 @@ class Deliverer:
             thread = await self.recall(intent.thread_key) if intent.thread_key else None
             await t.upload(
                 org, intent.channel_id, intent.filename, intent.content, intent.title, thread
+            )
+        elif isinstance(intent, DirectUpload):
+            await t.direct_upload(
+                org, intent.user_id, intent.filename, intent.content, intent.title, intent.ref
             )
         elif isinstance(intent, Forget):
             await self.forget(intent.key)

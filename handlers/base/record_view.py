@@ -13,6 +13,9 @@ from datetime import date
 
 from storage.models import MemberRole, SessionStatus
 
+# The Government Security Classifications marking for records about a child.
+DEFAULT_MARKING = "OFFICIAL-SENSITIVE"
+
 NO_ANSWER = "–"
 NO_POSITION = "(no agreed position)"
 
@@ -30,6 +33,7 @@ class TrajectoryPoint:
 
     answer: str | None
     agreed: bool
+    answered: int = 0  # members who chose an answer at that supervision
 
     @property
     def text(self) -> str:
@@ -116,6 +120,8 @@ class Person:
     agency: str = ""
     role: str = MemberRole.MEMBER.value
     attended: bool = True
+    # Why someone did not take part, as the record says it (only read when not attended).
+    absence: str = "did not take part"
 
     @property
     def label(self) -> str:
@@ -158,6 +164,11 @@ class QuestionView:
     def group_summary(self) -> bool:
         """A free-text question: the facilitator's notes are the group's summary of it."""
         return not self.tally and self.kind == "text"
+
+    @property
+    def answered(self) -> int:
+        """How many members gave an answer or a comment (skips do not count)."""
+        return sum(1 for a in self.answers if not a.skipped and (a.choice or a.comment))
 
     @property
     def section(self) -> str | None:
@@ -214,6 +225,13 @@ class RecordView:
     trajectory: TrajectoryView | None = None
     # "What is life like for this child?": the group's summary from the close form.
     child_life: str | None = None
+    language: str = "en"  # the organisation's: the question set's and the Word file's
+    protective_marking: str = DEFAULT_MARKING  # on every page of the Word file
+
+    @property
+    def takes_part(self) -> tuple[Person, ...]:
+        """The members who took part, for the summary's count."""
+        return tuple(p for p in self.attendees if p.attended)
 
     @property
     def show_trajectory(self) -> bool:

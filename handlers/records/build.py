@@ -39,6 +39,7 @@ from storage.models import (
     MemberRole,
     Organisation,
     Participation,
+    ParticipationState,
     ReflectionSession,
     SessionStatus,
 )
@@ -46,6 +47,10 @@ from storage.submitted import SubmittedAnswer, submitted_answers
 
 # Free text from these questions is structured content, kept in the case-file version.
 KEPT_TEXT_PURPOSES = frozenset({"child_voice", "family_voice"})
+
+
+# The record's words for a participation that ended without taking part.
+ABSENCE = {ParticipationState.AWAY.value: "away", ParticipationState.LEFT.value: "left the group"}
 
 
 def _labels(question: Question) -> dict[str, str]:
@@ -215,7 +220,13 @@ async def build_record(
         else:
             attended = m.id in answered_ids
         attendees.append(
-            Person(name=m.display_name, agency=m.agency, role=str(m.role), attended=attended)
+            Person(
+                name=m.display_name,
+                agency=m.agency,
+                role=str(m.role),
+                attended=attended,
+                absence=ABSENCE.get(str(part.state) if part else "", "did not take part"),
+            )
         )
     order = {m.id: i for i, m in enumerate(ordered)}
 
@@ -279,6 +290,8 @@ async def build_record(
         attendee_count=sum(1 for p in attendees if p.attended),
         trajectory=path,
         child_life=(session.child_life or "").strip() or None,
+        language=org.language if org else "en",
+        protective_marking=core.protective_marking,
     )
 
 

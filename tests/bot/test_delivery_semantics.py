@@ -19,9 +19,10 @@ from bot.settings import Settings
 from bot.sweeper import sweep
 from bot.transport import DeliveryFailed
 from handlers.base.core import Core
-from storage.models import Organisation
-from tests.bot.test_sweeper import add_group, at, statuses
 from tests.conftest import Clock
+from tests.factories.ledger import status_counts
+from tests.factories.rows import at
+from tests.factories.scenarios import numbered_group
 from tests.fakes.bot_connector import FakeBotConnector
 from tests.fakes.slack_api import FakeSlack
 
@@ -36,9 +37,8 @@ async def fake_slack() -> AsyncIterator[FakeSlack]:
 
 
 async def slack_runtime(core: Core, api_url: str) -> Runtime:
-    async with core.db.write() as s:
-        s.add(Organisation(platform="slack", external_id="T0001"))
-    await add_group(core.db)  # its supervision nudge is due on 20 April, in channel C0
+    # Its supervision nudge is due on 20 April, in channel C0.
+    await numbered_group(core.db, platform="slack", external_id="T0001")
     runtime = Runtime(settings=Settings(_env_file=None), core=core)
     transport = SlackTransport(
         core.db, SingleToken("xoxb-test"), base_url=api_url, pace_seconds=0, timeout_seconds=0.3
@@ -62,7 +62,7 @@ async def test_a_nudge_slack_took_but_never_answered_is_unconfirmed_and_not_sent
 
     assert report.count("unconfirmed") == 1 and report.count("retry") == 0
     assert len(fake_slack.of("chat.postMessage")) == 1  # Slack shows it once, never twice
-    assert await statuses(core.db) == {"unconfirmed": 1}
+    assert await status_counts(core.db) == {"unconfirmed": 1}
     await runtime.transports["slack"].close()  # type: ignore[attr-defined]
 
 
@@ -78,7 +78,7 @@ async def test_a_nudge_slack_refused_is_retried_and_shown_once(
 
     assert (first.count("retry"), second.count("sent")) == (1, 1)
     assert len(fake_slack.delivered("chat.postMessage")) == 1
-    assert await statuses(core.db) == {"sent": 1}
+    assert await status_counts(core.db) == {"sent": 1}
     await runtime.transports["slack"].close()  # type: ignore[attr-defined]
 
 

@@ -26,8 +26,8 @@ from bench.clicks import answer_clicks, fire, seed
 from storage import inbound_work
 from storage.db import Database
 from storage.models import Answer
-from tests.bot.commands.test_serve import _env, _serving_line
 from tests.bot.platforms.teams.teams_harness import Harness, Person
+from tests.bot.serve_harness import serve_env, serving_line
 from tests.fakes.bot_connector import FakeBotConnector
 from tests.fakes.slack_api import FakeSlack
 
@@ -47,7 +47,7 @@ async def serve(
         stderr=asyncio.subprocess.PIPE,
     )
     try:
-        line = await _serving_line(proc)
+        line = await serving_line(proc)
         yield proc, int(str(line["port"]))
     finally:
         if proc.returncode is None:
@@ -93,7 +93,7 @@ async def test_fifty_acknowledged_clicks_survive_kill_9_and_are_saved_after_a_re
     fake = await FakeSlack().start()
     try:
         fake.slow("chat.update", 3)
-        env = _env(
+        env = serve_env(
             db, fake, COREGROUP_INBOUND_LEASE_SECONDS=LEASE, SLACK_SIGNING_SECRET=SIGNING_SECRET
         )
         async with serve(env, tmp_path) as (first, port):
@@ -116,7 +116,7 @@ async def test_a_running_instance_takes_over_the_clicks_of_one_killed_after_ackn
     fake = await FakeSlack().start()
     try:
         fake.slow("chat.update", 3)
-        env = _env(
+        env = serve_env(
             db, fake, COREGROUP_INBOUND_LEASE_SECONDS=LEASE, SLACK_SIGNING_SECRET=SIGNING_SECRET
         )
         async with serve(env, tmp_path) as (_other, _other_port):
@@ -137,7 +137,7 @@ async def test_a_teams_message_kept_by_a_killed_process_is_answered_after_a_rest
     who = Person("Sam", "aad-sam")
     try:
         connector.delay = 5  # the first process is still sending its answer when it dies
-        env = _env(
+        env = serve_env(
             db,
             fake,
             COREGROUP_INBOUND_LEASE_SECONDS=LEASE,

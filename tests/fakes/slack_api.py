@@ -49,6 +49,8 @@ class FakeSlack:
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self.violations: list[str] = []
+        # What slack_sdk's Block Kit models refuse in anything sent (fixtures assert it empty).
+        self.schema_violations: list[str] = []
         self.allowed_mentions: set[str] = set()
         self.users: dict[str, str] = {}  # user id -> display name for users.info
         self.bot_user_id = "UBOTUSER"
@@ -87,6 +89,8 @@ class FakeSlack:
             await self._socket.close()
         if self._runner is not None:
             await self._runner.cleanup()
+        # Every test that used this fake proves what the bot sent was valid Block Kit.
+        assert self.schema_violations == [], "\n".join(self.schema_violations)
 
     # ---- Socket Mode --------------------------------------------------------------------------
 
@@ -301,6 +305,13 @@ class FakeSlack:
     # ---- Slack's rules ------------------------------------------------------------------------
 
     def _check(self, method: str, body: dict[str, Any]) -> str | None:
+        from tests.fakes.payload_schemas import block_kit_problems, view_problems
+
+        if isinstance(body.get("view"), dict):
+            problems = view_problems(body["view"])
+        else:
+            problems = block_kit_problems(body["blocks"]) if "blocks" in body else []
+        self.schema_violations += [f"{method}: {p}" for p in problems]
         for text in _checked_texts(method, body):
             self._check_text(method, text)
         blocks = body.get("blocks")

@@ -1,20 +1,17 @@
-"""Migration 0005 on existing data: sessions are pinned to the set installed at upgrade, each
+"""Migration 0006 on existing data: sessions are pinned to the set installed at upgrade, each
 member's place becomes a question id, and only those who had submitted have submitted answers."""
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 
-import psycopg
 import pytest
 from sqlalchemy import create_engine, text
 
 from prompts.loader import load_catalogue
 from storage.db import to_sync_url
 from storage.migrate import upgrade
-from tests.conftest import PG_ADMIN
+from tests.factories.databases import throwaway_postgres
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -23,14 +20,8 @@ def fresh_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
         yield f"sqlite:///{tmp_path / 'old.db'}"
         return
     request.getfixturevalue("pg_url")  # skips or fails as the other PostgreSQL tests do
-    name = f"cg_mig5_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_postgres("cg_mig6") as url:
+        yield url
 
 
 OLD_ROWS = [

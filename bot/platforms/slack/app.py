@@ -161,7 +161,12 @@ class SlackAdapter:
         app.action(anything)(self._on_delivery)
         app.view(anything)(self._on_delivery)
         app.view_closed(anything)(self._on_delivery)
-        for event_type in ("message", "app_home_opened", "member_joined_channel"):
+        for event_type in (
+            "message",
+            "app_home_opened",
+            "member_joined_channel",
+            "member_left_channel",
+        ):
             app.event(event_type)(self._on_delivery)
 
     async def _on_delivery(self, ack: Any, body: dict[str, Any], context: Any) -> None:

@@ -305,6 +305,7 @@ class SlackTransport:
         thread: PlatformRef | None,
     ) -> None:
         client = await self.client(org)
+        await self.pacer.wait(channel_id)  # a file is one more message in that conversation
         kwargs: dict[str, Any] = {
             "channel": channel_id,
             "filename": filename,
@@ -320,3 +321,10 @@ class SlackTransport:
             raise DeliveryFailed(f"slack files_upload_v2: {code or 'error'}") from exc
         except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
             raise DeliveryFailed(f"slack files_upload_v2: {type(exc).__name__}") from exc
+
+    async def direct_upload(
+        self, org: str, user_id: str, filename: str, content: bytes, title: str, ref: str
+    ) -> None:
+        """The file in the person's DM with the app (Slack needs no consent step)."""
+        channel = await self.dm_channel(org, user_id)
+        await self.upload(org, channel, filename, content, title, None)

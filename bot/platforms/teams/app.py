@@ -31,6 +31,8 @@ from bot.platforms.teams.connector import (
     BotConnector,
     TokenSource,
 )
+from bot.platforms.teams.consent import ConsentAnswers
+from bot.platforms.teams.files import CONSENT_INVOKE, UploadHosts
 from bot.platforms.teams.inbound import MalformedActivity, Origin
 from bot.platforms.teams.origin import OriginRefused, ServiceHosts, check_claim, guard_jwt
 from bot.platforms.teams.origin import record_refusal as audit_refusal
@@ -136,6 +138,8 @@ class TeamsAdapter:
         self.queue = InboundQueue(
             runtime.core.db, "teams", runtime.settings.coregroup_inbound_lease_seconds
         )
+        uploads = UploadHosts.from_setting(runtime.settings.teams_extra_service_hosts)
+        self.consent = ConsentAnswers(runtime.core, transport.connector, uploads)
 
     async def on_activity(self, request: web.Request) -> web.Response:
         if request.content_type != "application/json" or not is_utf8_charset(request.charset):
@@ -168,6 +172,8 @@ class TeamsAdapter:
         except Exception:
             await self._unsee(key, work_id)
             raise
+        if invoke and activity.name == CONSENT_INVOKE:  # a file offered in a personal chat
+            return await self.consent.answer(activity.value, where)
         if event is None:
             return _ok(invoke)
         task = asyncio.ensure_future(self._handle(event, where, key, work_id))

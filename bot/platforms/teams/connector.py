@@ -44,6 +44,10 @@ class RetryPolicy:
         return random.uniform(0, min(self.max_delay, self.base_delay * (2**attempt)))
 
 
+class MessageTooBig(DeliveryFailed):
+    """Teams refused the activity for its size (413, or 400 ``MessageSizeTooBig``)."""
+
+
 async def _no_token() -> str | None:
     return None
 
@@ -139,6 +143,10 @@ class BotConnector:
                         except ValueError:
                             return {}
                     last = f"teams {what} answered {resp.status}"
+                    if resp.status == 413 or (
+                        resp.status == 400 and "MessageSizeTooBig" in await resp.text()
+                    ):
+                        raise MessageTooBig(last)
                     if resp.status not in RETRY_STATUSES:
                         raise DeliveryFailed(last)
                     wait = _retry_after(resp.headers.get("Retry-After"))

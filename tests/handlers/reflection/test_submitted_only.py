@@ -8,7 +8,7 @@ from sqlmodel import select
 from bot.platforms.console.backend import ConsoleBackend
 from handlers.records.build import build_record
 from storage.models import Answer, AuditEvent, ReflectionSession
-from tests.handlers.flows import skip_to_submit
+from tests.factories.console import skip_to_submit
 
 
 async def _record_choice(bot: ConsoleBackend, name: str, question_id: str) -> str | None:

@@ -24,7 +24,7 @@ from handlers.records.files import record_csv
 from handlers.records.trajectory import trajectory
 from prompts.schema import Question
 from storage.models import Answer, Member, Participation, ReflectionSession, SessionStatus
-from tests.bot.platforms.slack.test_slack_dialogue_e2e import (
+from tests.bot.platforms.slack.slack_screens import (
     SlackScreen,
     answer_everything,
     buttons_of,

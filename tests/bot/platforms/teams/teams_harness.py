@@ -7,6 +7,7 @@ so every reply, 1:1 creation and card update the bot makes lands there to be ins
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -19,7 +20,8 @@ from bot.runtime import Runtime
 from bot.server import build_web_app
 from bot.settings import Settings
 from handlers.base.core import Core
-from tests.fakes.bot_connector import FakeBotConnector
+from handlers.reflection import dialogue
+from tests.fakes.bot_connector import Call, FakeBotConnector
 
 BOT_ID = "28:bot-app-id"
 TENANT_A = "tenant-aaaa"
@@ -136,6 +138,26 @@ class Harness:
             activity["channelData"].update({"team": {"id": TEAM}})
         return activity
 
+    def file_consent(
+        self, who: Person, conversation: str, attachment: dict[str, Any], action: str
+    ) -> dict[str, Any]:
+        """The invoke Teams sends when ``who`` accepts or declines a file consent card."""
+        content = attachment["content"]
+        value: dict[str, Any] = {
+            "type": "fileUpload",
+            "action": action,
+            "context": content["acceptContext" if action == "accept" else "declineContext"],
+        }
+        if action == "accept":
+            value["uploadInfo"] = self.connector.upload_info(attachment["name"])
+        return self._base(
+            who,
+            {"id": conversation, "conversationType": "personal"},
+            type="invoke",
+            name="fileConsent/invoke",
+            value=value,
+        )
+
     def install_in_team(self, who: Person, channel: str = CHANNEL) -> dict[str, Any]:
         activity = self._base(
             who,
@@ -173,4 +195,92 @@ async def running(core: Core, **overrides: Any) -> AsyncIterator[Harness]:
         yield harness
     finally:
         await runner.cleanup()
-        await connector.stop()
+        await connector.stop()  # which asserts every card passed the Adaptive Card 1.5 schema
+
+
+# ---- a person's side: the cards they see, pressing and filling them ----------------------------
+
+
+def actions(call: Call) -> list[dict[str, Any]]:
+    card = call.card() or {}
+    found = [a for e in card.get("body", []) if e["type"] == "ActionSet" for a in e["actions"]]
+    return found + list(card.get("actions", []))
+
+
+def text_of(call: Call) -> str:
+    return json.dumps(call.body, ensure_ascii=False)
+
+
+def personal_of(h: Harness, who: Person) -> str:
+    """The 1:1 conversation id the bot created (or was given) for a person."""
+    chats: dict[str, str] = h.__dict__.setdefault("chats", {})
+    for create in h.connector.creates():
+        if create.body["members"][0]["id"] in (who.aad, who.teams_id):
+            chats[who.aad] = str(create.result_id)
+    return chats.get(who.aad, who.personal)
+
+
+async def press(h: Harness, who: Person, card: Call, data: dict[str, Any]) -> None:
+    status, _ = await h.post(h.submit(who, data, _Where(card)))
+    assert status == 200
+
+
+class _Where:
+    def __init__(self, call: Call) -> None:
+        self.conversation = call.conversation
+        self.activity_id = call.result_id
+
+
+async def fill_form(h: Harness, who: Person, form: Call, values: dict[str, Any]) -> None:
+    [submit] = [a for a in actions(form) if "form_id" in a.get("data", {})]
+    data = dict(submit["data"])
+    data.update({f"in_{k}": v for k, v in values.items()})
+    await press(h, who, form, data)
+
+
+def latest_form(h: Harness, conversation: str, form_id: str) -> Call:
+    forms = [
+        c
+        for c in h.connector.screen(conversation)
+        if any(a.get("data", {}).get("form_id") == form_id for a in actions(c))
+    ]
+    assert forms, f"no {form_id} form in {conversation}"
+    return forms[-1]
+
+
+HOSTILE = (
+    "<at>Robin Reviewing Officer</at> <at>Everyone</at> **bold** _it_ [click](https://evil.ex) "
+    "{{DATE(2017-02-14T06:00:00Z, SHORT)}} <script>alert(1)</script> & co — مرحبا 👋🏽 "
+    # and the Slack corpus: harmless here too
+    "<!channel> <!here> @everyone <https://evil.example|click here> {{ 7*7 }} {% raw %} `code`"
+)
+ANSWER_ORDER = ("dlg.start", "dlg.answer", "dlg.text", "dlg.comment", "dlg.next", "dlg.review")
+
+
+async def answer_everything(h: Harness, who: Person) -> None:
+    """Follow the cards like a person would: start, answer each question, review, submit."""
+    conversation = personal_of(h, who)
+    for _step in range(80):
+        screen = h.connector.screen(conversation)
+        with_actions = [c for c in screen if any("verb" in a["data"] for a in actions(c))]
+        assert with_actions, "the member has no card to act on"
+        card = with_actions[-1]
+        verbs = {a["data"].get("verb"): a for a in actions(card) if "verb" in a.get("data", {})}
+        if "dlg.submit" in verbs:
+            await press(h, who, card, verbs["dlg.submit"]["data"])
+            return
+        for verb in ANSWER_ORDER:
+            if verb in verbs:
+                break
+        else:
+            raise AssertionError(f"no way forward on: {sorted(verbs)}")
+        if verb == "dlg.answer":
+            choice = next(a for a in actions(card) if a["data"].get("verb") == "dlg.answer")
+            await press(h, who, card, choice["data"])
+        elif verb in ("dlg.text", "dlg.comment"):
+            await press(h, who, card, verbs[verb]["data"])
+            form = latest_form(h, conversation, dialogue.TEXT_FORM)
+            await fill_form(h, who, form, {"text": f"{who.name}: {HOSTILE}"})
+        else:
+            await press(h, who, card, verbs[verb]["data"])
+    raise AssertionError("the dialogue did not end")

@@ -17,14 +17,18 @@ from handlers.base.core import Core
 from handlers.reflection import dialogue
 from prompts.schema import Question
 from storage.models import Answer, Member, Participation, ReflectionSession, SessionStatus
-from tests.bot.platforms.teams.teams_harness import CHANNEL, TEAM, Harness, Person, running
-from tests.bot.platforms.teams.test_teams_dialogue_e2e import (
+from tests.bot.platforms.teams.teams_harness import (
+    CHANNEL,
+    TEAM,
+    Harness,
+    Person,
     actions,
     answer_everything,
     fill_form,
     latest_form,
     personal_of,
     press,
+    running,
     text_of,
 )
 from tests.fakes.bot_connector import Call
