@@ -63,7 +63,9 @@ def _agreed_and_notes(q: QuestionView, lang: str) -> tuple[str, str]:
     """The agreed position and the notes; a key point is marked on whichever there is."""
     agreed, notes = _said(q, q.agreed, lang), q.agreed_notes or ""
     if q.group_summary and notes:
-        agreed = t("close.group_summary", lang)  # a free-text question's notes summarise it
+        # A free-text question's notes are the group's summary of it (and any key point).
+        summary = t("close.group_summary", lang)
+        return summary, t("word.key_point", lang, text=notes) if q.key_point else notes
     if q.key_point and agreed:
         agreed = t("word.key_point", lang, text=agreed)
     elif q.key_point and notes:

@@ -17,7 +17,7 @@ from handlers.base.errors import BadInput
 from handlers.base.messages import Button, Buttons, Heading, Message, Paragraph
 from prompts.schema import QuestionSet
 from prompts.strings import t
-from storage.models import Member, Participation
+from storage.models import Member, Participation, ParticipationState
 from storage.submitted import SubmittedAnswer
 
 CLOSE_NOW = "session.close_now"
@@ -33,6 +33,7 @@ async def started_not_submitted(s: AsyncSession, session_id: int) -> list[Member
             Participation.session_id == session_id,
             col(Participation.started_at).is_not(None),
             col(Participation.finished_at).is_(None),
+            Participation.state != ParticipationState.LEFT,  # removed: their drafts are gone
         )
         .order_by(col(Member.display_name))
     )

@@ -79,6 +79,8 @@ CLOSE_FORM = "session.close"
 ACTION_ROWS = 3
 NO_POSITION = "none"
 LONG_TEXT = 3000
+# What members said, per question: short enough that the whole form is one Teams card.
+HINT = 1600
 
 
 def _tally(qset: QuestionSet, qid: str, answers: list[SubmittedAnswer], lang: str = "en") -> str:
@@ -122,7 +124,7 @@ def close_form(
             for a in answers
             if a.question_id == q.id and a.comment
         ]
-        hint = t("close.what_people_said", lang, said=" | ".join(said))[:1900] if said else ""
+        hint = t("close.what_people_said", lang, said=" | ".join(said))[:HINT] if said else ""
         if q.choice_values:
             options = tuple(Option(v, choice_label(q, v, lang)) for v in q.choice_values)
             tally = _tally(qset, q.id, answers, lang)
