@@ -96,7 +96,9 @@ class Clicker:
 async def seed(db: Database, groups: int) -> list[Clicker]:
     """What `/reflect setup`, `/reflect` and every member's Start leave behind, in bulk."""
     now = utcnow()
-    version = load_catalogue().get(DEFAULT_SET).version
+    qset = load_catalogue().get(DEFAULT_SET)
+    version = qset.version
+    pinned = [q.model_dump(mode="json") for q in qset.questions]
     async with db.write() as s:
         conn = await s.connection()
         await conn.execute(insert(Organisation), [{"platform": "slack", "external_id": TEAM}])
@@ -161,6 +163,7 @@ async def seed(db: Database, groups: int) -> list[Clicker]:
                     "closes_at": now + timedelta(hours=72),
                     "themes": [],
                     "record_final": False,
+                    "questions": pinned,  # the questions the session opened with
                 }
                 for g, gid in enumerate(group_ids[f"C{g:08d}"] for g in range(groups))
             ],
@@ -176,7 +179,7 @@ async def seed(db: Database, groups: int) -> list[Clicker]:
                 "session_id": sessions[group_id],
                 "member_id": member_id,
                 "state": ParticipationState.ANSWERING,
-                "position": 0,
+                "position": None,  # the first question
                 "started_at": now,
                 "updated_at": now,
                 "version": 1,

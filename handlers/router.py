@@ -249,6 +249,8 @@ async def _press(core: Core, event: Press) -> list[Intent]:
         return await sessions.remind_outstanding(core, actor, session_id=_int(value))
     if action == "session.close":
         return await closing.open_close_form(core, actor, session_id=_int(value))
+    if action == "session.close_now":  # confirmed: close although some have not submitted
+        return await closing.open_close_form(core, actor, session_id=_int(value), confirmed=True)
     if action == "reflect.start":
         return await sessions.start_for_group(core, actor, _int(value))
     if action == channel_nudges.SNOOZE_ACTION:

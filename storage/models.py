@@ -184,6 +184,13 @@ class ReflectionSession(SQLModel, table=True):
     themes: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     escalation: str | None = _sealed()
     record_final: bool = False
+    # The group's answer to "What is life like for this child?", from the close form.
+    child_life: str | None = _sealed()
+    # The questions this session opened with (each as the set had it), in order: a session is
+    # pinned to them, so a changed or reordered YAML set never changes an open or closed one.
+    questions: list[dict[str, Any]] = Field(
+        default_factory=list, sa_column=Column(JSON, nullable=False)
+    )
 
 
 class Participation(SQLModel, table=True):
@@ -195,7 +202,8 @@ class Participation(SQLModel, table=True):
     session_id: int = Field(foreign_key="reflection_session.id", index=True)
     member_id: int = Field(foreign_key="member.id", index=True)
     state: ParticipationState = Field(default=ParticipationState.INVITED, sa_type=String(16))
-    position: int = 0
+    # The question the member is on (an id in the session's pinned questions; None: the first).
+    position: str | None = Field(default=None, max_length=64)
     pending_question: str | None = Field(default=None, max_length=64)
     pending_kind: str | None = Field(default=None, max_length=16)
     return_to_review: bool = False
@@ -209,7 +217,12 @@ class Participation(SQLModel, table=True):
 
 
 class Answer(SQLModel, table=True):
-    """A member's answer to one question: a choice and/or a comment; editable until close."""
+    """A member's answer to one question: a choice and/or a comment; editable until close.
+
+    ``choice``/``comment``/``skipped`` are the member's draft, theirs alone. Submitting copies
+    them into the ``submitted_*`` columns, the only values that ever leave the member
+    (``storage/submitted.py``); later edits stay drafts until the member submits again.
+    """
 
     __table_args__ = (UniqueConstraint("session_id", "member_id", "question_id"),)
 
@@ -222,6 +235,10 @@ class Answer(SQLModel, table=True):
     skipped: bool = False
     answered_at: datetime = _when(default_factory=utcnow)
     updated_at: datetime = _when(default_factory=utcnow)
+    submitted: bool = False
+    submitted_choice: str | None = Field(default=None, max_length=32)
+    submitted_comment: str | None = _sealed()
+    submitted_skipped: bool = False
 
 
 class AgreedPosition(SQLModel, table=True):

@@ -161,6 +161,11 @@ class QuestionView:
     key_point: bool = False
 
     @property
+    def group_summary(self) -> bool:
+        """A free-text question: the facilitator's notes are the group's summary of it."""
+        return not self.tally and self.kind == "text"
+
+    @property
     def answered(self) -> int:
         """How many members gave an answer or a comment (skips do not count)."""
         return sum(1 for a in self.answers if not a.skipped and (a.choice or a.comment))
@@ -218,6 +223,8 @@ class RecordView:
     attendee_count: int = field(default=0)
     # The group's Yes/No answers across its supervisions up to this one (closed records only).
     trajectory: TrajectoryView | None = None
+    # "What is life like for this child?": the group's summary from the close form.
+    child_life: str | None = None
     language: str = "en"  # the organisation's: the question set's and the Word file's
     protective_marking: str = DEFAULT_MARKING  # on every page of the Word file
 

@@ -41,7 +41,6 @@ from storage.models import (
     Member,
     MessageRef,
     Participation,
-    ParticipationState,
     ReflectionSession,
     SessionStatus,
 )
@@ -141,17 +140,15 @@ async def _purge_answers(s: AsyncSession, report: PurgeReport, cutoff: datetime 
     answers = list(await s.exec(select(Answer).where(col(Answer.session_id).in_(session_ids))))
     if not answers:
         return
-    # Keep who took part (a field of the record) before the answers that show it go.
-    answered = {(a.session_id, a.member_id) for a in answers if not a.skipped}
+    # Keep who took part (a field of the record) before the answers that show it go:
+    # those who submitted (a draft never counts).
+    answered = {(a.session_id, a.member_id) for a in answers if a.submitted}
     parts = await s.exec(
         select(Participation).where(col(Participation.session_id).in_(session_ids))
     )
     for p in parts:
         if p.attended is None:
-            p.attended = (
-                p.session_id,
-                p.member_id,
-            ) in answered or p.state == ParticipationState.DONE
+            p.attended = (p.session_id, p.member_id) in answered or p.finished_at is not None
         p.pending_question = None
         p.pending_kind = None
         s.add(p)

@@ -238,6 +238,10 @@ def _their_part(found: _Found, user_id: str) -> dict[str, Any]:
                 "choice",
                 "comment",
                 "skipped",
+                "submitted",
+                "submitted_choice",
+                "submitted_comment",
+                "submitted_skipped",
                 "answered_at",
                 "updated_at",
             )

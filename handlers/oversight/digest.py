@@ -46,7 +46,6 @@ from prompts.schema import Question
 from prompts.themes import load_themes
 from storage.models import (
     AgreedPosition,
-    Answer,
     CoreGroup,
     GroupStatus,
     Organisation,
@@ -55,6 +54,7 @@ from storage.models import (
     SessionStatus,
     StaffRole,
 )
+from storage.submitted import submitted_answers
 
 YES_NO = tuple(CHOICE_LABELS.items())  # (value, label) in Yes, No, Not sure order
 WRITTEN_IN = "Other (written in)"
@@ -190,14 +190,8 @@ async def build_digest(
                 )
             ]
             answers = [
-                (sid, qid, choice)
-                for sid, qid, choice in await s.exec(
-                    select(Answer.session_id, Answer.question_id, Answer.choice).where(
-                        col(Answer.session_id).in_(this_ids),
-                        col(Answer.choice).is_not(None),
-                        Answer.skipped == False,  # noqa: E712
-                    )
-                )
+                (a.session_id, a.question_id, a.choice)
+                for a in await submitted_answers(s, this_ids, chosen_only=True)
             ]
         overdue = await _overdue_now(s, core, org)
 

@@ -16,6 +16,7 @@ from sqlmodel import select
 
 from handlers.base.core import Core
 from handlers.base.errors import CoreGroupError, NotFound
+from handlers.base.pinned import pinned_set
 from handlers.base.record_view import (
     ActionView,
     MemberAnswer,
@@ -28,11 +29,11 @@ from handlers.base.wording import choice_label
 from handlers.records.trajectory import load_trajectory
 from prompts.render import Target, render
 from prompts.schema import Question, QuestionSet
+from prompts.strings import t
 from prompts.themes import load_themes, theme_label
 from storage.models import (
     ActionItem,
     AgreedPosition,
-    Answer,
     CoreGroup,
     Member,
     MemberRole,
@@ -42,6 +43,7 @@ from storage.models import (
     ReflectionSession,
     SessionStatus,
 )
+from storage.submitted import SubmittedAnswer, submitted_answers
 
 # Free text from these questions is structured content, kept in the case-file version.
 KEPT_TEXT_PURPOSES = frozenset({"child_voice", "family_voice"})
@@ -74,9 +76,10 @@ def _local_date(moment: datetime, tz: ZoneInfo) -> date:
 def _question_view(
     number: int,
     question: Question,
-    answers: list[tuple[Member, Answer]],
+    answers: list[tuple[Member, SubmittedAnswer]],
     position: AgreedPosition | None,
     key_points_only: bool,
+    language: str = "en",
 ) -> QuestionView:
     labels = _labels(question)
     keep_text = not key_points_only or question.purpose in KEPT_TEXT_PURPOSES
@@ -107,6 +110,7 @@ def _question_view(
     agreed = notes = None
     key_point = False
     if position is not None:
+        labels = {**labels, "not_agreed": t("close.not_agreed_label", language)}
         agreed = labels.get(position.position, position.position) if position.position else None
         key_point = position.key_point
         if position.notes and (key_point or not key_points_only):
@@ -129,8 +133,8 @@ def _question_view(
 
 def _question_set(core: Core, session: ReflectionSession, language: str) -> QuestionSet:
     try:
-        # A different version in the catalogue is used as it is: ids are stable across versions.
-        return core.sets.get(session.set_id, language)
+        # The questions the session opened with, worded in the record's language.
+        return pinned_set(core, session, language)
     except KeyError:
         raise CoreGroupError(
             "The question set this session used is no longer installed, so the record "
@@ -172,7 +176,7 @@ async def build_record(
                 await s.exec(select(Participation).where(Participation.session_id == session_id))
             ).all()
         )
-        answers = list((await s.exec(select(Answer).where(Answer.session_id == session_id))).all())
+        answers = await submitted_answers(s, session_id)  # never anyone's unsubmitted draft
         positions = list(
             (
                 await s.exec(select(AgreedPosition).where(AgreedPosition.session_id == session_id))
@@ -197,7 +201,9 @@ async def build_record(
     facilitator = _facilitator(group, session, members)
     facilitator_ids = {m.id for m in members if m.user_id == group.facilitator_id}
 
-    answered_ids = {a.member_id for a in answers if not a.skipped}
+    # "Took part" means submitted (the facilitator may record otherwise in the close form).
+    submitted_ids = {p.member_id for p in participations if p.finished_at is not None}
+    answered_ids = {a.member_id for a in answers if not a.skipped} | submitted_ids
     part_by_member = {p.member_id: p for p in participations}
     attendees: list[Person] = []
     ordered = sorted(members, key=lambda m: (m.display_name.casefold(), m.id or 0))
@@ -212,9 +218,7 @@ async def build_record(
         if part is not None and part.attended is not None:
             attended = part.attended
         else:
-            attended = m.id in answered_ids or (
-                part is not None and part.state == ParticipationState.DONE
-            )
+            attended = m.id in answered_ids
         attendees.append(
             Person(
                 name=m.display_name,
@@ -226,7 +230,7 @@ async def build_record(
         )
     order = {m.id: i for i, m in enumerate(ordered)}
 
-    by_question: dict[str, list[tuple[Member, Answer]]] = {}
+    by_question: dict[str, list[tuple[Member, SubmittedAnswer]]] = {}
     for a in sorted(answers, key=lambda a: order.get(a.member_id, 0)):
         member = member_by_id.get(a.member_id)
         if member is not None:
@@ -240,6 +244,7 @@ async def build_record(
             by_question.get(q.id, []),
             position_by_q.get(q.id),
             key_points_only,
+            org.language if org else "en",
         )
         for number, q in enumerate(qset.questions, start=1)
         if include_private or q.audience == "group"
@@ -284,6 +289,7 @@ async def build_record(
         organisation=org.name if org else "",
         attendee_count=sum(1 for p in attendees if p.attended),
         trajectory=path,
+        child_life=(session.child_life or "").strip() or None,
         language=org.language if org else "en",
         protective_marking=core.protective_marking,
     )

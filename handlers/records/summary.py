@@ -31,6 +31,7 @@ NOTE_CHARS = 300
 ATTENDEE_CHARS = 600
 ACTION_CHARS = 300
 FAMILY_CHARS = 400
+CHILD_LIFE_CHARS = 600
 MAX_ACTIONS = 10
 _SENTENCE_END = re.compile(r"(?<=[.!?…])[\"')\]]*\s+")
 
@@ -65,6 +66,8 @@ def _question(q: QuestionView, lang: str) -> Paragraph:
         facts.append(t("record.summary_split", lang))
     if q.agreed:
         facts.append(t("record.summary_agreed", lang, position=q.agreed))
+    elif q.group_summary and q.agreed_notes:
+        facts.append(t("close.group_summary", lang))
     if q.key_point:
         facts.append(t("record.summary_key_point", lang))
     if facts:
@@ -121,6 +124,9 @@ def record_summary(view: RecordView, title: str, lang: str = "en") -> RecordSumm
     """The summary of ``view`` in ``lang``; ``title`` heads it (and the file's message)."""
     in_file = Context((t("record.summary_in_file", lang),))
     blocks: list[Block] = [Heading(title), _header(view, lang)]
+    if view.child_life:
+        life = clip(view.child_life, CHILD_LIFE_CHARS, lang)
+        blocks.append(Paragraph((Strong(t("close.child_life_label", lang)), "\n" + life)))
     blocks += [_question(q, lang) for q in view.questions]
     blocks += _key_points(view, lang)
     blocks += _actions(view, lang)

@@ -36,6 +36,7 @@ from handlers.base.messages import (
     Strong,
     Upload,
 )
+from handlers.base.pinned import pinned_set
 from handlers.base.record_view import (
     NO_ANSWER,
     NO_POSITION,
@@ -50,12 +51,14 @@ from prompts.schema import Question
 from prompts.strings import t
 from storage.models import (
     AgreedPosition,
-    Answer,
     CoreGroup,
     Organisation,
     ReflectionSession,
     SessionStatus,
 )
+from storage.submitted import SubmittedAnswer, submitted_answers
+
+NOT_AGREED = "Not agreed"  # the group recorded that it did not agree
 
 
 def _tz(name: str) -> ZoneInfo:
@@ -100,20 +103,12 @@ async def load_trajectory(
     sessions = sorted(await s.exec(stmt), key=lambda x: (x.closed_at or x.opened_at, x.id or 0))
     ids = [x.id for x in sessions if x.id is not None]
     positions: list[AgreedPosition] = []
-    answers: list[Answer] = []
+    answers: list[SubmittedAnswer] = []
     if ids:
         positions = list(
             await s.exec(select(AgreedPosition).where(col(AgreedPosition.session_id).in_(ids)))
         )
-        answers = list(
-            await s.exec(
-                select(Answer).where(
-                    col(Answer.session_id).in_(ids),
-                    col(Answer.choice).is_not(None),
-                    Answer.skipped == False,  # noqa: E712
-                )
-            )
-        )
+        answers = await submitted_answers(s, ids, chosen_only=True)
     tz = _tz(org.timezone if org else group.timezone)
     language = org.language if org else "en"
     return _compose(core, group, sessions, positions, answers, tz, language)
@@ -121,7 +116,7 @@ async def load_trajectory(
 
 def _yes_no_questions(core: Core, session: ReflectionSession, language: str) -> list[Question]:
     try:
-        qset = core.sets.get(session.set_id, language)
+        qset = pinned_set(core, session, language)
     except KeyError:
         return []  # a set no longer installed: its questions cannot be named
     return [q for q in qset.questions if q.kind == "yes_no" and q.audience == "group"]
@@ -132,7 +127,7 @@ def _compose(
     group: CoreGroup,
     sessions: list[ReflectionSession],
     positions: list[AgreedPosition],
-    answers: list[Answer],
+    answers: list[SubmittedAnswer],
     tz: ZoneInfo,
     language: str,
 ) -> TrajectoryView:
@@ -168,9 +163,8 @@ def _compose(
             position = agreed.get((sid, qid))
             given = chosen.get((sid, qid), []) if qid in ids else []
             if position is not None:
-                points.append(
-                    TrajectoryPoint(CHOICE_LABELS.get(position, position), True, len(given))
-                )
+                shown = NOT_AGREED if position == "not_agreed" else position
+                points.append(TrajectoryPoint(CHOICE_LABELS.get(position, shown), True, len(given)))
                 continue
             majority = _majority(given)
             label = CHOICE_LABELS.get(majority, majority) if majority else None

@@ -62,6 +62,10 @@ def _tally(q: QuestionView, lang: str) -> str:
 def _agreed_and_notes(q: QuestionView, lang: str) -> tuple[str, str]:
     """The agreed position and the notes; a key point is marked on whichever there is."""
     agreed, notes = _said(q, q.agreed, lang), q.agreed_notes or ""
+    if q.group_summary and notes:
+        # A free-text question's notes are the group's summary of it (and any key point).
+        summary = t("close.group_summary", lang)
+        return summary, t("word.key_point", lang, text=notes) if q.key_point else notes
     if q.key_point and agreed:
         agreed = t("word.key_point", lang, text=agreed)
     elif q.key_point and notes:
@@ -96,6 +100,8 @@ def _details(doc: Any, view: RecordView, lang: str) -> None:
     ):
         add_row(details, DETAILS_COLUMNS, [(t(label, lang), True), (value, False)])
     add_heading(doc, t("word.life", lang), level=2)
+    if view.child_life:
+        doc.add_paragraph(plain(view.child_life))
     if view.opening_prompt:
         doc.add_paragraph(plain(view.opening_prompt))
 

@@ -43,11 +43,19 @@ from handlers.base.messages import (
     spans_text,
 )
 from handlers.base.parsing import parse_date, parse_user
+from handlers.base.pinned import pinned_set
 from handlers.base.record_view import RecordView
 from handlers.base.text import clean
 from handlers.base.wording import choice_label
 from handlers.records.actions import previous_actions
 from handlers.records.summary import record_summary
+from handlers.reflection.close_checks import (
+    NOT_AGREED,
+    check_position,
+    confirm_close_message,
+    split_questions,
+    started_not_submitted,
+)
 from handlers.reflection.debrief import invitations as debrief_invitations
 from handlers.reflection.dialogue import dialogue_key
 from handlers.reflection.feedback import feedback_summary
@@ -59,21 +67,23 @@ from prompts.themes import load_themes
 from storage.models import (
     ActionItem,
     AgreedPosition,
-    Answer,
     Member,
     Participation,
     ParticipationState,
     ReflectionSession,
     SessionStatus,
 )
+from storage.submitted import SubmittedAnswer, discard_drafts, submitted_answers
 
 CLOSE_FORM = "session.close"
 ACTION_ROWS = 3
 NO_POSITION = "none"
 LONG_TEXT = 3000
+# What members said, per question: short enough that the whole form is one Teams card.
+HINT = 1600
 
 
-def _tally(qset: QuestionSet, qid: str, answers: list[Answer], lang: str = "en") -> str:
+def _tally(qset: QuestionSet, qid: str, answers: list[SubmittedAnswer], lang: str = "en") -> str:
     q = qset.question(qid)
     counts = Counter(a.choice for a in answers if a.question_id == qid and a.choice)
     parts = [f"{counts[v]} {choice_label(q, v, lang)}" for v in q.choice_values if counts[v]]
@@ -83,7 +93,7 @@ def _tally(qset: QuestionSet, qid: str, answers: list[Answer], lang: str = "en")
 def close_form(
     qset: QuestionSet,
     session: ReflectionSession,
-    answers: list[Answer],
+    answers: list[SubmittedAnswer],
     names: dict[int, str],
     *,
     lang: str = "en",
@@ -93,8 +103,19 @@ def close_form(
 ) -> Form:
     """The facilitator's form. ``people`` are the invited members (user id, name),
     ``attended`` those ticked as present to begin with (everyone who submitted) and
-    ``earlier`` the last session's actions with their status, shown first."""
-    fields: list[FormField] = []
+    ``earlier`` the last session's actions with their status, shown first.
+    ``answers`` are the submitted ones only: nobody's draft reaches the facilitator."""
+    fields: list[FormField] = [
+        FormField(
+            "child_life",
+            t("close.child_life_label", lang),
+            kind="multiline",
+            optional=True,
+            max_length=LONG_TEXT,
+            hint=t("close.child_life_hint", lang),
+        )
+    ]
+    split = split_questions(qset, answers)
     for number, q in enumerate(qset.questions, start=1):
         if q.audience != "group":
             continue
@@ -103,7 +124,7 @@ def close_form(
             for a in answers
             if a.question_id == q.id and a.comment
         ]
-        hint = t("close.what_people_said", lang, said=" | ".join(said))[:1900] if said else ""
+        hint = t("close.what_people_said", lang, said=" | ".join(said))[:HINT] if said else ""
         if q.choice_values:
             options = tuple(Option(v, choice_label(q, v, lang)) for v in q.choice_values)
             tally = _tally(qset, q.id, answers, lang)
@@ -114,15 +135,20 @@ def close_form(
                         :1900
                     ],
                     kind="select",
-                    options=(*options, Option(NO_POSITION, t("close.no_position", lang))),
+                    options=(
+                        *options,
+                        Option(NOT_AGREED, t("close.not_agreed", lang)),
+                        Option(NO_POSITION, t("close.no_position", lang)),
+                    ),
                     optional=True,
                     hint=hint,
                 )
             )
+            notes_label = "close.notes_or_reason_label" if q.id in split else "close.notes_label"
             fields.append(
                 FormField(
                     f"notes_{q.id}",
-                    t("close.notes_label", lang, n=number),
+                    t(notes_label, lang, n=number),
                     kind="multiline",
                     optional=True,
                     max_length=LONG_TEXT,
@@ -234,7 +260,12 @@ def _earlier_actions(lines: tuple[str, ...], lang: str) -> tuple[str, ...]:
 
 
 async def open_close_form(
-    core: Core, actor: Actor, *, channel_id: str | None = None, session_id: int | None = None
+    core: Core,
+    actor: Actor,
+    *,
+    channel_id: str | None = None,
+    session_id: int | None = None,
+    confirmed: bool = False,
 ) -> list[Intent]:
     async with core.db.read() as s:
         org = await ensure_org(s, core, actor)
@@ -249,7 +280,8 @@ async def open_close_form(
         await require_facilitator(s, group, actor, "close this session")
         if session.status != SessionStatus.OPEN:
             raise Conflict(key="errors.already_closed")
-        answers = list(await s.exec(select(Answer).where(Answer.session_id == session.id)))
+        answers = await submitted_answers(s, session.id or 0)
+        waiting = [] if confirmed else await started_not_submitted(s, session.id or 0)
         names = {
             m.id or 0: (m.agency or m.display_name) for m in await members_of(s, group.id or 0)
         }
@@ -264,8 +296,10 @@ async def open_close_form(
             )
         )
         lang = await language_for(s, org, actor.user_id)
-        qset = core.sets.get(session.set_id, lang)
+        qset = pinned_set(core, session, lang)
         earlier = tuple(await previous_actions(s, session, lang))
+    if waiting:  # someone started and has not submitted: confirm first (privately), remind
+        return [Direct(actor.user_id, confirm_close_message(session.id or 0, waiting, lang))]
     people = tuple(Option(m.user_id, m.display_name) for _p, m in invited)
     came = tuple(m.user_id for p, m in invited if p.attended)
     form = close_form(
@@ -299,17 +333,20 @@ async def submit_close(core: Core, actor: Actor, state: str, values: FormValues)
         await require_facilitator(s, group, actor, "close this session")
         if session.status != SessionStatus.OPEN:
             raise Conflict(key="errors.already_closed")
-        qset = core.sets.get(session.set_id)
+        qset = pinned_set(core, session)
         members = {m.user_id: m for m in await members_of(s, group.id or 0)}
+        split = split_questions(qset, await submitted_answers(s, session_id))
         positions: list[AgreedPosition] = []
-        for q in qset.questions:
+        for number, q in enumerate(qset.questions, start=1):
             if q.audience != "group":
                 continue
             raw = values.get(f"pos_{q.id}")
             position = raw if isinstance(raw, str) and raw and raw != NO_POSITION else None
-            if position is not None and position not in q.choice_values:
+            if position is not None and position not in (*q.choice_values, NOT_AGREED):
                 raise BadInput(key="errors.bad_position")
             notes = _text(values, f"notes_{q.id}")
+            if q.choice_values:
+                check_position(number, q.id in split, position, notes)
             key_point = values.get(f"key_{q.id}") is True
             if position or notes or key_point:
                 positions.append(
@@ -360,6 +397,7 @@ async def submit_close(core: Core, actor: Actor, state: str, values: FormValues)
             [t for t in raw_themes if t in themes_known] if isinstance(raw_themes, list) else []
         )
         session.family_sharing = family
+        session.child_life = _text(values, "child_life")
         session.themes = themes
         session.escalation = _text(values, "escalation")
         session.takeaways = _text(values, "takeaways")
@@ -375,6 +413,7 @@ async def submit_close(core: Core, actor: Actor, state: str, values: FormValues)
             s.add(a)
         s.add(session)
         await s.flush()
+        drafts_deleted = await discard_drafts(s, session_id)  # never submitted: never kept
         parts = list(
             await s.exec(
                 select(Participation, Member)
@@ -402,6 +441,7 @@ async def submit_close(core: Core, actor: Actor, state: str, values: FormValues)
             actions=len(actions),
             themes=themes,
             escalated=session.escalation is not None,
+            drafts_deleted=drafts_deleted,
         )
         progress = await progress_view(s, session, group, core)
     view = await build_record(core, session_id)

@@ -11,7 +11,9 @@ States (``ParticipationState``) and the moves allowed from each::
 
 Every move happens in one write transaction that locks the row, so a double click or a
 second instance sees the state the first one left. Nothing lives in process memory: after a
-restart the member carries on at ``position``.
+restart the member carries on at ``position`` (a question id in the session's pinned
+questions, so a changed YAML set never moves anyone). Submitting copies the answers into what
+the group may see (``storage/submitted.py``); edits after that are drafts until submitted again.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from handlers.base.errors import BadInput
 from handlers.base.events import Actor
 from handlers.base.i18n import language_for
 from handlers.base.messages import Form, FormField, Intent, Message, Update, progress_key
+from handlers.base.pinned import pinned_set
 from handlers.base.wording import local_deadline
 from handlers.reflection.dialogue_steps import (
     TRANSITIONS,
@@ -32,6 +35,7 @@ from handlers.reflection.dialogue_steps import (
     Move,
     S,
     answers_of,
+    current_index,
     question_in,
 )
 from handlers.reflection.progress import progress_view
@@ -76,7 +80,7 @@ async def _context(
     """The machine's context, with the set in the member's own language."""
     part, member, session, group = found
     lang = await language_for(s, await s.get(Organisation, group.org_id), member.user_id)
-    qset = core.sets.get(session.set_id, lang)
+    qset = pinned_set(core, session, lang)
     return Ctx(
         core, s, part, member, session, group, qset, questions_for(qset, member, part), actor, lang
     )
@@ -99,6 +103,7 @@ async def advance(core: Core, actor: Actor, participation_id: int, move: Move) -
         if part.state not in allowed:
             # A stale button (double click, old message): show where they really are.
             return [Update(dialogue_key(participation_id), await render(c))]
+        first_start = part.started_at is None
         await step(c, move)
         if member.display_name in ("", member.user_id) and actor.name:
             member.display_name = actor.name[:120]
@@ -109,8 +114,8 @@ async def advance(core: Core, actor: Actor, participation_id: int, move: Move) -
         await s.flush()
         message = await render(c)
         intents: list[Intent] = [Update(dialogue_key(participation_id), message)]
-        if move.name == "submit":
-            # The channel sees the tick, never the answers.
+        if move.name == "submit" or (move.name == "start" and first_start):
+            # The channel sees who started and who submitted, never the answers.
             progress = await progress_view(s, session, group, core)
             intents.append(Update(progress_key(session.id or 0), progress))
     return intents
@@ -142,7 +147,7 @@ async def render(c: Ctx) -> Message:
             lang=lang,
             role=c.part.role,
         )
-    index = min(c.part.position, len(c.questions) - 1)
+    index = current_index(c)
     q = c.questions[index]
     answered = sum(1 for a in answers.values() if a.choice or a.comment)
     return question_message(c.qset, c.questions, index, pid, states.get(q.id), answered, lang=lang)

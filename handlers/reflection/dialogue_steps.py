@@ -24,6 +24,7 @@ from storage.models import (
     ParticipationState,
     ReflectionSession,
 )
+from storage.submitted import mark_submitted
 
 S = ParticipationState
 
@@ -94,15 +95,27 @@ async def _upsert(c: Ctx, q: Question, **fields: object) -> None:
     await c.s.flush()
 
 
+def current_index(c: Ctx) -> int:
+    """Where the member is, as an index into their questions (the first if unknown)."""
+    for i, q in enumerate(c.questions):
+        if q.id == c.part.position:
+            return i
+    return 0
+
+
+def _go(c: Ctx, index: int) -> None:
+    c.part.position = c.questions[max(0, min(index, len(c.questions) - 1))].id
+
+
 def _advance(c: Ctx, from_index: int) -> None:
     """After answering question ``from_index``: next question, or back to the review."""
     if c.part.return_to_review or from_index + 1 >= len(c.questions):
         c.part.state = S.REVIEWING
         c.part.return_to_review = False
-        c.part.position = min(from_index, len(c.questions) - 1)
+        _go(c, from_index)
     else:
         c.part.state = S.ANSWERING
-        c.part.position = from_index + 1
+        _go(c, from_index + 1)
     c.part.pending_question = None
     c.part.pending_kind = None
 
@@ -120,7 +133,7 @@ async def _start(c: Ctx, m: Move) -> None:
         c.part.state = S.REVIEWING
     else:
         c.part.state = S.ANSWERING
-        c.part.position = first_open
+        _go(c, first_open)
 
 
 async def _later(c: Ctx, m: Move) -> None:
@@ -140,7 +153,7 @@ async def _ask_text(c: Ctx, m: Move) -> None:
     q = question_in(c, m.question_id)
     c.part.pending_question = q.id
     c.part.pending_kind = "answer" if q.kind == "text" else "comment"
-    c.part.position = c.questions.index(q)
+    _go(c, c.questions.index(q))
     c.part.state = S.AWAITING_TEXT
 
 
@@ -164,7 +177,7 @@ async def _text(c: Ctx, m: Move) -> None:
             _advance(c, c.questions.index(q))
         else:
             c.part.state = S.ANSWERING
-            c.part.position = c.questions.index(q)
+            _go(c, c.questions.index(q))
             c.part.pending_question = None
             c.part.pending_kind = None
 
@@ -184,9 +197,9 @@ async def _next(c: Ctx, m: Move) -> None:
 
 async def _back(c: Ctx, m: Move) -> None:
     if c.part.state in (S.REVIEWING, S.DONE):
-        c.part.position = len(c.questions) - 1
+        _go(c, len(c.questions) - 1)
     else:
-        c.part.position = max(0, c.part.position - 1)
+        _go(c, current_index(c) - 1)
     c.part.state = S.ANSWERING
     c.part.return_to_review = False
     c.part.pending_question = None
@@ -201,7 +214,7 @@ async def _review(c: Ctx, m: Move) -> None:
 async def _change(c: Ctx, m: Move) -> None:
     q = question_in(c, m.question_id)
     c.part.state = S.ANSWERING
-    c.part.position = c.questions.index(q)
+    _go(c, c.questions.index(q))
     c.part.return_to_review = True
 
 
@@ -209,6 +222,9 @@ async def _submit(c: Ctx, m: Move) -> None:
     c.part.state = S.DONE
     c.part.finished_at = c.part.finished_at or c.core.now()
     c.part.attended = True
+    mark_submitted((await answers_of(c)).values())
+    for answer in (await answers_of(c)).values():
+        c.s.add(answer)
     await audit.record(
         c.s,
         org_id=c.group.org_id,

@@ -18,9 +18,11 @@ from handlers.base.core import Core
 from handlers.base.events import Actor
 from handlers.base.i18n import language_for
 from handlers.base.messages import Context, Heading, Intent, Message, Paragraph, Reply
+from handlers.base.pinned import pinned_set
 from handlers.base.wording import choice_label
 from prompts.strings import t
-from storage.models import Answer, Member, Participation, ReflectionSession, SessionStatus
+from storage.models import Member, Participation, ReflectionSession, SessionStatus
+from storage.submitted import submitted_answers
 
 
 @dataclass(frozen=True)
@@ -44,19 +46,15 @@ async def _summarise(
     labels: dict[str, str] = {}  # choice value -> label, in first-seen order
     counts: Counter[str] = Counter()
     for session in sessions:
-        qset = core.sets.get(session.set_id, lang)
+        qset = pinned_set(core, session, lang)
         questions = {q.id: q for q in qset.questions if q.purpose == "feedback"}
         if not questions:
             continue
         for q in questions.values():
             for value in q.choice_values:
                 labels.setdefault(value, choice_label(q, value, lang))
-        rows = await s.exec(
-            select(Answer).where(
-                Answer.session_id == session.id,
-                col(Answer.question_id).in_(list(questions)),
-                col(Answer.choice).is_not(None),
-            )
+        rows = await submitted_answers(
+            s, session.id or 0, chosen_only=True, question_ids=list(questions)
         )
         counts.update(a.choice for a in rows if a.choice)
     return FeedbackSummary(

@@ -15,6 +15,7 @@ from handlers.base.access import open_session
 from handlers.base.core import Core
 from handlers.base.i18n import language_for
 from handlers.base.messages import Direct, Intent, Update, plain, progress_key
+from handlers.base.pinned import pinned_set
 from handlers.base.wording import local_deadline
 from handlers.reflection.dialogue import dialogue_key
 from handlers.reflection.progress import progress_view
@@ -102,7 +103,7 @@ async def invite_again(
     org = await s.get(Organisation, group.org_id)
     lang = await language_for(s, org, member.user_id)
     message = invitation(
-        core.sets.get(session.set_id, lang),
+        pinned_set(core, session, lang),
         group.child_ref,
         local_deadline(session.closes_at, org.timezone if org else group.timezone, lang),
         part.id or 0,

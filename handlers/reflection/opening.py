@@ -16,6 +16,7 @@ from handlers.base.events import Actor
 from handlers.base.i18n import language_for, languages_for, org_language
 from handlers.base.messages import Direct, Intent, Message, Post, Reply, plain, progress_key
 from handlers.base.parsing import parse_user
+from handlers.base.pinned import pinned_set, snapshot
 from handlers.base.wording import local_deadline
 from handlers.reflection.dialogue import dialogue_key
 from handlers.reflection.progress import progress_view
@@ -128,6 +129,7 @@ async def _new_session(
         group_id=group.id or 0,
         set_id=qset.id,
         set_version=qset.version,
+        questions=snapshot(qset),  # pinned: a later change to the set never reaches it
         opened_by=actor.user_id,
         opened_at=now,
         closes_at=now + timedelta(hours=core.session_hours),
@@ -176,7 +178,7 @@ async def _invitations(
             Direct(
                 m.user_id,
                 invitation(
-                    core.sets.get(session.set_id, lang),
+                    pinned_set(core, session, lang),
                     group.child_ref,
                     local_deadline(session.closes_at, org.timezone, lang),
                     p.id or 0,

@@ -38,7 +38,13 @@ async def progress_rows(
         .order_by(col(Member.display_name))
     )
     return [
-        ProgressRow(m.user_id, m.display_name, p.finished_at is not None, _note(p, m, today, lang))
+        ProgressRow(
+            m.user_id,
+            m.display_name,
+            p.finished_at is not None,
+            _note(p, m, today, lang),
+            started=p.finished_at is None and p.started_at is not None,
+        )
         for p, m in rows
     ]
 

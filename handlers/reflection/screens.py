@@ -340,6 +340,8 @@ class ProgressRow:
     name: str
     done: bool
     note: str = ""  # "away until …"
+    # Began answering but has not submitted: shown by name only, never what they said.
+    started: bool = False
 
 
 def progress_message(
@@ -367,8 +369,11 @@ def progress_message(
     blocks.append(Paragraph((summary,)))
     lines: list[Span] = []
     for r in rows:
-        lines += ["✓ " if r.done else "○ ", Mention(r.user_id, r.name)]
-        lines += [f" · {r.note}\n" if r.note else "\n"]
+        mark = "✓ " if r.done else ("◐ " if r.started else "○ ")
+        lines += [mark, Mention(r.user_id, r.name)]
+        notes = [t("progress.started_not_submitted", lang)] if r.started else []
+        notes += [r.note] if r.note else []
+        lines += [f" · {' · '.join(notes)}\n" if notes else "\n"]
     if lines:
         blocks.append(Context(tuple(lines)))
     if status == "open":

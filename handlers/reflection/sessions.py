@@ -47,6 +47,7 @@ from handlers.base.messages import (
     plain,
     progress_key,
 )
+from handlers.base.pinned import pinned_set
 from handlers.base.wording import local_deadline
 from handlers.reflection.dialogue import dialogue_key
 from handlers.reflection.opening import open_reflection
@@ -248,7 +249,7 @@ def _reminders(
                 Update(
                     dialogue_key(p.id or 0),
                     invitation(
-                        core.sets.get(session.set_id, lang),
+                        pinned_set(core, session, lang),
                         group.child_ref,
                         deadline,
                         p.id or 0,

@@ -26,6 +26,7 @@ from handlers.base.messages import (
     Strong,
     spans_text,
 )
+from handlers.base.pinned import pinned_set
 from handlers.base.wording import minutes_left, t_spans
 from handlers.scheduling.calendar import WorkCalendar
 from handlers.scheduling.deliveries import (
@@ -204,7 +205,7 @@ async def _what_is_left(
 ) -> tuple[int, int]:
     """Questions not yet answered, and about how many minutes they take."""
     try:
-        qset = core.sets.get(session.set_id)
+        qset = pinned_set(core, session)
     except KeyError:
         return 0, 0
     answered = set(

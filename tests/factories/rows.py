@@ -168,10 +168,14 @@ async def add_answer(
     question_id: str,
     choice: str | None = None,
     comment: str | None = None,
+    *,
+    submitted: bool = True,
     **fields: Any,
 ) -> Answer:
+    """An answer the member submitted (``submitted=False``: a draft only they can see)."""
     member_id = member if isinstance(member, int) else member.id or 0
-    answer = Answer(
+    make = submitted_answer if submitted else Answer
+    answer = make(
         session_id=session.id or 0,
         member_id=member_id,
         question_id=question_id,
@@ -180,6 +184,16 @@ async def add_answer(
         **fields,
     )
     s.add(answer)
+    return answer
+
+
+def submitted_answer(**fields: Any) -> Answer:
+    """An ``Answer`` whose draft has been submitted, so the record and reports may show it."""
+    answer = Answer(**fields)
+    answer.submitted = True
+    answer.submitted_choice = answer.choice
+    answer.submitted_comment = answer.comment
+    answer.submitted_skipped = answer.skipped
     return answer
 
 

@@ -100,8 +100,16 @@ async def test_every_target_renders_every_question_set(
                 where = f"{qset.id} {target} key_points_only={key_points_only}"
                 assert "Record of Core Group Supervision/Reflection" in text, where
                 assert "CD" in text and "5678" in text, where
-                positions = [q for q in view.questions if q.agreed or q.agreed_notes]
+                positions = [
+                    q
+                    for q in view.questions
+                    if (q.agreed or q.agreed_notes) and not q.group_summary
+                ]
+                summaries = [q for q in view.questions if q.group_summary and q.agreed_notes]
                 assert len(text.split("Agreed position")) - 1 == len(positions), where
+                # A free-text question's notes are the group's summary, never "no position".
+                assert len(text.split("Group summary")) - 1 == len(summaries), where
+                assert "o position recorded" not in text, where
                 for q in view.questions:
                     assert f"{q.number}. " in text, where
                     if q.split:

@@ -50,7 +50,7 @@ async def _store(core: Core) -> None:
         )
         (member,) = await add_members(s, group, [Person("hv", "Hana")])
         session = await add_session(s, group, family_sharing="share " + WORDS)
-        await add_answer(s, session, member, "q", comment=WORDS)
+        await add_answer(s, session, member, "q", comment=WORDS, submitted=False)
         await add_action(s, session, "act " + WORDS)
 
 

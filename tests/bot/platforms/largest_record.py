@@ -12,7 +12,8 @@ from collections.abc import Callable
 from sqlmodel import select
 
 from handlers.base.core import Core
-from storage.models import Answer, Member, Participation, ReflectionSession, SessionStatus
+from storage.models import Member, Participation, ReflectionSession, SessionStatus
+from tests.factories.rows import submitted_answer
 
 MEMBERS = 20
 LONG = 3000
@@ -55,7 +56,7 @@ async def answer_everything(core: Core, *, choice_for: dict[str, str] | None = N
                 values = q.choice_values
                 choice = values[number % len(values)] if values else None
                 s.add(
-                    Answer(
+                    submitted_answer(
                         session_id=session.id or 0,
                         member_id=member.id or 0,
                         question_id=q.id,

@@ -22,7 +22,9 @@ from handlers.records.files import (
     record_markdown,
 )
 from prompts.render import escape_for
-from storage.models import ActionItem, Answer, AuditEvent, ReflectionSession
+from storage.models import ActionItem, AuditEvent, ReflectionSession
+from tests.factories.console import skip_to_submit
+from tests.factories.rows import submitted_answer
 from tests.factories.scenarios import session_with_record
 
 
@@ -122,7 +124,7 @@ async def test_csv_has_one_row_per_member_answer_and_no_formulas(core: Core) -> 
     seeded = await session_with_record(core)
     async with core.db.write() as s:
         s.add(
-            Answer(
+            submitted_answer(
                 session_id=seeded.session_id,
                 member_id=seeded.member_ids["Nina Housing"],
                 question_id="overly_positive",
@@ -235,6 +237,7 @@ async def _closed_session(bot: ConsoleBackend) -> int:
     await bot.click("hv", "Yes")
     await bot.click("hv", "Add a comment")
     await bot.submit("hv", {"text": "Comment that stays with the group"})
+    await skip_to_submit(bot, "hv")
     await bot.command("ro", "close")
     await bot.submit(
         "ro",

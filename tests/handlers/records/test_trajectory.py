@@ -15,6 +15,7 @@ from handlers.records.files import record_docx
 from handlers.records.trajectory import trajectory
 from storage.models import SessionStatus
 from tests.conftest import Clock
+from tests.factories.console import skip_to_submit
 from tests.factories.history import close_with, seed_history
 
 TARGETS: tuple[Target, ...] = ("markdown", "slack", "teams", "html")
@@ -105,6 +106,7 @@ async def test_trajectory_in_the_second_record_and_on_request(
     await bot.click("hv", "Start")
     for label in ("Yes", "No", "Yes"):  # risks, new risks, plan working
         await bot.click("hv", label)
+    await skip_to_submit(bot, "hv")
     await close_with(bot, "no")
     clock.advance(days=180)
     await bot.command("ro", "")

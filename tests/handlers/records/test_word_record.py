@@ -32,6 +32,7 @@ from prompts.loader import load_catalogue
 from storage.db import Database
 from storage.models import ActionItem, ActionStatus, AgreedPosition, Organisation, ReflectionSession
 from tests.conftest import Clock, _fresh
+from tests.factories.console import skip_to_submit
 from tests.factories.history import close_with, seed_history
 from tests.factories.scenarios import session_with_record
 
@@ -246,7 +247,8 @@ async def test_key_point_is_never_alone_and_action_status_is_the_real_one(core: 
     doc = _open(record_docx(await build_record(core, seeded.session_id)))
     rows = {r.cells[0].text: r.cells for r in doc.tables[1].rows if r.cells[0].text.isdigit()}
     voice = next(cells for cells in rows.values() if "What is/are the child" in cells[1].text)
-    assert voice[3].text == "" and voice[4].text == "She feels safe at Nan's. (key point)"
+    assert voice[3].text == "Group summary"
+    assert voice[4].text == "She feels safe at Nan's. (key point)"
     revise = next(cells for cells in rows.values() if "revise our plan" in cells[1].text)
     assert "key point" not in revise[3].text + revise[4].text
     assert rows["3"][3].text == "No (key point)"
@@ -301,6 +303,7 @@ async def test_reflect_trajectory_posts_the_chart_beside_the_text(
     await bot.command("ro", "")
     await bot.click("hv", "Start")
     await bot.click("hv", "No")
+    await skip_to_submit(bot, "hv")
     await close_with(bot, "no")
     files = len(bot.transport.files)
     await bot.command("sw", "trajectory")

@@ -11,15 +11,15 @@ from __future__ import annotations
 from sqlmodel import select
 
 from handlers.base.core import Core
-from handlers.reflection import dialogue
 from storage.models import Answer, Member, Participation, ReflectionSession, SessionStatus
 from tests.bot.platforms.teams.teams_harness import (
     CHANNEL,
+    HOSTILE,
     TEAM,
     TENANT_B,
-    Harness,
     Person,
     actions,
+    answer_everything,
     fill_form,
     latest_form,
     personal_of,
@@ -32,42 +32,6 @@ RO = Person("Robin Reviewing Officer", "aad-ro")
 SAM = Person("Sam Social Worker", "aad-sam")
 HV = Person("Hana Health Visitor", "aad-hv")
 EVE = Person("Eve Elsewhere", "aad-eve", tenant=TENANT_B)
-HOSTILE = (
-    "<at>Robin Reviewing Officer</at> <at>Everyone</at> **bold** _it_ [click](https://evil.ex) "
-    "{{DATE(2017-02-14T06:00:00Z, SHORT)}} <script>alert(1)</script> & co — مرحبا 👋🏽 "
-    # and the Slack corpus: harmless here too
-    "<!channel> <!here> @everyone <https://evil.example|click here> {{ 7*7 }} {% raw %} `code`"
-)
-ANSWER_ORDER = ("dlg.start", "dlg.answer", "dlg.text", "dlg.comment", "dlg.next", "dlg.review")
-
-
-async def answer_everything(h: Harness, who: Person) -> None:
-    """Follow the cards like a person would: start, answer each question, review, submit."""
-    conversation = personal_of(h, who)
-    for _step in range(80):
-        screen = h.connector.screen(conversation)
-        with_actions = [c for c in screen if any("verb" in a["data"] for a in actions(c))]
-        assert with_actions, "the member has no card to act on"
-        card = with_actions[-1]
-        verbs = {a["data"].get("verb"): a for a in actions(card) if "verb" in a.get("data", {})}
-        if "dlg.submit" in verbs:
-            await press(h, who, card, verbs["dlg.submit"]["data"])
-            return
-        for verb in ANSWER_ORDER:
-            if verb in verbs:
-                break
-        else:
-            raise AssertionError(f"no way forward on: {sorted(verbs)}")
-        if verb == "dlg.answer":
-            choice = next(a for a in actions(card) if a["data"].get("verb") == "dlg.answer")
-            await press(h, who, card, choice["data"])
-        elif verb in ("dlg.text", "dlg.comment"):
-            await press(h, who, card, verbs[verb]["data"])
-            form = latest_form(h, conversation, dialogue.TEXT_FORM)
-            await fill_form(h, who, form, {"text": f"{who.name}: {HOSTILE}"})
-        else:
-            await press(h, who, card, verbs[verb]["data"])
-    raise AssertionError("the dialogue did not end")
 
 
 async def test_a_whole_reflection_in_teams(core: Core) -> None:
