@@ -48,6 +48,7 @@ from handlers.groups import away, draft, leaving, lifecycle, people, setup
 from handlers.oversight import digest
 from handlers.records import actions, files, trajectory
 from handlers.reflection import closing, debrief, dialogue, feedback, membership, sessions
+from handlers.reflection.close_form import CLOSE_FORM
 from handlers.scheduling import channel_nudges, planned_date
 from prompts.strings import t
 from storage.models import CoreGroup
@@ -309,7 +310,7 @@ async def _form(core: Core, event: FormSubmit) -> list[Intent]:
         return await planned_date.save_plan(
             core, actor, event.values.get("on"), group_id=_int(event.state, "errors.form_expired")
         )
-    if event.form_id == closing.CLOSE_FORM:
+    if event.form_id == CLOSE_FORM:
         return await closing.submit_close(core, actor, _form_state(event.state), event.values)
     if event.form_id == dialogue.TEXT_FORM:
         bits = _ids(event.state, 2, "errors.form_expired")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -24,6 +25,7 @@ from handlers.base.record_view import (
     QuestionView,
     RecordView,
     Tally,
+    TrajectoryView,
 )
 from handlers.base.wording import choice_label
 from handlers.records.trajectory import load_trajectory
@@ -153,15 +155,22 @@ def _facilitator(group: CoreGroup, session: ReflectionSession, members: list[Mem
     return Person(name=found.display_name, agency=found.agency, role=MemberRole.FACILITATOR.value)
 
 
-async def build_record(
-    core: Core, session_id: int, *, key_points_only: bool = False, include_private: bool = False
-) -> RecordView:
-    """The record of one session. ``include_private`` adds facilitator-only questions.
+@dataclass(frozen=True)
+class _Loaded:
+    """Everything a record is built from, read in one transaction."""
 
-    In ``key_points_only`` mode (the case-file version, seed 000) members' comments, notes
-    not marked as key points, takeaways and themes are left out; choices, tallies, agreed
-    positions, actions and the child's and family's voice stay.
-    """
+    session: ReflectionSession
+    group: CoreGroup
+    org: Organisation | None
+    members: list[Member]
+    participations: list[Participation]
+    answers: list[SubmittedAnswer]
+    positions: list[AgreedPosition]
+    actions: list[ActionItem]
+    path: TrajectoryView | None
+
+
+async def _load(core: Core, session_id: int) -> _Loaded:
     async with core.db.read() as s:
         session = await s.get(ReflectionSession, session_id)
         if session is None:
@@ -194,19 +203,23 @@ async def build_record(
         path = None
         if session.status == SessionStatus.CLOSED:
             path = await load_trajectory(s, core, group, org, until=session)
+    return _Loaded(session, group, org, members, participations, answers, positions, actions, path)
 
-    tz = _tz(org.timezone if org else group.timezone)
-    qset = _question_set(core, session, org.language if org else "en")
-    member_by_id = {m.id: m for m in members}
-    facilitator = _facilitator(group, session, members)
-    facilitator_ids = {m.id for m in members if m.user_id == group.facilitator_id}
 
-    # "Took part" means submitted (the facilitator may record otherwise in the close form).
+def _attendees(
+    ordered: list[Member],
+    participations: list[Participation],
+    answers: list[SubmittedAnswer],
+    facilitator_ids: set[int | None],
+) -> list[Person]:
+    """Who took part and who did not (and why), in name order.
+
+    "Took part" means submitted (the facilitator may record otherwise in the close form).
+    """
     submitted_ids = {p.member_id for p in participations if p.finished_at is not None}
     answered_ids = {a.member_id for a in answers if not a.skipped} | submitted_ids
     part_by_member = {p.member_id: p for p in participations}
     attendees: list[Person] = []
-    ordered = sorted(members, key=lambda m: (m.display_name.casefold(), m.id or 0))
     for m in ordered:
         part = part_by_member.get(m.id or -1)
         if m.id in facilitator_ids and part is None and m.id not in answered_ids:
@@ -228,6 +241,43 @@ async def build_record(
                 absence=ABSENCE.get(str(part.state) if part else "", "did not take part"),
             )
         )
+    return attendees
+
+
+def _action_view(item: ActionItem, member_by_id: dict[int | None, Member]) -> ActionView:
+    owner = member_by_id.get(item.owner_member_id) if item.owner_member_id else None
+    return ActionView(
+        text=item.text,
+        owner=owner.display_name if owner else None,
+        owner_agency=(owner.agency or None) if owner else None,
+        due=item.due_on,
+        due_text=_long_date(item.due_on) if item.due_on else "No date set",
+        status=str(item.status),
+    )
+
+
+async def build_record(
+    core: Core, session_id: int, *, key_points_only: bool = False, include_private: bool = False
+) -> RecordView:
+    """The record of one session. ``include_private`` adds facilitator-only questions.
+
+    In ``key_points_only`` mode (the case-file version, seed 000) members' comments, notes
+    not marked as key points, takeaways and themes are left out; choices, tallies, agreed
+    positions, actions and the child's and family's voice stay.
+    """
+    loaded = await _load(core, session_id)
+    session, group, org, members = loaded.session, loaded.group, loaded.org, loaded.members
+    participations, answers, positions = loaded.participations, loaded.answers, loaded.positions
+    actions, path = loaded.actions, loaded.path
+
+    tz = _tz(org.timezone if org else group.timezone)
+    qset = _question_set(core, session, org.language if org else "en")
+    member_by_id = {m.id: m for m in members}
+    facilitator = _facilitator(group, session, members)
+    facilitator_ids = {m.id for m in members if m.user_id == group.facilitator_id}
+
+    ordered = sorted(members, key=lambda m: (m.display_name.casefold(), m.id or 0))
+    attendees = _attendees(ordered, participations, answers, facilitator_ids)
     order = {m.id: i for i, m in enumerate(ordered)}
 
     by_question: dict[str, list[tuple[Member, SubmittedAnswer]]] = {}
@@ -250,19 +300,7 @@ async def build_record(
         if include_private or q.audience == "group"
     )
 
-    action_views = []
-    for item in actions:
-        owner = member_by_id.get(item.owner_member_id) if item.owner_member_id else None
-        action_views.append(
-            ActionView(
-                text=item.text,
-                owner=owner.display_name if owner else None,
-                owner_agency=(owner.agency or None) if owner else None,
-                due=item.due_on,
-                due_text=_long_date(item.due_on) if item.due_on else "No date set",
-                status=str(item.status),
-            )
-        )
+    action_views = [_action_view(item, member_by_id) for item in actions]
 
     moment = session.closed_at or session.opened_at
     day = _local_date(moment, tz)

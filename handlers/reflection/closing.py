@@ -3,7 +3,7 @@ the record goes in the thread, to every involved professional, and as a Word doc
 
 from __future__ import annotations
 
-from collections import Counter
+from datetime import datetime
 
 from sqlmodel import select
 
@@ -25,8 +25,6 @@ from handlers.base.messages import (
     Context,
     Direct,
     DirectUpload,
-    Form,
-    FormField,
     FormValues,
     Intent,
     Message,
@@ -46,7 +44,6 @@ from handlers.base.parsing import parse_date, parse_user
 from handlers.base.pinned import pinned_set
 from handlers.base.record_view import RecordView
 from handlers.base.text import clean
-from handlers.base.wording import choice_label
 from handlers.records.actions import previous_actions
 from handlers.records.summary import record_summary
 from handlers.reflection.close_checks import (
@@ -55,6 +52,12 @@ from handlers.reflection.close_checks import (
     confirm_close_message,
     split_questions,
     started_not_submitted,
+)
+from handlers.reflection.close_form import (
+    ACTION_ROWS,
+    LONG_TEXT,
+    NO_POSITION,
+    close_form,
 )
 from handlers.reflection.debrief import invitations as debrief_invitations
 from handlers.reflection.dialogue import dialogue_key
@@ -67,196 +70,14 @@ from prompts.themes import load_themes
 from storage.models import (
     ActionItem,
     AgreedPosition,
+    CoreGroup,
     Member,
     Participation,
     ParticipationState,
     ReflectionSession,
     SessionStatus,
 )
-from storage.submitted import SubmittedAnswer, discard_drafts, submitted_answers
-
-CLOSE_FORM = "session.close"
-ACTION_ROWS = 3
-NO_POSITION = "none"
-LONG_TEXT = 3000
-# What members said, per question: short enough that the whole form is one Teams card.
-HINT = 1600
-
-
-def _tally(qset: QuestionSet, qid: str, answers: list[SubmittedAnswer], lang: str = "en") -> str:
-    q = qset.question(qid)
-    counts = Counter(a.choice for a in answers if a.question_id == qid and a.choice)
-    parts = [f"{counts[v]} {choice_label(q, v, lang)}" for v in q.choice_values if counts[v]]
-    return " · ".join(parts) if parts else t("close.no_answers_yet", lang)
-
-
-def close_form(
-    qset: QuestionSet,
-    session: ReflectionSession,
-    answers: list[SubmittedAnswer],
-    names: dict[int, str],
-    *,
-    lang: str = "en",
-    people: tuple[Option, ...] = (),
-    attended: tuple[str, ...] = (),
-    earlier: tuple[str, ...] = (),
-) -> Form:
-    """The facilitator's form. ``people`` are the invited members (user id, name),
-    ``attended`` those ticked as present to begin with (everyone who submitted) and
-    ``earlier`` the last session's actions with their status, shown first.
-    ``answers`` are the submitted ones only: nobody's draft reaches the facilitator."""
-    fields: list[FormField] = [
-        FormField(
-            "child_life",
-            t("close.child_life_label", lang),
-            kind="multiline",
-            optional=True,
-            max_length=LONG_TEXT,
-            hint=t("close.child_life_hint", lang),
-        )
-    ]
-    split = split_questions(qset, answers)
-    for number, q in enumerate(qset.questions, start=1):
-        if q.audience != "group":
-            continue
-        said = [
-            f"{names.get(a.member_id, t('close.a_member', lang))}: {a.comment}"
-            for a in answers
-            if a.question_id == q.id and a.comment
-        ]
-        hint = t("close.what_people_said", lang, said=" | ".join(said))[:HINT] if said else ""
-        if q.choice_values:
-            options = tuple(Option(v, choice_label(q, v, lang)) for v in q.choice_values)
-            tally = _tally(qset, q.id, answers, lang)
-            fields.append(
-                FormField(
-                    f"pos_{q.id}",
-                    t("close.position_label", lang, n=number, headline=q.headline, tally=tally)[
-                        :1900
-                    ],
-                    kind="select",
-                    options=(
-                        *options,
-                        Option(NOT_AGREED, t("close.not_agreed", lang)),
-                        Option(NO_POSITION, t("close.no_position", lang)),
-                    ),
-                    optional=True,
-                    hint=hint,
-                )
-            )
-            notes_label = "close.notes_or_reason_label" if q.id in split else "close.notes_label"
-            fields.append(
-                FormField(
-                    f"notes_{q.id}",
-                    t(notes_label, lang, n=number),
-                    kind="multiline",
-                    optional=True,
-                    max_length=LONG_TEXT,
-                )
-            )
-        else:
-            fields.append(
-                FormField(
-                    f"notes_{q.id}",
-                    t("close.agreed_notes_label", lang, n=number, headline=q.headline)[:1900],
-                    kind="multiline",
-                    optional=True,
-                    hint=hint,
-                    max_length=LONG_TEXT,
-                )
-            )
-        fields.append(
-            FormField(
-                f"key_{q.id}",
-                t("close.key_point_label", lang, n=number),
-                kind="check",
-                optional=True,
-            )
-        )
-    if people:
-        fields.append(
-            FormField(
-                "attended",
-                t("close.attended", lang),
-                kind="users",
-                optional=True,
-                options=people,
-                initial=attended,
-                hint=t("close.attended_hint", lang),
-            )
-        )
-    fields.append(
-        FormField(
-            "family_sharing",
-            t("close.family_sharing_label", lang),
-            kind="multiline",
-            optional=qset.kind != "supervision",
-            max_length=LONG_TEXT,
-            hint=t("close.family_hint", lang),
-        )
-    )
-    for i in range(1, ACTION_ROWS + 1):
-        fields.append(
-            FormField(
-                f"action_{i}_text",
-                t("close.action_what_n", lang, n=i),
-                optional=True,
-                max_length=500,
-            )
-        )
-        fields.append(
-            FormField(
-                f"action_{i}_owner", t("close.action_who_n", lang, n=i), kind="user", optional=True
-            )
-        )
-        fields.append(
-            FormField(
-                f"action_{i}_due", t("close.action_when_n", lang, n=i), kind="date", optional=True
-            )
-        )
-    themes = load_themes()
-    fields.append(
-        FormField(
-            "themes",
-            t("close.themes", lang),
-            kind="multi_select",
-            optional=True,
-            options=tuple(Option(k, v) for k, v in themes.items()),
-        )
-    )
-    fields.append(
-        FormField(
-            "escalation",
-            t("close.escalation_label", lang),
-            kind="multiline",
-            optional=True,
-            max_length=LONG_TEXT,
-            hint=t("close.escalation_hint", lang),
-        )
-    )
-    fields.append(
-        FormField(
-            "takeaways",
-            t("close.takeaways", lang),
-            kind="multiline",
-            optional=True,
-            max_length=LONG_TEXT,
-        )
-    )
-    return Form(
-        form_id=CLOSE_FORM,
-        title=t("close.title", lang),
-        fields=tuple(fields),
-        state=str(session.id),
-        submit=t("close.title", lang),
-        intro=(t("close.intro", lang), *_earlier_actions(earlier, lang)),
-    )
-
-
-def _earlier_actions(lines: tuple[str, ...], lang: str) -> tuple[str, ...]:
-    if not lines:
-        return ()
-    return ("\n\n" + t("actions.previous", lang), *(f"\n• {line}" for line in lines))
+from storage.submitted import discard_drafts, submitted_answers
 
 
 async def open_close_form(
@@ -336,59 +157,8 @@ async def submit_close(core: Core, actor: Actor, state: str, values: FormValues)
         qset = pinned_set(core, session)
         members = {m.user_id: m for m in await members_of(s, group.id or 0)}
         split = split_questions(qset, await submitted_answers(s, session_id))
-        positions: list[AgreedPosition] = []
-        for number, q in enumerate(qset.questions, start=1):
-            if q.audience != "group":
-                continue
-            raw = values.get(f"pos_{q.id}")
-            position = raw if isinstance(raw, str) and raw and raw != NO_POSITION else None
-            if position is not None and position not in (*q.choice_values, NOT_AGREED):
-                raise BadInput(key="errors.bad_position")
-            notes = _text(values, f"notes_{q.id}")
-            if q.choice_values:
-                check_position(number, q.id in split, position, notes)
-            key_point = values.get(f"key_{q.id}") is True
-            if position or notes or key_point:
-                positions.append(
-                    AgreedPosition(
-                        session_id=session_id,
-                        question_id=q.id,
-                        position=position,
-                        notes=notes,
-                        key_point=key_point,
-                        recorded_by=actor.user_id,
-                        recorded_at=now,
-                    )
-                )
-        actions: list[ActionItem] = []
-        for i in range(1, ACTION_ROWS + 1):
-            what = _text(values, f"action_{i}_text", 500)
-            owner_raw = values.get(f"action_{i}_owner")
-            due_raw = values.get(f"action_{i}_due")
-            if not what:
-                if owner_raw or due_raw:
-                    raise BadInput(key="errors.action_no_text", n=i)
-                continue
-            owner_id = None
-            if isinstance(owner_raw, str) and owner_raw:
-                user_id, _name = parse_user(owner_raw, "action owner")
-                owner = members.get(user_id)
-                if owner is None:
-                    raise BadInput(key="errors.action_owner_not_member", n=i)
-                owner_id = owner.id
-            due = parse_date(due_raw, "due date") if isinstance(due_raw, str) and due_raw else None
-            if due is not None and due < now.date():
-                raise BadInput(key="errors.action_in_past", n=i)
-            actions.append(
-                ActionItem(
-                    session_id=session_id,
-                    group_id=group.id or 0,
-                    text=what,
-                    owner_member_id=owner_id,
-                    due_on=due,
-                    created_at=now,
-                )
-            )
+        positions = _positions(qset, split, values, session_id, actor.user_id, now)
+        actions = _actions(values, members, session_id, group.id or 0, now)
         family = _text(values, "family_sharing")
         if qset.kind == "supervision" and not family:
             raise BadInput(key="errors.family_sharing_needed")
@@ -446,6 +216,25 @@ async def submit_close(core: Core, actor: Actor, state: str, values: FormValues)
         progress = await progress_view(s, session, group, core)
     view = await build_record(core, session_id)
     people = [(part.id or 0, m.user_id) for part, m in parts]
+    return await _closed_intents(
+        core, session, group, view, progress, people, langs, record_lang, actor.user_id, lang
+    )
+
+
+async def _closed_intents(
+    core: Core,
+    session: ReflectionSession,
+    group: CoreGroup,
+    view: RecordView,
+    progress: Message,
+    people: list[tuple[int, str]],
+    langs: dict[str, str],
+    record_lang: str,
+    closer: str,
+    lang: str,
+) -> list[Intent]:
+    """The progress and dialogue edits, the record everywhere, and the facilitator's reply."""
+    session_id = session.id or 0
     intents: list[Intent] = [Update(progress_key(session_id), progress)]
     for part_id, user_id in people:  # edits first, so the record fan-out below runs together
         intents.append(
@@ -455,7 +244,7 @@ async def submit_close(core: Core, actor: Actor, state: str, values: FormValues)
     if session.escalation:
         for _p, user_id in people:
             intents.append(Direct(user_id, plain(t("close.escalation_dm", langs[user_id]))))
-    intents += debrief_invitations(group, actor.user_id, session_id)  # private, facilitators
+    intents += debrief_invitations(group, closer, session_id)  # private, facilitators
     done: list[Block] = [Paragraph((t("close.done", lang),))]
     # "Was this useful?" goes to the facilitator only, as counts (never in the record).
     useful = await feedback_summary(core, session_id=session_id, lang=lang)
@@ -464,6 +253,78 @@ async def submit_close(core: Core, actor: Actor, state: str, values: FormValues)
     said = " ".join(spans_text(b.spans) for b in done if isinstance(b, Paragraph | Context))
     intents.append(Reply(Message(text=said, blocks=tuple(done))))
     return intents
+
+
+def _positions(
+    qset: QuestionSet,
+    split: set[str],
+    values: FormValues,
+    session_id: int,
+    closer: str,
+    now: datetime,
+) -> list[AgreedPosition]:
+    """The agreed position, notes and key point of each question the form shows."""
+    positions: list[AgreedPosition] = []
+    for number, q in enumerate(qset.questions, start=1):
+        if q.audience != "group":
+            continue
+        raw = values.get(f"pos_{q.id}")
+        position = raw if isinstance(raw, str) and raw and raw != NO_POSITION else None
+        if position is not None and position not in (*q.choice_values, NOT_AGREED):
+            raise BadInput(key="errors.bad_position")
+        notes = _text(values, f"notes_{q.id}")
+        if q.choice_values:
+            check_position(number, q.id in split, position, notes)
+        key_point = values.get(f"key_{q.id}") is True
+        if position or notes or key_point:
+            positions.append(
+                AgreedPosition(
+                    session_id=session_id,
+                    question_id=q.id,
+                    position=position,
+                    notes=notes,
+                    key_point=key_point,
+                    recorded_by=closer,
+                    recorded_at=now,
+                )
+            )
+    return positions
+
+
+def _actions(
+    values: FormValues, members: dict[str, Member], session_id: int, group_id: int, now: datetime
+) -> list[ActionItem]:
+    """The action rows filled in: what, an owner who is a member, a due date not in the past."""
+    actions: list[ActionItem] = []
+    for i in range(1, ACTION_ROWS + 1):
+        what = _text(values, f"action_{i}_text", 500)
+        owner_raw = values.get(f"action_{i}_owner")
+        due_raw = values.get(f"action_{i}_due")
+        if not what:
+            if owner_raw or due_raw:
+                raise BadInput(key="errors.action_no_text", n=i)
+            continue
+        owner_id = None
+        if isinstance(owner_raw, str) and owner_raw:
+            user_id, _name = parse_user(owner_raw, "action owner")
+            owner = members.get(user_id)
+            if owner is None:
+                raise BadInput(key="errors.action_owner_not_member", n=i)
+            owner_id = owner.id
+        due = parse_date(due_raw, "due date") if isinstance(due_raw, str) and due_raw else None
+        if due is not None and due < now.date():
+            raise BadInput(key="errors.action_in_past", n=i)
+        actions.append(
+            ActionItem(
+                session_id=session_id,
+                group_id=group_id,
+                text=what,
+                owner_member_id=owner_id,
+                due_on=due,
+                created_at=now,
+            )
+        )
+    return actions
 
 
 def record_intents(

@@ -17,7 +17,7 @@ from handlers.base.core import Core
 from handlers.base.errors import CoreGroupError
 from handlers.base.events import Actor, Command, Event, FormSubmit, HomeOpened, Press
 from handlers.base.messages import Home, Reply, spans_text
-from handlers.reflection import closing
+from handlers.reflection.close_form import CLOSE_FORM
 from handlers.router import _route, handle
 from storage.models import Member, Participation, ReflectionSession
 
@@ -75,7 +75,7 @@ ACTIONS: dict[str, Action] = {
         True,
         frozenset({"facilitator", "co_facilitator"}),
         lambda a, w: FormSubmit(
-            a, closing.CLOSE_FORM, {"family_sharing": "Talk it through."}, str(w.open_session)
+            a, CLOSE_FORM, {"family_sharing": "Talk it through."}, str(w.open_session)
         ),
     ),
     "cancel": Action(True, frozenset({"facilitator", "co_facilitator"}), cmd("cancel")),
@@ -132,7 +132,7 @@ async def build_world(core: Core, *, open_session: bool) -> World:
     async with core.db.read() as s:
         first = (await s.exec(select(ReflectionSession))).one()
     sharing = {"family_sharing": "At the visit."}
-    await handle(core, FormSubmit(ro, closing.CLOSE_FORM, sharing, str(first.id)))
+    await handle(core, FormSubmit(ro, CLOSE_FORM, sharing, str(first.id)))
     open_id = hv_pid = None
     if open_session:
         await handle(core, Command(ro, "", CHAN_A))
