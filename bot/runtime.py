@@ -61,8 +61,8 @@ class Runtime:
         """Deliver what handling ``event`` asked for (the second half of :meth:`dispatch`)."""
         platform, org = event.actor.platform, event.actor.org
         unreached: list[str] = []
-        for intent in intents:
-            failed = await self.deliver(platform, org, [intent], ctx)
+        outcomes = await self.deliverer(platform).deliver_each(org, intents, ctx)
+        for intent, failed in zip(intents, outcomes, strict=True):
             if failed and isinstance(intent, Direct) and intent.user_id != event.actor.user_id:
                 unreached.append(intent.user_id)
             elif failed and isinstance(intent, Post):

@@ -8,6 +8,7 @@ platform would not edit it, the fresh copy the transport posted instead).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -28,11 +29,16 @@ from handlers.base.messages import (
     Update,
     Upload,
 )
+from bot.lanes import lanes
 from storage.db import Database
 from storage.models import MessageRef
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
+
+# Conversations sent to at once by one handled event (the record to a channel and 20 members
+# is 21); more wait for a free slot.
+PARALLEL_LANES = 32
 
 PlatformRef = dict[str, Any]
 
@@ -111,14 +117,47 @@ class Deliverer:
         """
         failures: list[str] = []
         for intent in intents:
-            try:
-                await self._one(org, intent, ctx)
-            except DeliveryFailed as exc:
-                log.warning(
-                    "delivery failed", extra={"intent": type(intent).__name__, "reason": exc.reason}
-                )
-                failures.append(exc.reason)
+            failed = await self._attempt(org, intent, ctx)
+            if failed is not None:
+                failures.append(failed)
         return failures
+
+    async def deliver_each(
+        self, org: str, intents: list[Intent], ctx: ReplyContext | None = None
+    ) -> list[str | None]:
+        """Execute every intent, different conversations side by side (:mod:`bot.lanes`);
+        returns each intent's failure reason, None where it went out.
+
+        Each conversation still gets its messages in order, at its platform's pace, so the
+        last member of a large group no longer waits for everyone before them. Replies to the
+        person who acted that come last (e.g. "the record has gone to each member") still go
+        out after everything else.
+        """
+        results: list[str | None] = [None] * len(intents)
+        tail = len(intents)
+        while tail > 0 and isinstance(intents[tail - 1], Reply | OpenForm):
+            tail -= 1
+        slots = asyncio.Semaphore(PARALLEL_LANES)
+
+        async def run(lane: list[int]) -> None:
+            async with slots:
+                for i in lane:
+                    results[i] = await self._attempt(org, intents[i], ctx)
+
+        await asyncio.gather(*(run(lane) for lane in lanes(intents[:tail])))
+        for i in range(tail, len(intents)):
+            results[i] = await self._attempt(org, intents[i], ctx)
+        return results
+
+    async def _attempt(self, org: str, intent: Intent, ctx: ReplyContext | None) -> str | None:
+        try:
+            await self._one(org, intent, ctx)
+        except DeliveryFailed as exc:
+            log.warning(
+                "delivery failed", extra={"intent": type(intent).__name__, "reason": exc.reason}
+            )
+            return exc.reason
+        return None
 
     async def _one(self, org: str, intent: Intent, ctx: ReplyContext | None) -> None:
         t = self.transport
