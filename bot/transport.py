@@ -138,13 +138,19 @@ class Deliverer:
         while tail > 0 and isinstance(intents[tail - 1], Reply | OpenForm):
             tail -= 1
         slots = asyncio.Semaphore(PARALLEL_LANES)
+        stopped: list[BaseException] = []
 
         async def run(lane: list[int]) -> None:
             async with slots:
-                for i in lane:
-                    results[i] = await self._attempt(org, intents[i], ctx)
+                try:
+                    for i in lane:
+                        results[i] = await self._attempt(org, intents[i], ctx)
+                except (KeyboardInterrupt, SystemExit) as exc:
+                    stopped.append(exc)  # raised below, in the caller, not inside the loop
 
         await asyncio.gather(*(run(lane) for lane in lanes(intents[:tail])))
+        if stopped:
+            raise stopped[0]
         for i in range(tail, len(intents)):
             results[i] = await self._attempt(org, intents[i], ctx)
         return results
