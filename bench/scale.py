@@ -73,10 +73,15 @@ async def one_count(
     return merge(runs["bolt"]), merge(runs["ours"]), sent
 
 
-async def run_scaled(args: argparse.Namespace) -> tuple[list[list[object]], list[str]]:
-    """Every instance count on every database asked for; rows for the table and notes."""
+async def run_scaled(
+    args: argparse.Namespace, facts: list[dict[str, int]] | None = None
+) -> tuple[list[list[object]], list[str]]:
+    """Every instance count on every database asked for; rows for the table and notes.
+
+    ``facts`` (when given) receives, per database, what the checks counted."""
     rows: list[list[object]] = []
     notes: list[str] = []
+    ours_runs: list[Run] = []
     counts = [int(n) for n in str(args.instances).split(",")]
     for kind in args.db.split(","):
         fake = TimedFakeSlack()
@@ -96,6 +101,7 @@ async def run_scaled(args: argparse.Namespace) -> tuple[list[list[object]], list
                     floor, ours, clicks = await one_count(n, url, fake, clickers, args, offset)
                     offset += args.rounds + 1
                     sent += clicks
+                    ours_runs.append(ours)
                     rows += scaled_rows(kind, n, floor, ours)
                     notes.append(scaled_note(kind, n, floor, ours))
                     print(json.dumps({"db": kind, "note": notes[-1]}), flush=True)
@@ -104,6 +110,19 @@ async def run_scaled(args: argparse.Namespace) -> tuple[list[list[object]], list
         finally:
             await fake.stop()
         refused = sum(1 for c in fake.calls if not c.ok)
+        if facts is not None:
+            facts.append(
+                {
+                    "sent": len(sent),
+                    "pairs": len(pairs),
+                    "stored": stored,
+                    "not_200": sum(r.failed for r in ours_runs),
+                    "missing": sum(r.missing for r in ours_runs),
+                    "duplicated": sum(r.extra_updates for r in ours_runs),
+                    "apologies": sum(r.apologies for r in ours_runs),
+                    "refused": refused,
+                }
+            )
         notes.append(
             f"{kind}: {len(sent):,} clicks to `serve` in all; answers stored {stored:,} for"
             f" {len(pairs):,} distinct (member, question) clicked"
