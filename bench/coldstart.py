@@ -19,6 +19,7 @@ import statistics
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 from bench.common import header, table, throwaway_database, verdict
 from bench.instances import ROOT, Instance, rss_mib, serve_env, start_serve, stop_serve
@@ -31,7 +32,8 @@ TARGET_DEMO_S = 3.0
 
 def cpu_seconds(instance: Instance) -> float:
     """User + system CPU the process has used so far (independent of how busy the machine is)."""
-    fields = open(f"/proc/{instance.pid}/stat").read().rsplit(")", 1)[1].split()
+    stat = Path(f"/proc/{instance.pid}/stat").read_text()
+    fields = stat.rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
@@ -126,7 +128,9 @@ async def main() -> None:
         table(
             ["what", "runs", "median ms", "min ms", "max ms", "target", "note"],
             [
-                row(f"serve → /healthz 200 ({args.db})", serve["ready"], TARGET_SERVE_S, serve_note),
+                row(
+                    f"serve → /healthz 200 ({args.db})", serve["ready"], TARGET_SERVE_S, serve_note
+                ),
                 row("coregroup demo (whole run)", demo["wall"], TARGET_DEMO_S, demo_note),
             ],
         )

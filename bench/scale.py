@@ -47,7 +47,12 @@ async def answers_stored(url: str) -> int:
 
 
 async def one_count(
-    n: int, url: str, fake: TimedFakeSlack, clickers: list[Any], args: argparse.Namespace, first: int
+    n: int,
+    url: str,
+    fake: TimedFakeSlack,
+    clickers: list[Any],
+    args: argparse.Namespace,
+    first: int,
 ) -> tuple[Run, Run, list[Click]]:
     """Floor and ours with ``n`` processes each; returns both runs and every click ours got."""
     floor = Target("bolt", url, args, instances=n)

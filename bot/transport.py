@@ -16,6 +16,7 @@ from typing import Any, Protocol
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from bot.lanes import lanes
 from handlers.base.messages import (
     Direct,
     Forget,
@@ -29,7 +30,6 @@ from handlers.base.messages import (
     Update,
     Upload,
 )
-from bot.lanes import lanes
 from storage.db import Database
 from storage.models import MessageRef
 from storage.types import utcnow

@@ -8,6 +8,7 @@ by side, each in order and at Slack's pace.
 
 from __future__ import annotations
 
+import itertools
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -83,10 +84,10 @@ async def test_members_get_the_record_side_by_side_each_paced_and_in_order(
     first_done = min(posts[-1][0] for posts in dms.values())
     assert all(posts[0][0] < first_done for posts in dms.values())
     for posts in [*dms.values(), clocked.posts_to("C0GROUP")]:
-        (t0, head), *rest = posts
+        (_t0, head), *rest = posts
         ts = head.response.get("ts")
         assert all(c.body["thread_ts"] == ts for _, c in rest)  # the rest follows in the thread
-        gaps = [b - a for (a, _), (b, _) in zip(posts, posts[1:], strict=False)]
+        gaps = [b - a for (a, _), (b, _) in itertools.pairwise(posts)]
         assert all(gap >= PACE * 0.95 for gap in gaps)  # Slack's pace kept within each
     # "A copy has gone to each member" is said after every copy went.
     assert clocked.calls[-1].method == "chat.postEphemeral"
