@@ -11,12 +11,13 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import uuid
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 import psycopg
+
+from tests.factories.databases import throwaway_postgres
 
 PG_ADMIN = os.environ.get("COREGROUP_BENCH_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
 
@@ -30,14 +31,8 @@ async def throwaway_database(kind: str) -> AsyncIterator[str]:
         return
     if kind != "postgres":
         raise SystemExit(f"--db must be sqlite or postgres, not {kind!r}")
-    name = f"cg_bench_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
-    finally:
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_postgres("cg_bench", PG_ADMIN) as url:
+        yield url
 
 
 def percentile(values: Sequence[float], p: float) -> float:

@@ -40,6 +40,7 @@ def build_core(
         default_timezone=settings.coregroup_timezone,
         default_nation=settings.coregroup_holidays,
         digest_min_count=settings.coregroup_digest_min_count,
+        protective_marking=settings.coregroup_protective_marking,
         answer_retention_days=settings.coregroup_answer_retention_days,
         record_retention_days=settings.coregroup_record_retention_days,
         audit_retention_days=settings.coregroup_audit_retention_days,

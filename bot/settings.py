@@ -57,6 +57,11 @@ class Settings(BaseSettings):
     coregroup_digest_min_count: int = Field(
         default=5, ge=1, description="Lead Officer digest: counts below this are suppressed."
     )
+    coregroup_protective_marking: str = Field(
+        default="OFFICIAL-SENSITIVE",
+        max_length=60,
+        description="Protective marking on every page of the Word record; empty for none.",
+    )
     coregroup_answer_retention_days: int = Field(
         default=90, description="Days after a record is final that members' answers are deleted."
     )
@@ -69,6 +74,11 @@ class Settings(BaseSettings):
     coregroup_audit_key: str | None = Field(
         default=None,
         description="Secret key(s), comma-separated, for the audit log's HMAC chain.",
+    )
+    coregroup_inbound_lease_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="Seconds before acknowledged work left by a stopped process is taken again.",
     )
     coregroup_env: str = Field(
         default="development",

@@ -26,7 +26,7 @@ from bot.runtime import Runtime
 from bot.transport import Deliverer, DeliveryFailed, PlatformRef, ReplyContext, Transport
 from handlers.base.messages import Form, Message
 from handlers.governance import retention
-from handlers.oversight.digest import MONTHLY_DIGEST
+from handlers.oversight.digest_sweep import MONTHLY_DIGEST
 from handlers.scheduling.deliveries import Decision, Drop, Later, Send, describe, to_delivery
 from handlers.scheduling.kinds import SCHEDULING_KINDS, due_deliveries, render
 from storage import ledger
@@ -49,7 +49,7 @@ class Outcome:
     """One row's fate in a sweep, for logs and ``coregroup remind``: ids and kinds only."""
 
     row: str
-    result: str  # sent | would send | later | dropped | retry | dead | no transport
+    result: str  # sent | unconfirmed | would send | later | dropped | retry | dead | no transport
 
 
 @dataclass
@@ -110,6 +110,11 @@ class _Watched:
         thread: PlatformRef | None,
     ) -> None:
         await self.inner.upload(org, channel_id, filename, content, title, thread)
+
+    async def direct_upload(
+        self, org: str, user_id: str, filename: str, content: bytes, title: str, ref: str
+    ) -> None:
+        await self.inner.direct_upload(org, user_id, filename, content, title, ref)
 
 
 class _Pacer:
@@ -223,6 +228,10 @@ async def _send_one(
         if row.attempts > 1:
             log.warning("delivery sent after a retry", extra={"delivery_id": row.id})
         return "sent"
+    if watched.failure is not None and watched.failure.maybe_sent:
+        # A timeout after the request left: sending again could show it twice.
+        await ledger.mark_unconfirmed(core.db, row, now, failures[0])
+        return "unconfirmed"
     retry_after = watched.failure.retry_after if watched.failure else None
     status = await ledger.mark_failed(core.db, row, now, failures[0], retry_after)
     if retry_after is not None:
@@ -280,6 +289,7 @@ def start_scheduler(runtime: Runtime, interval_seconds: int = 60) -> SweepSchedu
                 extra={
                     "planned": report.planned,
                     "sent": report.count("sent"),
+                    "unconfirmed": report.count("unconfirmed"),
                     "retry": report.count("retry"),
                     "dead": report.count("dead"),
                 },

@@ -8,17 +8,17 @@ platform would not edit it, the fresh copy the transport posted instead).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+import aiohttp
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from bot.lanes import lanes
 from handlers.base.messages import (
     Direct,
+    DirectUpload,
     Forget,
     Form,
     Home,
@@ -35,10 +35,6 @@ from storage.models import MessageRef
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
-
-# Conversations sent to at once by one handled event (the record to a channel and 20 members
-# is 21); more wait for a free slot.
-PARALLEL_LANES = 32
 
 PlatformRef = dict[str, Any]
 
@@ -91,14 +87,36 @@ class Transport(Protocol):
         thread: PlatformRef | None,
     ) -> None: ...
 
+    async def direct_upload(
+        self, org: str, user_id: str, filename: str, content: bytes, title: str, ref: str
+    ) -> None:
+        """Give a person a file in their direct conversation (Teams asks their consent first,
+        and produces the file again from ``ref`` when they accept)."""
+        ...
+
 
 class DeliveryFailed(Exception):
-    """The platform refused a message after retries. ``reason`` is safe to log (no content)."""
+    """The platform refused a message after retries. ``reason`` is safe to log (no content).
 
-    def __init__(self, reason: str, *, retry_after: float | None = None) -> None:
+    ``maybe_sent``: the request left but no answer came (a timeout, a dropped connection), so
+    the platform may have delivered it. Sending it again could show it twice.
+    """
+
+    def __init__(
+        self, reason: str, *, retry_after: float | None = None, maybe_sent: bool = False
+    ) -> None:
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
+        self.maybe_sent = maybe_sent
+
+
+def request_left(exc: BaseException) -> bool:
+    """Whether a failed call may still have been carried out: no answer after the request
+    was sent (a timeout, the connection dropped), as opposed to never connecting."""
+    if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ConnectionTimeoutError):
+        return False
+    return isinstance(exc, TimeoutError | aiohttp.ServerDisconnectedError | aiohttp.ClientOSError)
 
 
 class Deliverer:
@@ -117,53 +135,14 @@ class Deliverer:
         """
         failures: list[str] = []
         for intent in intents:
-            failed = await self._attempt(org, intent, ctx)
-            if failed is not None:
-                failures.append(failed)
+            try:
+                await self._one(org, intent, ctx)
+            except DeliveryFailed as exc:
+                log.warning(
+                    "delivery failed", extra={"intent": type(intent).__name__, "reason": exc.reason}
+                )
+                failures.append(exc.reason)
         return failures
-
-    async def deliver_each(
-        self, org: str, intents: list[Intent], ctx: ReplyContext | None = None
-    ) -> list[str | None]:
-        """Execute every intent, different conversations side by side (:mod:`bot.lanes`);
-        returns each intent's failure reason, None where it went out.
-
-        Each conversation still gets its messages in order, at its platform's pace, so the
-        last member of a large group no longer waits for everyone before them. Replies to the
-        person who acted that come last (e.g. "the record has gone to each member") still go
-        out after everything else.
-        """
-        results: list[str | None] = [None] * len(intents)
-        tail = len(intents)
-        while tail > 0 and isinstance(intents[tail - 1], Reply | OpenForm):
-            tail -= 1
-        slots = asyncio.Semaphore(PARALLEL_LANES)
-        stopped: list[BaseException] = []
-
-        async def run(lane: list[int]) -> None:
-            async with slots:
-                try:
-                    for i in lane:
-                        results[i] = await self._attempt(org, intents[i], ctx)
-                except (KeyboardInterrupt, SystemExit) as exc:
-                    stopped.append(exc)  # raised below, in the caller, not inside the loop
-
-        await asyncio.gather(*(run(lane) for lane in lanes(intents[:tail])))
-        if stopped:
-            raise stopped[0]
-        for i in range(tail, len(intents)):
-            results[i] = await self._attempt(org, intents[i], ctx)
-        return results
-
-    async def _attempt(self, org: str, intent: Intent, ctx: ReplyContext | None) -> str | None:
-        try:
-            await self._one(org, intent, ctx)
-        except DeliveryFailed as exc:
-            log.warning(
-                "delivery failed", extra={"intent": type(intent).__name__, "reason": exc.reason}
-            )
-            return exc.reason
-        return None
 
     async def _one(self, org: str, intent: Intent, ctx: ReplyContext | None) -> None:
         t = self.transport
@@ -196,6 +175,10 @@ class Deliverer:
             thread = await self.recall(intent.thread_key) if intent.thread_key else None
             await t.upload(
                 org, intent.channel_id, intent.filename, intent.content, intent.title, thread
+            )
+        elif isinstance(intent, DirectUpload):
+            await t.direct_upload(
+                org, intent.user_id, intent.filename, intent.content, intent.title, intent.ref
             )
         elif isinstance(intent, Forget):
             await self.forget(intent.key)

@@ -8,6 +8,7 @@ and answered with a generic apology.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Awaitable, Callable
 
@@ -16,6 +17,7 @@ from sqlmodel import select
 from handlers import home
 from handlers.base import i18n
 from handlers.base.access import ensure_org, members_of
+from handlers.base.buttons import ACTION_DONE, ACTION_NOT_YET, REMOVE_NO, REMOVE_YES
 from handlers.base.core import Core
 from handlers.base.errors import REFUSABLE, BadInput, CoreGroupError, as_refusal
 from handlers.base.events import (
@@ -25,6 +27,7 @@ from handlers.base.events import (
     FormSubmit,
     HomeOpened,
     Joined,
+    Left,
     Press,
     TypedText,
 )
@@ -39,11 +42,12 @@ from handlers.base.messages import (
     Reply,
     Span,
 )
+from handlers.base.request import resolve
 from handlers.base.wording import t_spans
-from handlers.groups import setup
+from handlers.groups import away, draft, leaving, lifecycle, people, setup
 from handlers.oversight import digest
-from handlers.records import files, trajectory
-from handlers.reflection import closing, debrief, dialogue, feedback, sessions
+from handlers.records import actions, files, trajectory
+from handlers.reflection import closing, debrief, dialogue, feedback, membership, sessions
 from handlers.scheduling import channel_nudges, planned_date
 from prompts.strings import t
 from storage.models import CoreGroup
@@ -72,6 +76,10 @@ async def _refusal_language(core: Core, actor: Actor) -> str:
 async def handle(core: Core, event: Event) -> list[Intent]:
     """Handle one event. Refusals come back as a ``Reply`` with a kind message; nothing changes."""
     try:
+        if _answered(event):
+            # Who is asking, in which organisation, with which roles and language: once.
+            request = await resolve(core, event.actor, getattr(event, "channel_id", None))
+            event = dataclasses.replace(event, actor=request)
         return await _route(core, event)
     except REFUSABLE as raised:
         error = as_refusal(raised)
@@ -79,6 +87,13 @@ async def handle(core: Core, event: Event) -> list[Intent]:
         # Something typed into a form can be corrected there; other refusals end the form.
         fixable = isinstance(event, FormSubmit) and isinstance(error, BadInput)
         return [refusal(error, await _refusal_language(core, event.actor), on_form=fixable)]
+
+
+def _answered(event: Event) -> bool:
+    """Whether the bot acts on this event (channel chatter and joins cost no query)."""
+    if isinstance(event, TypedText):
+        return event.is_direct
+    return not isinstance(event, Joined)
 
 
 async def _route(core: Core, event: Event) -> list[Intent]:
@@ -94,6 +109,8 @@ async def _route(core: Core, event: Event) -> list[Intent]:
         return await home.home_view(core, event.actor)
     if isinstance(event, Joined):
         return []
+    if isinstance(event, Left):
+        return await leaving.someone_left(core, event)
     raise BadInput()
 
 
@@ -114,7 +131,7 @@ async def _start(core: Core, actor: Actor, channel: str | None, rest: str) -> li
 
 async def _setup(core: Core, actor: Actor, channel: str | None, rest: str) -> list[Intent]:
     if rest.strip():
-        return await setup.register(core, actor, channel, setup.parse_inline(rest))
+        return await setup.register(core, actor, channel, draft.parse_inline(rest))
     return await _setup_form(core, actor, channel)
 
 
@@ -137,16 +154,29 @@ COMMANDS: dict[str, CommandHandler] = {
     ),
     "cancel": lambda core, actor, channel, rest: sessions.cancel(core, actor, channel),
     "plan": planned_date.plan_command,
-    "add": setup.add_member,
-    "cofacilitator": setup.set_co_facilitator,
-    "co-facilitator": setup.set_co_facilitator,
+    "add": people.add_member,
+    "cofacilitator": people.set_co_facilitator,
+    "co-facilitator": people.set_co_facilitator,
     "export": files.export_from_chat,
     "trajectory": lambda core, actor, channel, rest: trajectory.show_trajectory(
         core, actor, channel
     ),
     "debrief": lambda core, actor, channel, rest: debrief.show(core, actor, channel),
     "digest": lambda core, actor, channel, rest: digest.digest_in_chat(core, actor, rest),
-    "role": lambda core, actor, channel, rest: setup.grant_role(core, actor, rest),
+    "role": lambda core, actor, channel, rest: people.grant_role(core, actor, rest),
+    "end": lifecycle.end,
+    "resume": lifecycle.resume,
+    "handover": lifecycle.handover,
+    "remove": lambda core, actor, channel, rest: leaving.remove(
+        core, actor, channel, rest, in_session=membership.end_participation
+    ),
+    "away": lambda core, actor, channel, rest: away.away(
+        core, actor, channel, rest, in_session=membership.pause_participation
+    ),
+    "back": lambda core, actor, channel, rest: away.back(
+        core, actor, channel, rest, in_session=membership.invite_again
+    ),
+    "actions": actions.list_actions,
 }
 # What works in a direct message with the bot (everything else needs the group's channel).
 DIRECT_OK = frozenset({"help", "sets", "digest", "language"})
@@ -227,6 +257,19 @@ async def _press(core: Core, event: Press) -> list[Intent]:
         return await planned_date.open_plan_form(core, actor, group_id=_int(value))
     if action == debrief.WRITE_PRESS:
         return await debrief.open_form(core, actor, _int(value))
+    if action == home.PAGE_ACTION:
+        return await home.home_view(core, actor, page=_int(value))
+    if action in (ACTION_DONE, ACTION_NOT_YET):
+        mark = actions.mark_done if action == ACTION_DONE else actions.not_yet
+        return await mark(core, actor, _int(value))
+    if action in (REMOVE_YES, REMOVE_NO):
+        return await leaving.answer_left(
+            core,
+            actor,
+            value,
+            remove_them=action == REMOVE_YES,
+            in_session=membership.end_participation,
+        )
     if action == "home.continue":
         pid = _int(value)
         view = await dialogue.current_view(core, actor, pid)
@@ -256,8 +299,8 @@ async def _text_form(core: Core, actor: Actor, pid: int, qid: str) -> list[Inten
 async def _form(core: Core, event: FormSubmit) -> list[Intent]:
     actor = event.actor
     if event.form_id == setup.SETUP_FORM:
-        draft = setup.parse_form(event.values)
-        return await setup.register(core, actor, event.state or None, draft)
+        described = draft.parse_form(event.values)
+        return await setup.register(core, actor, event.state or None, described)
     if event.form_id == debrief.DEBRIEF_FORM:
         return await debrief.save(core, actor, _form_state(event.state), event.values)
     if event.form_id == planned_date.PLAN_FORM:

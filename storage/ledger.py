@@ -7,7 +7,9 @@ sender that dies mid-send leaves its rows ``sending``; when the lease runs out a
 takes them again, so nothing is lost (a rare duplicate beats a silent miss).
 
 Statuses: pending → sending → sent, or back to pending (retry), or dead after
-``MAX_ATTEMPTS``; cancelled when the schedule changed before it went out.
+``MAX_ATTEMPTS``; cancelled when the schedule changed before it went out; unconfirmed when
+the request left but no answer came (a timeout): the platform may have shown it, so it is not
+sent again — at most once, never twice (README, "Delivery").
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ SENDING = "sending"
 SENT = "sent"
 DEAD = "dead"
 CANCELLED = "cancelled"
+UNCONFIRMED = "unconfirmed"
 
 LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 5
@@ -221,6 +224,17 @@ async def mark_failed(
     async with db.write() as s:
         await s.exec(update(Delivery).where(_ours(row)).values(status=status, **values))
     return status
+
+
+async def mark_unconfirmed(db: Database, row: Delivery, now: datetime, reason: str) -> None:
+    """The send may have gone out (no answer came): never again, and say so in the row."""
+    async with db.write() as s:
+        await s.exec(
+            update(Delivery)
+            .where(_ours(row))
+            .values(status=UNCONFIRMED, sent_at=now, lease_until=None, last_error=reason[:200])
+        )
+    log.warning("delivery unconfirmed", extra={"delivery_id": row.id, "kind": row.kind})
 
 
 async def release(db: Database, row: Delivery, due_at: datetime) -> None:

@@ -56,6 +56,8 @@ class ParticipationState(StrEnum):
     REVIEWING = "reviewing"
     DONE = "done"
     DEFERRED = "deferred"  # pressed "Not now"
+    AWAY = "away"  # on leave when invited: not asked, recorded as away
+    LEFT = "left"  # removed from the group before submitting: recorded as "left the group"
 
 
 class ActionStatus(StrEnum):
@@ -131,7 +133,10 @@ class CoreGroup(SQLModel, table=True):
     # (NULL: check at the next sweep). Reset whenever a schedule input changes (see below).
     next_check_on: date | None = Field(default=None, index=True)
     created_at: datetime = _when(default_factory=utcnow)
+    # When the plan ended (GroupStatus.ENDED): nudges stop and the group's retention clock
+    # starts (handlers/governance/retention.py). Cleared again by `/reflect resume`.
     ended_at: datetime | None = _when(nullable=True, default=None)
+    ended_reason: str | None = _sealed()
 
 
 class Member(SQLModel, table=True):
@@ -248,6 +253,7 @@ class ActionItem(SQLModel, table=True):
     due_on: date | None = None
     status: ActionStatus = Field(default=ActionStatus.OPEN, sa_type=String(10))
     created_at: datetime = _when(default_factory=utcnow)
+    done_at: datetime | None = _when(nullable=True, default=None)
 
 
 class AuditEvent(SQLModel, table=True):
@@ -290,6 +296,22 @@ class InboundSeen(SQLModel, table=True):
 
     key: str = Field(primary_key=True, max_length=200)
     seen_at: datetime = _when(default_factory=utcnow, index=True)
+
+
+class InboundWork(SQLModel, table=True):
+    """A delivery acknowledged but not yet handled: kept until handled, so ``kill -9`` after
+    the ack loses nothing. ``payload`` (the neutral event and its reply context, as JSON) is
+    sealed like answers. ``owner`` is the process holding it until ``lease_until``."""
+
+    __tablename__ = "inbound_work"
+
+    id: int | None = Field(default=None, primary_key=True)
+    platform: str = Field(max_length=16)
+    payload: str = Field(sa_type=SealedText)
+    owner: str = Field(max_length=40)
+    lease_until: datetime = _when(index=True)
+    attempts: int = 0
+    created_at: datetime = _when(default_factory=utcnow)
 
 
 class ConversationRef(SQLModel, table=True):

@@ -9,13 +9,10 @@ connection). When PostgreSQL cannot be reached the tests are skipped locally, bu
 from __future__ import annotations
 
 import asyncio
-import os
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import psycopg
 import pytest
 from sqlmodel import SQLModel
 
@@ -24,37 +21,17 @@ from bot.settings import Settings
 from handlers.base.core import Core
 from prompts.loader import Catalogue, load_catalogue
 from storage.db import Database
+from tests.factories.databases import skip_without_postgres, throwaway_postgres
 
-PG_ADMIN = os.environ.get("COREGROUP_TEST_PG", "postgresql://postgres@127.0.0.1:5432/postgres")
-REQUIRE_PG = (
-    os.environ.get("CI", "").lower() == "true"
-    or os.environ.get("COREGROUP_REQUIRE_POSTGRES") == "1"
-)
 BACKENDS = ("sqlite", "postgres")
-
-
-def _pg_available() -> bool:
-    try:
-        with psycopg.connect(PG_ADMIN, connect_timeout=3):
-            return True
-    except psycopg.OperationalError:
-        return False
 
 
 @pytest.fixture(scope="session")
 def pg_url() -> Iterator[str]:
     """A fresh PostgreSQL database for this test process, dropped at the end."""
-    if not _pg_available():
-        if REQUIRE_PG:
-            pytest.fail("PostgreSQL is required (CI) but cannot be reached at " + PG_ADMIN)
-        pytest.skip("PostgreSQL not reachable; set it up to run these tests")
-    name = f"cg_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    base = PG_ADMIN.rsplit("/", 1)[0]
-    yield f"{base}/{name}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    skip_without_postgres()
+    with throwaway_postgres("cg_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -12,6 +12,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.base.core import Core
 from handlers.base.errors import NotAllowed, NotFound
 from handlers.base.events import Actor
+from handlers.base.request import Request, attach_org, remember, resolved_for
 from prompts.strings import phrase
 from storage.models import (
     CoreGroup,
@@ -26,6 +27,11 @@ from storage.models import (
 
 
 async def find_org(s: AsyncSession, actor: Actor) -> Organisation | None:
+    """The actor's organisation; from the router's request when it has one (no query)."""
+    if isinstance(actor, Request):
+        if actor.org_id is not None:
+            return _held(s, await attach_org(s, actor))
+        remember(s, actor)  # a new organisation: the handler's ensure_org creates it
     return (
         await s.exec(
             select(Organisation).where(
@@ -56,6 +62,9 @@ async def group_for_channel(
 ) -> CoreGroup:
     if not channel_id:
         raise NotFound(key="errors.run_in_channel")
+    request = resolved_for(s, org.id, None)
+    if request is not None and request.group_id and request.channel_id == channel_id:
+        return await group_by_id(s, org, request.group_id)
     group = (
         await s.exec(
             select(CoreGroup).where(CoreGroup.org_id == org.id, CoreGroup.channel_id == channel_id)
@@ -93,6 +102,9 @@ async def member_in(s: AsyncSession, group_id: int, user_id: str) -> Member | No
 
 
 async def staff_roles(s: AsyncSession, org: Organisation, user_id: str) -> set[str]:
+    request = resolved_for(s, org.id, user_id)
+    if request is not None:
+        return set(request.roles)
     rows = await s.exec(
         select(StaffRole.role).where(StaffRole.org_id == org.id, StaffRole.user_id == user_id)
     )
@@ -176,17 +188,27 @@ async def own_participation(
     if found is None:
         raise NotFound()
     part, member, session, group = found
-    org = await s.get(Organisation, group.org_id)
-    # The session's identity map holds rows weakly; keeping the organisation here lets the
-    # later ``s.get(Organisation, …)`` of this click (language, deadline) skip the database.
-    s.info.setdefault("held", []).append(org)
+    if isinstance(actor, Request) and actor.org_id == group.org_id:
+        org: Organisation | None = await attach_org(s, actor)
+    else:
+        org = await s.get(Organisation, group.org_id)
+    _held(s, org)
     if (
         org is None
         or (org.platform, org.external_id) != (actor.platform, actor.org)
         or (member.user_id != actor.user_id)
     ):
         raise NotAllowed(key="errors.someone_elses")
+    if not member.active:
+        raise NotAllowed(key="people.you_left")  # removed from the group: nothing more to do
     return part, member, session, group
+
+
+def _held(s: AsyncSession, org: Organisation | None) -> Organisation | None:
+    """Keep ``org`` alive for this session: its identity map holds rows weakly, and the
+    later ``s.get(Organisation, …)`` of the same event (language, deadline) skip the database."""
+    s.info.setdefault("held", []).append(org)
+    return org
 
 
 async def is_org_admin(s: AsyncSession, org: Organisation, user_id: str) -> bool:

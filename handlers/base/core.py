@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from handlers.base.record_view import DEFAULT_MARKING
 from prompts.loader import Catalogue
 from storage.db import Database
 from storage.types import utcnow
@@ -22,6 +23,7 @@ class Core:
     default_timezone: str = "Europe/London"
     default_nation: str = "ENG"
     digest_min_count: int = 5  # Lead Officer digest: smaller counts are shown as "fewer than"
+    protective_marking: str = DEFAULT_MARKING  # at the top and foot of each page of a Word record
     # Retention in days (handlers.governance.retention); None keeps that data for ever.
     answer_retention_days: int | None = 90
     record_retention_days: int | None = 2555

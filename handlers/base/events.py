@@ -96,10 +96,24 @@ class Joined(_Scrubbed):
 
 
 @dataclass(frozen=True)
+class Left(_Scrubbed):
+    """People left a conversation (Slack channel, Teams team or channel).
+
+    ``people`` are the platform user ids of those who left (``actor`` is whoever the platform
+    names as acting, often the person who left). Nothing changes by itself: each group's
+    facilitator is asked whether to remove them from the core group.
+    """
+
+    actor: Actor
+    channel_id: str | None = None
+    people: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class HomeOpened(_Scrubbed):
     """The person opened the bot's home (Slack App Home; Teams personal tab/"home" command)."""
 
     actor: Actor
 
 
-Event = Command | Press | FormSubmit | TypedText | Joined | HomeOpened
+Event = Command | Press | FormSubmit | TypedText | Joined | Left | HomeOpened

@@ -16,6 +16,7 @@ from handlers.base.core import Core
 from handlers.base.errors import BadInput, NotAllowed
 from handlers.base.events import Actor
 from handlers.base.messages import Intent, Reply, plain
+from handlers.base.request import Request, resolved_for
 from prompts.strings import FALLBACK, LANGUAGES, normalise_language, t
 from storage.models import Organisation, PersonPreference
 
@@ -39,6 +40,9 @@ async def language_for(s: AsyncSession, org: Organisation | None, user_id: str |
     """The language for one person in one organisation."""
     if org is None:
         return FALLBACK
+    request = resolved_for(s, org.id, user_id) if user_id else None
+    if request is not None:
+        return request.language
     if user_id:
         pref = await preference(s, org.id or 0, user_id)
         if pref is not None and pref.language:
@@ -62,7 +66,10 @@ async def languages_for(s: AsyncSession, org: Organisation, user_ids: list[str])
 
 
 async def actor_language(core: Core, actor: Actor) -> str:
-    """The language for whoever acted (refusals, help), read in its own short transaction."""
+    """The language for whoever acted (refusals, help): the router's request already knows it,
+    else it is read in its own short transaction."""
+    if isinstance(actor, Request):
+        return actor.language
     async with core.db.read() as s:
         return await language_for(s, await find_org(s, actor), actor.user_id)
 

@@ -80,10 +80,25 @@ class Divider:
 
 
 @dataclass(frozen=True)
+class RecordSummary:
+    """The record's summary as neutral blocks, and ``brief``: the header alone, for a platform
+    that refuses even the summary (it still points to the file, so nothing is lost)."""
+
+    title: str
+    blocks: tuple[Block, ...]
+    brief: tuple[Block, ...]
+
+
+@dataclass(frozen=True)
 class RecordBlock:
-    """The compiled record; each adapter renders it with its own template and size limits."""
+    """The compiled record; each adapter renders it with its own template and size limits.
+
+    With ``summary`` the chat platforms show that instead (one message; the full record goes
+    as a file alongside); a console, which has no limits, still shows the whole record.
+    """
 
     view: RecordView
+    summary: RecordSummary | None = None
 
 
 Block = Heading | Paragraph | Context | Fields | Buttons | Divider | RecordBlock
@@ -197,6 +212,19 @@ class Upload:
 
 
 @dataclass(frozen=True)
+class DirectUpload:
+    """Send a person a file in their direct conversation. ``ref`` names it by ids only
+    (``record:<session id>``), so a platform that must ask first (Teams' file consent) can
+    produce it again when the person accepts."""
+
+    user_id: str
+    filename: str
+    content: bytes
+    title: str
+    ref: str = ""
+
+
+@dataclass(frozen=True)
 class Forget:
     """Drop a remembered message key (e.g. once a dialogue has finished)."""
 
@@ -211,7 +239,7 @@ class Home:
     message: Message
 
 
-Intent = Post | Direct | Update | Reply | OpenForm | Upload | Forget | Home
+Intent = Post | Direct | Update | Reply | OpenForm | Upload | DirectUpload | Forget | Home
 
 
 @dataclass

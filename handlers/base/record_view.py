@@ -13,6 +13,9 @@ from datetime import date
 
 from storage.models import MemberRole, SessionStatus
 
+# The Government Security Classifications marking for records about a child.
+DEFAULT_MARKING = "OFFICIAL-SENSITIVE"
+
 NO_ANSWER = "–"
 NO_POSITION = "(no agreed position)"
 
@@ -30,6 +33,7 @@ class TrajectoryPoint:
 
     answer: str | None
     agreed: bool
+    answered: int = 0  # members who chose an answer at that supervision
 
     @property
     def text(self) -> str:
@@ -116,6 +120,8 @@ class Person:
     agency: str = ""
     role: str = MemberRole.MEMBER.value
     attended: bool = True
+    # Why someone did not take part, as the record says it (only read when not attended).
+    absence: str = "did not take part"
 
     @property
     def label(self) -> str:
@@ -153,6 +159,11 @@ class QuestionView:
     agreed: str | None = None
     agreed_notes: str | None = None
     key_point: bool = False
+
+    @property
+    def answered(self) -> int:
+        """How many members gave an answer or a comment (skips do not count)."""
+        return sum(1 for a in self.answers if not a.skipped and (a.choice or a.comment))
 
     @property
     def section(self) -> str | None:
@@ -207,6 +218,13 @@ class RecordView:
     attendee_count: int = field(default=0)
     # The group's Yes/No answers across its supervisions up to this one (closed records only).
     trajectory: TrajectoryView | None = None
+    language: str = "en"  # the organisation's: the question set's and the Word file's
+    protective_marking: str = DEFAULT_MARKING  # on every page of the Word file
+
+    @property
+    def takes_part(self) -> tuple[Person, ...]:
+        """The members who took part, for the summary's count."""
+        return tuple(p for p in self.attendees if p.attended)
 
     @property
     def show_trajectory(self) -> bool:

@@ -9,8 +9,6 @@ ids only. People are found by platform user id, optionally within one organisati
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import Any
 
 from cryptography.fernet import InvalidToken
 from sqlalchemy import delete, text
@@ -21,233 +19,35 @@ from handlers.base import audit
 from handlers.base.core import Core
 from handlers.base.errors import BadInput, NotFound
 from handlers.governance.retention import delete_sessions
+from handlers.governance.subject_access import CLI_ACTOR, Subject, export_user, orgs_of, parse_org
 from storage import crypto
 from storage.errors import Undecryptable
 from storage.models import (
     ActionItem,
-    AgreedPosition,
     Answer,
-    AuditEvent,
     ConversationRef,
     CoreGroup,
     Delivery,
     Member,
     Organisation,
-    Participation,
     ReflectionSession,
     StaffRole,
 )
 from storage.types import SealedText
 
+# The CLI reaches subject access through this module too.
+__all__ = [
+    "Erasure",
+    "Subject",
+    "erase_group",
+    "erase_user",
+    "export_user",
+    "parse_org",
+    "rotate_key",
+    "sealed_columns",
+]
+
 FORMER_MEMBER = "Former member"
-CLI_ACTOR = "cli:privacy"
-
-
-@dataclass(frozen=True)
-class Subject:
-    """A person as the platform knows them, optionally within one organisation."""
-
-    platform: str | None
-    user_id: str
-    org_external_id: str | None = None
-
-
-def parse_org(raw: str | None) -> tuple[str | None, str | None]:
-    """``slack:T123`` -> (``slack``, ``T123``); ``None`` -> every organisation."""
-    if not raw:
-        return None, None
-    platform, sep, external = raw.partition(":")
-    if not sep or not platform or not external:
-        raise BadInput("Name the organisation as PLATFORM:ID, e.g. slack:T0123 or teams:<tenant>.")
-    return platform, external
-
-
-async def _orgs(s: AsyncSession, subject: Subject) -> list[Organisation]:
-    stmt = select(Organisation)
-    if subject.platform:
-        stmt = stmt.where(Organisation.platform == subject.platform)
-    if subject.org_external_id:
-        stmt = stmt.where(Organisation.external_id == subject.org_external_id)
-    return list(await s.exec(stmt.order_by(col(Organisation.id))))
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, list | tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    return value
-
-
-def _row(obj: SQLModel, *fields: str) -> dict[str, Any]:
-    return {f: _plain(getattr(obj, f)) for f in fields}
-
-
-async def export_user(core: Core, subject: Subject) -> dict[str, Any]:
-    """Everything stored about one platform user id, decrypted, as JSON-ready data (audited)."""
-    now = core.now()
-    async with core.db.write() as s:
-        orgs = await _orgs(s, subject)
-        org_ids = [o.id for o in orgs]
-        members = list(
-            await s.exec(
-                select(Member, CoreGroup)
-                .join(CoreGroup, col(CoreGroup.id) == col(Member.group_id))
-                .where(Member.user_id == subject.user_id, col(CoreGroup.org_id).in_(org_ids))
-                .order_by(col(Member.id))
-            )
-        )
-        member_ids = [m.id for m, _g in members]
-        roles = list(
-            await s.exec(
-                select(StaffRole).where(
-                    StaffRole.user_id == subject.user_id, col(StaffRole.org_id).in_(org_ids)
-                )
-            )
-        )
-        parts = list(
-            await s.exec(select(Participation).where(col(Participation.member_id).in_(member_ids)))
-        )
-        answers = list(
-            await s.exec(
-                select(Answer)
-                .where(col(Answer.member_id).in_(member_ids))
-                .order_by(col(Answer.session_id), col(Answer.id))
-            )
-        )
-        actions = list(
-            await s.exec(select(ActionItem).where(col(ActionItem.owner_member_id).in_(member_ids)))
-        )
-        group_ids = list(
-            await s.exec(select(CoreGroup.id).where(col(CoreGroup.org_id).in_(org_ids)))
-        )
-        roles_in_groups = list(
-            await s.exec(
-                select(CoreGroup).where(
-                    col(CoreGroup.id).in_(group_ids),
-                    (CoreGroup.facilitator_id == subject.user_id)
-                    | (CoreGroup.chair_id == subject.user_id),
-                )
-            )
-        )
-        sessions_run = list(
-            await s.exec(
-                select(ReflectionSession).where(
-                    col(ReflectionSession.group_id).in_(group_ids),
-                    (ReflectionSession.opened_by == subject.user_id)
-                    | (ReflectionSession.closed_by == subject.user_id),
-                )
-            )
-        )
-        positions = list(
-            await s.exec(
-                select(AgreedPosition)
-                .join(
-                    ReflectionSession, col(ReflectionSession.id) == col(AgreedPosition.session_id)
-                )
-                .where(
-                    AgreedPosition.recorded_by == subject.user_id,
-                    col(ReflectionSession.group_id).in_(group_ids),
-                )
-            )
-        )
-        events = list(
-            await s.exec(
-                select(AuditEvent)
-                .where(
-                    AuditEvent.actor == subject.user_id,
-                    col(AuditEvent.org_id).in_(org_ids),
-                )
-                .order_by(col(AuditEvent.id))
-            )
-        )
-        refs = list(
-            await s.exec(
-                select(ConversationRef).where(
-                    col(ConversationRef.target) == subject.user_id,
-                    col(ConversationRef.org_external_id).in_([o.external_id for o in orgs]),
-                )
-            )
-        )
-        await audit.record(
-            s,
-            org_id=orgs[0].id if len(orgs) == 1 else None,
-            actor=CLI_ACTOR,
-            action="privacy.exported",
-            subject=f"user:{subject.user_id}"[:80],
-            at=now,
-            organisations=len(orgs),
-            answers=len(answers),
-        )
-    return {
-        "subject": {
-            "user_id": subject.user_id,
-            "platform": subject.platform,
-            "organisation": subject.org_external_id,
-        },
-        "exported_at": now.isoformat(),
-        "organisations": [_row(o, "id", "platform", "external_id", "name") for o in orgs],
-        "staff_roles": [_row(r, "org_id", "role") for r in roles],
-        "memberships": [
-            {
-                **_row(m, "id", "group_id", "display_name", "agency", "role", "active"),
-                "child_ref": g.child_ref,
-            }
-            for m, g in members
-        ],
-        "facilitator_or_chair_of": [
-            {
-                "group_id": g.id,
-                "child_ref": g.child_ref,
-                "facilitator": g.facilitator_id == subject.user_id,
-            }
-            for g in roles_in_groups
-        ],
-        "participations": [
-            _row(
-                p, "id", "session_id", "member_id", "state", "attended", "started_at", "finished_at"
-            )
-            for p in parts
-        ],
-        "answers": [
-            _row(
-                a,
-                "session_id",
-                "question_id",
-                "choice",
-                "comment",
-                "skipped",
-                "answered_at",
-                "updated_at",
-            )
-            for a in answers
-        ],
-        "actions_owned": [_row(a, "id", "session_id", "text", "due_on", "status") for a in actions],
-        "sessions_opened_or_closed": [
-            _row(
-                x,
-                "id",
-                "group_id",
-                "set_id",
-                "status",
-                "opened_by",
-                "opened_at",
-                "closed_by",
-                "closed_at",
-            )
-            for x in sessions_run
-        ],
-        "agreed_positions_recorded": [
-            _row(p, "session_id", "question_id", "position", "notes", "recorded_at")
-            for p in positions
-        ],
-        "audit_events_as_actor": [
-            _row(e, "id", "at", "org_id", "action", "subject", "detail") for e in events
-        ],
-        "conversation_refs": [_row(r, "platform", "org_external_id", "updated_at") for r in refs],
-    }
 
 
 @dataclass
@@ -267,7 +67,7 @@ async def erase_user(core: Core, subject: Subject) -> Erasure:
     now = core.now()
     out = Erasure()
     async with core.db.write() as s:
-        orgs = await _orgs(s, subject)
+        orgs = await orgs_of(s, subject)
         org_ids = [o.id for o in orgs]
         members = list(
             await s.exec(
@@ -285,47 +85,8 @@ async def erase_user(core: Core, subject: Subject) -> Erasure:
         )
         if not members and not roles:
             raise NotFound("Nothing is stored about that person here.")
-        member_ids = [m.id for m in members]
-        answers = await s.exec(delete(Answer).where(col(Answer.member_id).in_(member_ids)))
-        out.counts["answers"] = answers.rowcount or 0
-        pending = await s.exec(
-            delete(Delivery).where(
-                col(Delivery.member_id).in_(member_ids), col(Delivery.status) == "pending"
-            )
-        )
-        out.counts["pending_reminders"] = pending.rowcount or 0
-        for m in members:
-            m.user_id = f"erased:{m.id}"
-            m.display_name = FORMER_MEMBER
-            m.agency = ""
-            m.active = False
-            s.add(m)
-        out.counts["members_anonymised"] = len(members)
-        for r in roles:
-            await s.delete(r)
-        out.counts["staff_roles"] = len(roles)
-        refs = await s.exec(
-            delete(ConversationRef).where(
-                col(ConversationRef.target) == subject.user_id,
-                col(ConversationRef.org_external_id).in_([o.external_id for o in orgs]),
-            )
-        )
-        out.counts["conversation_refs"] = refs.rowcount or 0
-        led = list(
-            await s.exec(
-                select(CoreGroup.id).where(
-                    col(CoreGroup.org_id).in_(org_ids),
-                    (CoreGroup.facilitator_id == subject.user_id)
-                    | (CoreGroup.chair_id == subject.user_id),
-                )
-            )
-        )
-        if led:
-            out.kept.append(
-                f"named as facilitator or chair of group(s) {', '.join(map(str, led))}: "
-                "appoint someone else with /reflect setup, then erase again"
-            )
-        out.kept.append("audit events they caused (ids only; public task, accountability)")
+        await _remove_and_anonymise(s, subject, orgs, members, roles, out)
+        await _note_kept(s, subject, orgs, out)
         await s.flush()
         for org in orgs or [None]:  # type: ignore[list-item]
             await audit.record(
@@ -338,6 +99,66 @@ async def erase_user(core: Core, subject: Subject) -> Erasure:
                 counts=out.counts,
             )
     return out
+
+
+async def _remove_and_anonymise(
+    s: AsyncSession,
+    subject: Subject,
+    orgs: list[Organisation],
+    members: list[Member],
+    roles: list[StaffRole],
+    out: Erasure,
+) -> None:
+    """Delete their answers, pending reminders, roles and conversation references; keep their
+    member rows (sessions still count them) under an anonymous name."""
+    member_ids = [m.id for m in members]
+    answers = await s.exec(delete(Answer).where(col(Answer.member_id).in_(member_ids)))
+    out.counts["answers"] = answers.rowcount or 0
+    pending = await s.exec(
+        delete(Delivery).where(
+            col(Delivery.member_id).in_(member_ids), col(Delivery.status) == "pending"
+        )
+    )
+    out.counts["pending_reminders"] = pending.rowcount or 0
+    for m in members:
+        m.user_id = f"erased:{m.id}"
+        m.display_name = FORMER_MEMBER
+        m.agency = ""
+        m.active = False
+        s.add(m)
+    out.counts["members_anonymised"] = len(members)
+    for r in roles:
+        await s.delete(r)
+    out.counts["staff_roles"] = len(roles)
+    refs = await s.exec(
+        delete(ConversationRef).where(
+            col(ConversationRef.target) == subject.user_id,
+            col(ConversationRef.org_external_id).in_([o.external_id for o in orgs]),
+        )
+    )
+    out.counts["conversation_refs"] = refs.rowcount or 0
+
+
+async def _note_kept(
+    s: AsyncSession, subject: Subject, orgs: list[Organisation], out: Erasure
+) -> None:
+    """What stays, and why: their name on groups they lead, and the audit trail."""
+    org_ids = [o.id for o in orgs]
+    led = list(
+        await s.exec(
+            select(CoreGroup.id).where(
+                col(CoreGroup.org_id).in_(org_ids),
+                (CoreGroup.facilitator_id == subject.user_id)
+                | (CoreGroup.chair_id == subject.user_id),
+            )
+        )
+    )
+    if led:
+        out.kept.append(
+            f"named as facilitator or chair of group(s) {', '.join(map(str, led))}: "
+            "appoint someone else with /reflect setup, then erase again"
+        )
+    out.kept.append("audit events they caused (ids only; public task, accountability)")
 
 
 async def erase_group(core: Core, group_id: int, org: tuple[str, str] | None = None) -> Erasure:

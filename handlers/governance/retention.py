@@ -7,10 +7,13 @@ What goes, and when (every period counts from the moment named, in days):
   part (each participation keeps only its attendance).
 - the whole session (record included): ``record_days`` after it closed, per the organisation's
   retention schedule.
+- an ended core group (its child reference, its members and anything of its still kept):
+  ``record_days`` after the plan ended (``/reflect end``; the clock starts then, and stops again
+  if the group is resumed). A group that has not ended is kept.
 - audit events: ``audit_days`` after they happened. The chain stays verifiable because the purge
   appends an ``audit.purged`` event naming the hash the oldest kept event links to.
-- dedupe keys of inbound deliveries after ``inbound_days``; sent (or dead, cancelled) scheduler
-  ledger rows after ``delivery_days``.
+- dedupe keys of inbound deliveries after ``inbound_days``; sent (or unconfirmed, dead, cancelled)
+  scheduler ledger rows after ``delivery_days``.
 
 Every purge that removes something is itself audited (counts and ids only).
 """
@@ -31,8 +34,11 @@ from storage.models import (
     AgreedPosition,
     Answer,
     AuditEvent,
+    CoreGroup,
     Delivery,
+    GroupStatus,
     InboundSeen,
+    Member,
     MessageRef,
     Participation,
     ParticipationState,
@@ -40,7 +46,7 @@ from storage.models import (
     SessionStatus,
 )
 
-FINISHED_DELIVERIES = ("sent", "dead", "cancelled")
+FINISHED_DELIVERIES = ("sent", "unconfirmed", "dead", "cancelled")
 SYSTEM_ACTOR = "system:retention"
 
 
@@ -93,6 +99,7 @@ async def purge(
     try:
         async with core.db.write() as s:
             await _purge_records(s, report, _before(now, policy.record_days))
+            await _purge_ended_groups(s, report, _before(now, policy.record_days))
             await _purge_answers(s, report, _before(now, policy.answer_days))
             await _purge_ledgers(s, report, now, policy)
             await _purge_audit(s, report, _before(now, policy.audit_days), now)
@@ -190,6 +197,41 @@ async def _purge_records(s: AsyncSession, report: PurgeReport, cutoff: datetime 
     ]
     if ids:
         report.add("sessions", await delete_sessions(s, ids))
+
+
+async def _purge_ended_groups(
+    s: AsyncSession, report: PurgeReport, cutoff: datetime | None
+) -> None:
+    """Groups whose plan ended ``record_days`` ago go, with whatever of theirs is left."""
+    if cutoff is None:
+        return
+    group_ids = [
+        i
+        for i in await s.exec(
+            select(CoreGroup.id).where(
+                col(CoreGroup.status) == GroupStatus.ENDED,
+                col(CoreGroup.ended_at).is_not(None),
+                col(CoreGroup.ended_at) <= cutoff,
+            )
+        )
+        if i is not None
+    ]
+    if not group_ids:
+        return
+    sessions = await s.exec(
+        select(ReflectionSession.id).where(col(ReflectionSession.group_id).in_(group_ids))
+    )
+    await delete_sessions(s, [i for i in sessions if i is not None])
+    member_ids = list(await s.exec(select(Member.id).where(col(Member.group_id).in_(group_ids))))
+    await s.exec(
+        delete(Delivery).where(
+            col(Delivery.group_id).in_(group_ids) | col(Delivery.member_id).in_(member_ids)
+        )
+    )
+    await s.exec(delete(ActionItem).where(col(ActionItem.group_id).in_(group_ids)))
+    await s.exec(delete(Member).where(col(Member.group_id).in_(group_ids)))
+    await s.exec(delete(CoreGroup).where(col(CoreGroup.id).in_(group_ids)))
+    report.add("groups", len(group_ids))
 
 
 async def _purge_ledgers(s: AsyncSession, report: PurgeReport, now: datetime, p: Policy) -> None:

@@ -3,9 +3,11 @@
 Columns (header row required, any order, case-insensitive)::
 
     child_ref, registration_date, pre_birth, rcppm_date, channel_id,
-    facilitator_id, facilitator_name, chair_id, members
+    facilitator_id, facilitator_name, chair_id, members, ended_on, away_until
 
 ``members`` is ``user_id|Display Name|Agency`` entries separated by ``;`` (agency optional).
+``ended_on`` (optional) is the date the child's plan ended: the group is imported as ended.
+``away_until`` (optional) is ``user_id=date`` entries separated by ``;``: listed people on leave.
 Row numbers in messages are the spreadsheet's: the header is row 1.
 
 A channel that already has a core group with the same child reference is skipped and
@@ -19,7 +21,7 @@ from __future__ import annotations
 import csv
 import io
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime, time
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
@@ -28,8 +30,8 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from handlers.base import audit
 from handlers.base.core import Core
 from handlers.base.text import clean
-from handlers.groups.setup import CHILD_REF, looks_like_name
-from storage.models import CoreGroup, Member, MemberRole, Organisation
+from handlers.groups.draft import CHILD_REF, looks_like_name
+from storage.models import CoreGroup, GroupStatus, Member, MemberRole, Organisation
 
 COLUMNS = (
     "child_ref",
@@ -41,6 +43,8 @@ COLUMNS = (
     "facilitator_name",
     "chair_id",
     "members",
+    "ended_on",
+    "away_until",
 )
 REQUIRED = ("child_ref", "registration_date", "channel_id", "facilitator_id", "facilitator_name")
 MAX_CHARS = 2_000_000  # a few thousand groups; anything bigger is not a core group list
@@ -91,6 +95,8 @@ class GroupRow:
     facilitator_id: str
     chair_id: str | None
     people: tuple[PersonRow, ...]
+    ended_on: date | None = None
+    away: tuple[tuple[str, date], ...] = ()
 
 
 class _Abort(Exception):
@@ -180,6 +186,10 @@ def _parse_row(number: int, values: dict[str, str], today: date, errors: list[st
         # Appendix 1: the Reviewing Officer who facilitates must not chair the CPPMs.
         row.error("chair_id", "the facilitator must not chair this child's conferences (CPPMs)")
     people = _people(row, facilitator_id or "", facilitator_name, chair_id)
+    ended_on = row.date("ended_on", required=False)
+    if ended_on and ((registered_on and ended_on < registered_on) or ended_on > today):
+        row.error("ended_on", "must be between the registration date and today")
+    away = _away(row, {p.user_id for p in people}, today)
     if len(errors) > before:
         return GroupRow(number, "", date.min, False, None, "", "", None, ())
     assert registered_on and channel_id and facilitator_id  # checked above
@@ -193,7 +203,24 @@ def _parse_row(number: int, values: dict[str, str], today: date, errors: list[st
         facilitator_id,
         chair_id,
         people,
+        ended_on,
+        away,
     )
+
+
+def _away(row: _Row, listed: set[str], today: date) -> tuple[tuple[str, date], ...]:
+    """``user_id=date;…``: each a listed person, each date today or later."""
+    out: list[tuple[str, date]] = []
+    for chunk in filter(None, (c.strip() for c in row.get("away_until").split(";"))):
+        user_id, _, raw = chunk.partition("=")
+        until = _date(raw.strip())
+        if user_id.strip() not in listed or until is None:
+            row.error("away_until", "use user_id=YYYY-MM-DD for people listed in this row")
+        elif until < today:
+            row.error("away_until", f"{user_id.strip()}: the date has passed")
+        else:
+            out.append((user_id.strip(), until))
+    return tuple(out)
 
 
 def _people(
@@ -357,8 +384,12 @@ async def _write(core: Core, s: AsyncSession, org: Organisation, rows: list[Grou
             channel_id=r.channel_id,
             timezone=org.timezone,
         )
+        if r.ended_on is not None:
+            group.status = GroupStatus.ENDED
+            group.ended_at = datetime.combine(r.ended_on, time(), UTC)
         s.add(group)
         await s.flush()
+        away = dict(r.away)
         for p in r.people:
             s.add(
                 Member(
@@ -367,6 +398,7 @@ async def _write(core: Core, s: AsyncSession, org: Organisation, rows: list[Grou
                     display_name=p.name,
                     agency=p.agency,
                     role=p.role,
+                    on_leave_until=away.get(p.user_id),
                 )
             )
         await audit.record(

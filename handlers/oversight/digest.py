@@ -23,38 +23,31 @@ from handlers.base.core import Core
 from handlers.base.errors import BadInput, NotAllowed, NotFound
 from handlers.base.events import Actor
 from handlers.base.messages import (
-    Block,
-    Context,
     Direct,
-    Fields,
-    Heading,
     Intent,
-    Message,
-    Paragraph,
     Reply,
-    Strong,
 )
 from handlers.base.wording import CHOICE_LABELS
+from handlers.oversight.digest_view import (
+    Count,
+    DigestView,
+    RateRow,
+    Rates,
+    ThemeRow,
+    digest_markdown,
+    digest_message,
+)
 from handlers.scheduling.deliveries import (
-    Decision,
-    DeliveryKind,
-    Drop,
-    Outgoing,
-    PlanningPass,
-    Send,
     calendar_for,
 )
 from handlers.scheduling.due import DEFAULT_RULES
 from handlers.scheduling.group_state import supervision_state
-from prompts.render import escape_markdown
 from prompts.schema import Question
 from prompts.themes import load_themes
-from storage.ledger import Planned
 from storage.models import (
     AgreedPosition,
     Answer,
     CoreGroup,
-    Delivery,
     GroupStatus,
     Organisation,
     OrgRole,
@@ -67,95 +60,8 @@ YES_NO = tuple(CHOICE_LABELS.items())  # (value, label) in Yes, No, Not sure ord
 WRITTEN_IN = "Other (written in)"
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
-
-# ---- the view: only numbers that may be shown ------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Count:
-    """A count as it may be shown: ``value`` is None when it was below the minimum."""
-
-    value: int | None
-    min_count: int
-
-    @classmethod
-    def of(cls, n: int, min_count: int) -> Count:
-        # A minimum of 1 turns suppression off (zero is then shown as it is).
-        return cls(n if n >= min_count or min_count <= 1 else None, min_count)
-
-    @property
-    def text(self) -> str:
-        return str(self.value) if self.value is not None else f"fewer than {self.min_count}"
-
-
-def trend(now: Count, before: Count) -> str:
-    """↑, ↓ or → when both months can be shown; nothing when either is suppressed."""
-    if now.value is None or before.value is None:
-        return ""
-    return "↑" if now.value > before.value else "↓" if now.value < before.value else "→"
-
-
-@dataclass(frozen=True)
-class ThemeRow:
-    label: str
-    this_month: Count
-    last_month: Count
-
-    @property
-    def trend(self) -> str:
-        return trend(self.this_month, self.last_month)
-
-
-@dataclass(frozen=True)
-class Rates:
-    """Percentages of Yes / No / Not sure, given only when the base is big enough."""
-
-    base: Count
-    percentages: tuple[tuple[str, int], ...]
-
-    @property
-    def text(self) -> str:
-        if self.base.value is None:
-            return f"not shown: {self.base.text} answers"
-        return " · ".join(f"{pct}% {label}" for label, pct in self.percentages)
-
-
-@dataclass(frozen=True)
-class RateRow:
-    headline: str
-    agreed: Rates  # one per supervision: the group's agreed position
-    members: Rates  # every member's own answer
-
-
-@dataclass(frozen=True)
-class DigestView:
-    month: date
-    month_text: str
-    last_month_text: str
-    min_count: int
-    supervisions: Count
-    supervisions_last_month: Count
-    escalations: Count
-    escalations_last_month: Count
-    overdue_now: Count
-    themes: tuple[ThemeRow, ...]
-    rates: tuple[RateRow, ...]
-
-    @property
-    def supervisions_trend(self) -> str:
-        return trend(self.supervisions, self.supervisions_last_month)
-
-    @property
-    def escalations_trend(self) -> str:
-        return trend(self.escalations, self.escalations_last_month)
-
-    @property
-    def suppression_note(self) -> str:
-        return (
-            f"Counts below {self.min_count} are shown as \u201cfewer than {self.min_count}\u201d "
-            "and rates need at least that many answers, so no child can be recognised. "
-            "No child, person or core group is named."
-        )
+# The CLI prints the Markdown view through this module.
+__all__ = ["build_digest", "digest_in_chat", "digest_markdown", "digest_message", "parse_month"]
 
 
 # ---- months ----------------------------------------------------------------------------------
@@ -297,37 +203,8 @@ async def build_digest(
 
     this_rows = [r for r in rows if r.closed_at >= mid]
     last_rows = [r for r in rows if r.closed_at < mid]
-    known = load_themes()
-    now_themes, last_themes = _theme_counts(this_rows, known), _theme_counts(last_rows, known)
-    labels = [*known.items(), (WRITTEN_IN, WRITTEN_IN)]
-    themes = tuple(
-        ThemeRow(label, Count.of(now_themes[key], floor), Count.of(last_themes[key], floor))
-        for key, label in labels
-    )
-
-    set_of = {r.session_id: r.set_id for r in this_rows}
-    agreed: dict[tuple[str, str], Counter[str]] = {}
-    for sid, qid, pos in positions:
-        if pos:
-            agreed.setdefault((set_of.get(sid, ""), qid), Counter())[pos] += 1
-    members: dict[tuple[str, str], Counter[str]] = {}
-    for sid, qid, choice in answers:
-        if choice:
-            members.setdefault((set_of.get(sid, ""), qid), Counter())[choice] += 1
-    used_sets = sorted(set(set_of.values()), key=lambda x: (x != "appendix1", x))
-    rates: list[RateRow] = []
-    for set_id in used_sets:
-        questions = _yes_no(core, set_id, org.language)
-        prefix = "" if len(used_sets) == 1 else f"{core.sets.get(set_id, org.language).title}: "
-        for q in questions:
-            key = (set_id, q.id)
-            rates.append(
-                RateRow(
-                    prefix + q.headline,
-                    _percentages(agreed.get(key, Counter()), floor),
-                    _percentages(members.get(key, Counter()), floor),
-                )
-            )
+    themes = _themes(this_rows, last_rows, floor)
+    rates = _rates(core, org.language, this_rows, positions, answers, floor)
 
     return DigestView(
         month=month,
@@ -344,6 +221,52 @@ async def build_digest(
     )
 
 
+def _themes(this_rows: list[_Closed], last_rows: list[_Closed], floor: int) -> tuple[ThemeRow, ...]:
+    """Sessions per known theme this month and last; written-in themes as one row."""
+    known = load_themes()
+    now_themes, last_themes = _theme_counts(this_rows, known), _theme_counts(last_rows, known)
+    labels = [*known.items(), (WRITTEN_IN, WRITTEN_IN)]
+    return tuple(
+        ThemeRow(label, Count.of(now_themes[key], floor), Count.of(last_themes[key], floor))
+        for key, label in labels
+    )
+
+
+def _rates(
+    core: Core,
+    language: str,
+    this_rows: list[_Closed],
+    positions: list[tuple[int, str, str | None]],
+    answers: list[tuple[int, str, str | None]],
+    floor: int,
+) -> list[RateRow]:
+    """Yes / No / Not sure rates per group question: agreed positions and members' answers."""
+    set_of = {r.session_id: r.set_id for r in this_rows}
+    agreed: dict[tuple[str, str], Counter[str]] = {}
+    for sid, qid, pos in positions:
+        if pos:
+            agreed.setdefault((set_of.get(sid, ""), qid), Counter())[pos] += 1
+    members: dict[tuple[str, str], Counter[str]] = {}
+    for sid, qid, choice in answers:
+        if choice:
+            members.setdefault((set_of.get(sid, ""), qid), Counter())[choice] += 1
+    used_sets = sorted(set(set_of.values()), key=lambda x: (x != "appendix1", x))
+    rates: list[RateRow] = []
+    for set_id in used_sets:
+        questions = _yes_no(core, set_id, language)
+        prefix = "" if len(used_sets) == 1 else f"{core.sets.get(set_id, language).title}: "
+        for q in questions:
+            key = (set_id, q.id)
+            rates.append(
+                RateRow(
+                    prefix + q.headline,
+                    _percentages(agreed.get(key, Counter()), floor),
+                    _percentages(members.get(key, Counter()), floor),
+                )
+            )
+    return rates
+
+
 async def _overdue_now(s: AsyncSession, core: Core, org: Organisation) -> int:
     """Active groups whose supervision date has passed today (the scheduler's own rules)."""
     cal = calendar_for(org)
@@ -357,95 +280,6 @@ async def _overdue_now(s: AsyncSession, core: Core, org: Organisation) -> int:
         if state.due is not None and state.due.on < state.today:
             overdue += 1
     return overdue
-
-
-# ---- showing ---------------------------------------------------------------------------------
-
-
-def digest_markdown(view: DigestView) -> str:
-    """The digest as Markdown (the CLI prints this); set wording is escaped like any text."""
-    e = escape_markdown
-    out = [
-        f"# Lead Officer digest · {e(view.month_text)}",
-        "",
-        f"- **Supervisions held:** {view.supervisions.text} "
-        f"({e(view.last_month_text)}: {view.supervisions_last_month.text}) "
-        f"{view.supervisions_trend}".rstrip(),
-        f"- **Overdue supervisions now:** {view.overdue_now.text}",
-        f"- **Escalations to line managers:** {view.escalations.text} "
-        f"({e(view.last_month_text)}: {view.escalations_last_month.text}) "
-        f"{view.escalations_trend}".rstrip(),
-        "",
-        "## Themes",
-        "",
-        f"| Theme | {e(view.month_text)} | {e(view.last_month_text)} | Trend |",
-        "|---|---|---|---|",
-    ]
-    for row in view.themes:
-        out.append(
-            f"| {e(row.label)} | {row.this_month.text} | {row.last_month.text} | {row.trend} |"
-        )
-    out += ["", "## Yes/No answers", ""]
-    if not view.rates:
-        out.append("_No supervisions with Yes/No questions this month._")
-    for rate in view.rates:
-        out.append(f"- **{e(rate.headline)}**  ")
-        out.append(f"  Agreed positions: {rate.agreed.text}  ")
-        out.append(f"  Members' answers: {rate.members.text}")
-    out += ["", f"_{e(view.suppression_note)}_", ""]
-    return "\n".join(out)
-
-
-def digest_message(view: DigestView) -> Message:
-    """The digest in chat: neutral blocks, so each platform escapes it."""
-    head = f"Lead Officer digest · {view.month_text}"
-    blocks: list[Block] = [
-        Heading(head),
-        Fields(
-            (
-                (
-                    "Supervisions held",
-                    f"{view.supervisions.text} ({view.last_month_text}: "
-                    f"{view.supervisions_last_month.text}) {view.supervisions_trend}".rstrip(),
-                ),
-                ("Overdue supervisions now", view.overdue_now.text),
-                (
-                    "Escalations to line managers",
-                    f"{view.escalations.text} ({view.last_month_text}: "
-                    f"{view.escalations_last_month.text}) {view.escalations_trend}".rstrip(),
-                ),
-            )
-        ),
-        Paragraph((Strong("Themes"), f" ({view.month_text}, then {view.last_month_text})")),
-        Fields(
-            tuple(
-                (
-                    row.label,
-                    f"{row.this_month.text} · {row.last_month.text} {row.trend}".rstrip(),
-                )
-                for row in view.themes
-            )
-        ),
-        Paragraph((Strong("Yes/No answers"),)),
-    ]
-    if not view.rates:
-        blocks.append(Paragraph(("No supervisions with Yes/No questions this month.",)))
-    for rate in view.rates:
-        blocks.append(
-            Paragraph(
-                (
-                    Strong(rate.headline),
-                    f"\nAgreed positions: {rate.agreed.text}",
-                    f"\nMembers' answers: {rate.members.text}",
-                )
-            )
-        )
-    blocks.append(Context((view.suppression_note,)))
-    text = (
-        f"{head}: {view.supervisions.text} supervisions held, "
-        f"{view.overdue_now.text} overdue now, {view.escalations.text} escalations."
-    )
-    return Message(text=text, blocks=tuple(blocks))
 
 
 # ---- in chat and by the scheduler ------------------------------------------------------------
@@ -487,65 +321,3 @@ async def monthly_digest_intents(core: Core, org_id: int, month: date | str) -> 
         return []
     message = digest_message(await build_digest(core, org_id, first))
     return [Direct(user_id, message) for user_id in officers]
-
-
-def digest_key(org_id: int, month: date) -> str:
-    """The delivery ledger key of one month's digest for one organisation."""
-    return f"digest:{org_id}:{month:%Y-%m}"
-
-
-# ---- the sweep: one ledger row per organisation and month ------------------------------------
-
-KIND_DIGEST = "digest"
-PLAN_WITHIN_DAYS = 7  # a deployment started later in the month does not send last month's
-
-
-async def plan_digests(s: AsyncSession, now: datetime) -> list[Planned]:
-    """Last month's digest for each organisation with a Lead Officer, due at the opening of
-    this month's first working day (the key carries the month reported on: ids and dates only).
-    """
-    org_ids = set(
-        await s.exec(select(StaffRole.org_id).where(StaffRole.role == OrgRole.LEAD_OFFICER))
-    )
-    out: list[Planned] = []
-    for org_id in sorted(org_ids):
-        org = await s.get(Organisation, org_id)
-        if org is None:
-            continue
-        cal = calendar_for(org)
-        today = cal.local_date(now)
-        first_working = cal.working_day_on_or_after(date(today.year, today.month, 1))
-        due = cal.opening(first_working)
-        if now < due or (today - first_working).days > PLAN_WITHIN_DAYS:
-            continue
-        month = previous_month(today)
-        out.append(Planned(digest_key(org_id, month), org_id, KIND_DIGEST, due))
-    return out
-
-
-def month_of_key(key: str) -> date:
-    """The month a digest row reports on, read back from its key."""
-    return parse_month(key.rsplit(":", 1)[-1])
-
-
-async def render_digest(core: Core, org: Organisation, row: Delivery) -> Send | Drop:
-    """At send time: the digest as it stands, to the Lead Officers there are now."""
-    intents = await monthly_digest_intents(core, org.id or 0, month_of_key(row.key))
-    if not intents:
-        return Drop("no lead officer")
-    return Send(org.platform, org.external_id, f"digest:{org.id}", intents)
-
-
-async def _plan_digest_rows(run: PlanningPass) -> list[Planned]:
-    return await plan_digests(run.s, run.now)
-
-
-async def _render_digest_row(out: Outgoing) -> Decision:
-    return await render_digest(out.core, out.org, out.row)
-
-
-# The sweep plans and sends it with the scheduling kinds (bot/sweeper.py). A dry run lists the
-# digest rows already in the ledger but plans none (only a real sweep plans the month's).
-MONTHLY_DIGEST = DeliveryKind(
-    KIND_DIGEST, plan=_plan_digest_rows, render=_render_digest_row, previewed=False
-)

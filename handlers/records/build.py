@@ -47,6 +47,10 @@ from storage.models import (
 KEPT_TEXT_PURPOSES = frozenset({"child_voice", "family_voice"})
 
 
+# The record's words for a participation that ended without taking part.
+ABSENCE = {ParticipationState.AWAY.value: "away", ParticipationState.LEFT.value: "left the group"}
+
+
 def _labels(question: Question) -> dict[str, str]:
     """Choice value -> label, in the set's order (the dialogue's own labels)."""
     return {v: choice_label(question, v) for v in question.choice_values}
@@ -212,7 +216,13 @@ async def build_record(
                 part is not None and part.state == ParticipationState.DONE
             )
         attendees.append(
-            Person(name=m.display_name, agency=m.agency, role=str(m.role), attended=attended)
+            Person(
+                name=m.display_name,
+                agency=m.agency,
+                role=str(m.role),
+                attended=attended,
+                absence=ABSENCE.get(str(part.state) if part else "", "did not take part"),
+            )
         )
     order = {m.id: i for i, m in enumerate(ordered)}
 
@@ -274,6 +284,8 @@ async def build_record(
         organisation=org.name if org else "",
         attendee_count=sum(1 for p in attendees if p.attended),
         trajectory=path,
+        language=org.language if org else "en",
+        protective_marking=core.protective_marking,
     )
 
 

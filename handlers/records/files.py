@@ -1,24 +1,21 @@
 """The record as files: Word laid out like Appendix 1, Markdown, and JSON/CSV for case systems.
 
+The Word document itself is built in :mod:`handlers.records.word`.
+
 All of these take a :class:`handlers.records.build.RecordView`, so the case-file version (key points
 only) and the group version come out of the same code.
 """
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 import json
-import re
 from dataclasses import asdict, dataclass
 from datetime import date
 from typing import Any
 
-from docx import Document
-from docx.oxml.ns import qn
-from docx.shared import Pt
-from docx.table import Table
-from lxml import etree
 from sqlmodel import col as column
 from sqlmodel import select
 
@@ -29,12 +26,11 @@ from handlers.base.errors import BadInput, Conflict, NotFound
 from handlers.base.events import Actor
 from handlers.base.ids import parse_id
 from handlers.base.messages import Intent, Message, Paragraph, Reply, Upload, progress_key
-from handlers.base.record_view import QuestionView, RecordView
+from handlers.base.record_view import RecordView
 from handlers.records.build import build_record, render_record
-from prompts.text import scrub
+from handlers.records.word import record_docx
 from storage.models import ReflectionSession, SessionStatus
 
-TITLE = "Record of Core Group Supervision/Reflection"
 JSON_FORMAT = "coregroup.record"
 JSON_VERSION = 1
 CSV_COLUMNS = (
@@ -51,174 +47,8 @@ CSV_COLUMNS = (
     "agreed_position",
 )
 
-# Characters XML 1.0 cannot hold (python-docx raises on them): dropped, never fatal.
-_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\ud800-\udfff]")
 # A spreadsheet would run a cell starting with these as a formula.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _plain(value: object) -> str:
-    return _NOT_XML.sub("", "" if value is None else scrub(str(value)))
-
-
-# WordprocessingML tags, resolved once. Table rows and runs are written as XML directly: going
-# through python-docx's objects (add_row, add_run, bold, merge) was ~85 % of the export's time.
-_R, _RPR, _B, _T, _BR, _TAB = (qn(f"w:{n}") for n in ("r", "rPr", "b", "t", "br", "tab"))
-_P, _TR, _TC, _TCPR, _TCW, _SPAN = (
-    qn(f"w:{n}") for n in ("p", "tr", "tc", "tcPr", "tcW", "gridSpan")
-)
-_VAL, _W, _TYPE = qn("w:val"), qn("w:w"), qn("w:type")
-_XML_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
-# Line breaks and tabs become <w:br/> and <w:tab/>, as python-docx's ``run.text`` does.
-_BREAKS = re.compile(r"([\n\r\t])")
-
-Cell = tuple[object, bool]  # (text, bold)
-
-
-def _run(paragraph: Any, text: object, bold: bool = False) -> None:
-    run = etree.SubElement(paragraph, _R)
-    if bold:
-        etree.SubElement(etree.SubElement(run, _RPR), _B)
-    for piece in _BREAKS.split(_plain(text)):
-        if piece == "\t":
-            etree.SubElement(run, _TAB)
-        elif piece in ("\n", "\r"):
-            etree.SubElement(run, _BR)
-        elif piece:
-            t = etree.SubElement(run, _T)
-            t.text = piece
-            if piece[0].isspace() or piece[-1].isspace():
-                t.set(_XML_SPACE, "preserve")
-
-
-def _new_cell(row: Any, width: int, span: int = 1) -> Any:
-    tc = etree.SubElement(row, _TC)
-    props = etree.SubElement(tc, _TCPR)
-    tcw = etree.SubElement(props, _TCW)
-    tcw.set(_W, str(width))
-    tcw.set(_TYPE, "dxa")
-    if span > 1:
-        etree.SubElement(props, _SPAN).set(_VAL, str(span))
-    return tc
-
-
-def _widths(table: Table) -> list[int]:
-    return [int(c.get(_W) or 0) for c in table._tbl.tblGrid.gridCol_lst]
-
-
-def _row(table: Table, cells: list[Cell]) -> None:
-    """Append a row of one plain run per cell (a table made with ``rows=0``)."""
-    tr = etree.SubElement(table._tbl, _TR)
-    for width, (text, bold) in zip(_widths(table), cells, strict=True):
-        _run(etree.SubElement(_new_cell(tr, width), _P), text, bold)
-
-
-def _wide_row(table: Table) -> Any:
-    """Append a row of one cell across the table's full width; returns that cell."""
-    widths = _widths(table)
-    return _new_cell(etree.SubElement(table._tbl, _TR), sum(widths), len(widths))
-
-
-def _answers_line(q: QuestionView) -> str:
-    if q.split:
-        return f"Split view: {q.tally_text}"
-    return q.tally_text or ("No answers" if not q.answers else "")
-
-
-def record_docx(view: RecordView) -> bytes:
-    """A Word document laid out like the Appendix 1 form; all text is added as plain runs."""
-    doc = Document()
-    doc.styles["Normal"].font.size = Pt(10)
-    doc.add_heading(TITLE, level=0)
-    if view.draft:
-        doc.add_paragraph("Draft: the session is still open, so answers may still change.")
-    if view.key_points_only:
-        doc.add_paragraph(
-            "Case file version: the structured answers and the key points only. "
-            "Comments and other notes stay with the core group."
-        )
-
-    attendees = [p.label + ("" if p.attended else " (did not take part)") for p in view.attendees]
-    header = doc.add_table(rows=0, cols=2)
-    header.style = "Table Grid"
-    for label, value in (
-        ("Date of supervision", view.date_text),
-        ("Facilitator", view.facilitator.label),
-        ("Attendees", "\n".join(attendees) or "Nobody has taken part yet."),
-        ("Name of child(ren)", view.child_ref),
-    ):
-        _row(header, [(label, True), (value, False)])
-
-    doc.add_heading("What is life like for this child?", level=1)
-    if view.opening_prompt:
-        doc.add_paragraph(_plain(view.opening_prompt))
-
-    doc.add_heading("Questions", level=1)
-    table = doc.add_table(rows=0, cols=5)
-    table.style = "Table Grid"
-    _row(
-        table,
-        [(label, True) for label in ("No.", "Question", "Answers", "Agreed position", "Notes")],
-    )
-    for q in view.questions:
-        agreed = (q.agreed or "") + (" (key point)" if q.key_point else "")
-        _row(
-            table,
-            [
-                (q.number, False),
-                ((f"{q.section}: " if q.section else "") + q.headline, True),
-                (_answers_line(q), q.split),
-                (agreed, False),
-                (q.agreed_notes or "", False),
-            ],
-        )
-        if not q.answers:
-            continue
-        # Each member's answer beneath the question, in one cell across the full width.
-        below = _wide_row(table)
-        for a in q.answers:
-            paragraph = etree.SubElement(below, _P)
-            _run(paragraph, _plain(a.label) + ": ", bold=True)
-            said = "skipped" if a.skipped else " · ".join(x for x in (a.choice, a.comment) if x)
-            _run(paragraph, said)
-
-    if view.trajectory is not None and view.trajectory.several:
-        path = view.trajectory
-        doc.add_heading("Trajectory", level=1)
-        doc.add_paragraph(
-            _plain(f"The group's answer at each supervision, oldest first: {path.dates_text}")
-        )
-        lines = doc.add_table(rows=0, cols=2)
-        lines.style = "Table Grid"
-        _row(lines, [("Question", True), ("Answers over time", True)])
-        for line in path.rows:
-            _row(lines, [(line.headline, False), (line.path, False)])
-
-    doc.add_heading("How the record will be shared with the family", level=1)
-    doc.add_paragraph(_plain(view.family_sharing or "Not agreed yet."))
-
-    doc.add_heading("Actions", level=1)
-    if view.actions:
-        actions = doc.add_table(rows=0, cols=4)
-        actions.style = "Table Grid"
-        _row(actions, [(label, True) for label in ("Action", "Owner", "Due", "Status")])
-        for item in view.actions:
-            values = (item.text, item.owner_label, item.due_text, item.status)
-            _row(actions, [(value, False) for value in values])
-    else:
-        doc.add_paragraph("No actions agreed.")
-
-    if not view.key_points_only:
-        doc.add_heading("Takeaways", level=1)
-        doc.add_paragraph(_plain(view.takeaways or "None recorded."))
-        doc.add_heading("Themes for the Lead Officer", level=1)
-        doc.add_paragraph(_plain(", ".join(view.themes) or "None tagged."))
-        doc.add_heading("Escalation", level=1)
-        doc.add_paragraph(_plain(view.escalation or "No escalation."))
-
-    out = io.BytesIO()
-    doc.save(out)
-    return out.getvalue()
 
 
 def record_markdown(view: RecordView) -> str:
@@ -384,6 +214,8 @@ async def export_from_chat(
             key_points_only=wanted.key_points_only,
         )
     view = await build_record(core, session_id, key_points_only=wanted.key_points_only)
+    # The Word file may draw a chart: off the event loop, like any other slow work.
+    content = await asyncio.to_thread(encode, view, wanted.extension)
     kind = next(name for ext, name in CHAT_FORMATS.values() if ext == wanted.extension)
     version = "case file version of the record" if wanted.key_points_only else "record"
     suffix = "-case-file" if wanted.key_points_only else ""
@@ -396,7 +228,7 @@ async def export_from_chat(
         Upload(
             group.channel_id,
             f"core-group-record-{session_id}{suffix}.{wanted.extension}",
-            encode(view, wanted.extension),
+            content,
             title,
             thread_key=progress_key(session_id),
         ),

@@ -7,6 +7,7 @@ sessions count (answers stay private until close), and only questions shown to t
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from datetime import date
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -33,6 +34,7 @@ from handlers.base.messages import (
     Paragraph,
     Reply,
     Strong,
+    Upload,
 )
 from handlers.base.record_view import (
     NO_ANSWER,
@@ -43,7 +45,9 @@ from handlers.base.record_view import (
     TrajectoryView,
 )
 from handlers.base.wording import CHOICE_LABELS
+from handlers.records.charts import trajectory_chart
 from prompts.schema import Question
+from prompts.strings import t
 from storage.models import (
     AgreedPosition,
     Answer,
@@ -162,12 +166,15 @@ def _compose(
         for session, ids in zip(kept, asked, strict=True):
             sid = session.id or 0
             position = agreed.get((sid, qid))
+            given = chosen.get((sid, qid), []) if qid in ids else []
             if position is not None:
-                points.append(TrajectoryPoint(CHOICE_LABELS.get(position, position), True))
+                points.append(
+                    TrajectoryPoint(CHOICE_LABELS.get(position, position), True, len(given))
+                )
                 continue
-            majority = _majority(chosen.get((sid, qid), [])) if qid in ids else None
+            majority = _majority(given)
             label = CHOICE_LABELS.get(majority, majority) if majority else None
-            points.append(TrajectoryPoint(label, False))
+            points.append(TrajectoryPoint(label, False, len(given)))
         rows.append(TrajectoryRow(qid, headlines[qid], tuple(points)))
 
     dated = []
@@ -217,7 +224,10 @@ def trajectory_message(view: TrajectoryView) -> Message:
 
 
 async def show_trajectory(core: Core, actor: Actor, channel_id: str | None) -> list[Intent]:
-    """``/reflect trajectory``: for the group's members and facilitators only, as a Reply."""
+    """``/reflect trajectory``: for the group's members and facilitators only, as a Reply.
+
+    With two or more supervisions the chart is also posted in the group's channel as a file.
+    """
     async with core.db.read() as s:
         org = await ensure_org(s, core, actor)
         group = await group_for_channel(s, org, channel_id)
@@ -225,4 +235,16 @@ async def show_trajectory(core: Core, actor: Actor, channel_id: str | None) -> l
         if not allowed and await member_in(s, group.id or 0, actor.user_id) is None:
             raise NotAllowed("Only members of this core group can see its trajectory.")
         view = await load_trajectory(s, core, group, org)
-    return [Reply(trajectory_message(view))]
+    intents: list[Intent] = [Reply(trajectory_message(view))]
+    if view.several:  # a picture of the same answers, posted in the group's channel
+        lang = org.language if org else "en"
+        chart = await asyncio.to_thread(trajectory_chart, view, lang)
+        intents.append(
+            Upload(
+                group.channel_id,
+                f"core-group-trajectory-{group.id}.png",
+                chart.png,
+                t("chart.file_title", lang),
+            )
+        )
+    return intents

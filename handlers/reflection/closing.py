@@ -24,6 +24,7 @@ from handlers.base.messages import (
     Block,
     Context,
     Direct,
+    DirectUpload,
     Form,
     FormField,
     FormValues,
@@ -42,8 +43,11 @@ from handlers.base.messages import (
     spans_text,
 )
 from handlers.base.parsing import parse_date, parse_user
+from handlers.base.record_view import RecordView
 from handlers.base.text import clean
 from handlers.base.wording import choice_label
+from handlers.records.actions import previous_actions
+from handlers.records.summary import record_summary
 from handlers.reflection.debrief import invitations as debrief_invitations
 from handlers.reflection.dialogue import dialogue_key
 from handlers.reflection.feedback import feedback_summary
@@ -58,6 +62,7 @@ from storage.models import (
     Answer,
     Member,
     Participation,
+    ParticipationState,
     ReflectionSession,
     SessionStatus,
 )
@@ -84,9 +89,11 @@ def close_form(
     lang: str = "en",
     people: tuple[Option, ...] = (),
     attended: tuple[str, ...] = (),
+    earlier: tuple[str, ...] = (),
 ) -> Form:
-    """The facilitator's form. ``people`` are the invited members (user id, name) and
-    ``attended`` those ticked as present to begin with (everyone who submitted)."""
+    """The facilitator's form. ``people`` are the invited members (user id, name),
+    ``attended`` those ticked as present to begin with (everyone who submitted) and
+    ``earlier`` the last session's actions with their status, shown first."""
     fields: list[FormField] = []
     for number, q in enumerate(qset.questions, start=1):
         if q.audience != "group":
@@ -216,8 +223,14 @@ def close_form(
         fields=tuple(fields),
         state=str(session.id),
         submit=t("close.title", lang),
-        intro=(t("close.intro", lang),),
+        intro=(t("close.intro", lang), *_earlier_actions(earlier, lang)),
     )
+
+
+def _earlier_actions(lines: tuple[str, ...], lang: str) -> tuple[str, ...]:
+    if not lines:
+        return ()
+    return ("\n\n" + t("actions.previous", lang), *(f"\n• {line}" for line in lines))
 
 
 async def open_close_form(
@@ -244,14 +257,20 @@ async def open_close_form(
             await s.exec(
                 select(Participation, Member)
                 .join(Member, Member.id == Participation.member_id)  # type: ignore[arg-type]
-                .where(Participation.session_id == session.id)
+                .where(
+                    Participation.session_id == session.id,
+                    Participation.state != ParticipationState.LEFT,
+                )
             )
         )
         lang = await language_for(s, org, actor.user_id)
         qset = core.sets.get(session.set_id, lang)
+        earlier = tuple(await previous_actions(s, session, lang))
     people = tuple(Option(m.user_id, m.display_name) for _p, m in invited)
     came = tuple(m.user_id for p, m in invited if p.attended)
-    form = close_form(qset, session, answers, names, lang=lang, people=people, attended=came)
+    form = close_form(
+        qset, session, answers, names, lang=lang, people=people, attended=came, earlier=earlier
+    )
     return [OpenForm(form)]
 
 
@@ -268,7 +287,6 @@ def _text(values: FormValues, key: str, limit: int = LONG_TEXT) -> str | None:
 async def submit_close(core: Core, actor: Actor, state: str, values: FormValues) -> list[Intent]:
     """Save the agreed positions and actions, close the session and send the record."""
     from handlers.records.build import build_record
-    from handlers.records.files import record_docx
 
     if not state.isdigit():
         raise BadInput()
@@ -369,6 +387,7 @@ async def submit_close(core: Core, actor: Actor, state: str, values: FormValues)
             for part, m in parts:
                 part.attended = m.user_id in came
                 s.add(part)
+        parts = [(p, m) for p, m in parts if m.active]  # who left gets no copy
         langs = await languages_for(s, org, [m.user_id for _p, m in parts])
         lang = await language_for(s, org, actor.user_id)
         record_lang = org_language(org)
@@ -386,26 +405,16 @@ async def submit_close(core: Core, actor: Actor, state: str, values: FormValues)
         )
         progress = await progress_view(s, session, group, core)
     view = await build_record(core, session_id)
-    title = t("close.record_title", record_lang, child_ref=group.child_ref)
-    record = Message(text=title, blocks=(RecordBlock(view),))
-    intents: list[Intent] = [
-        Update(progress_key(session_id), progress),
-        Post(group.channel_id, record, thread_key=progress_key(session_id)),
-        Upload(
-            group.channel_id,
-            f"core-group-record-{session_id}.docx",
-            record_docx(view),
-            title,
-            thread_key=progress_key(session_id),
-        ),
-    ]
-    for part, m in parts:
-        closed = closed_message(group.child_ref, lang=langs[m.user_id])
-        intents.append(Update(dialogue_key(part.id or 0), closed))
-        intents.append(Direct(m.user_id, record))
+    people = [(part.id or 0, m.user_id) for part, m in parts]
+    intents: list[Intent] = [Update(progress_key(session_id), progress)]
+    for part_id, user_id in people:  # edits first, so the record fan-out below runs together
+        intents.append(
+            Update(dialogue_key(part_id), closed_message(group.child_ref, lang=langs[user_id]))
+        )
+    intents += record_intents(view, group.channel_id, record_lang, [u for _p, u in people])
     if session.escalation:
-        for _p, m in parts:
-            intents.append(Direct(m.user_id, plain(t("close.escalation_dm", langs[m.user_id]))))
+        for _p, user_id in people:
+            intents.append(Direct(user_id, plain(t("close.escalation_dm", langs[user_id]))))
     intents += debrief_invitations(group, actor.user_id, session_id)  # private, facilitators
     done: list[Block] = [Paragraph((t("close.done", lang),))]
     # "Was this useful?" goes to the facilitator only, as counts (never in the record).
@@ -414,6 +423,31 @@ async def submit_close(core: Core, actor: Actor, state: str, values: FormValues)
         done.append(Context((t("close.useful", lang, summary=useful.line(lang)),)))
     said = " ".join(spans_text(b.spans) for b in done if isinstance(b, Paragraph | Context))
     intents.append(Reply(Message(text=said, blocks=tuple(done))))
+    return intents
+
+
+def record_intents(
+    view: RecordView, channel_id: str, lang: str, members: list[str]
+) -> list[Intent]:
+    """The closed record where people work: in the session's thread and in each member's DM,
+    one summary message plus the full record as a Word file (never a stream of messages)."""
+    from handlers.records.files import record_docx
+
+    title = t("close.record_title", lang, child_ref=view.child_ref)
+    summary = record_summary(view, title, lang)
+    record = Message(text=title, blocks=(RecordBlock(view, summary=summary),))
+    filename = f"core-group-record-{view.session_id}.docx"
+    content = record_docx(view)
+    thread = progress_key(view.session_id)
+    intents: list[Intent] = [
+        Post(channel_id, record, thread_key=thread),
+        Upload(channel_id, filename, content, title, thread_key=thread),
+    ]
+    for user_id in members:
+        intents.append(Direct(user_id, record))
+        intents.append(
+            DirectUpload(user_id, filename, content, title, ref=f"record:{view.session_id}")
+        )
     return intents
 
 

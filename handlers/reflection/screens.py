@@ -126,19 +126,42 @@ def question_message(
     if q.kind == "scale":
         blocks.append(Context((t("dialogue.scale_hint", lang, min=q.scale_min, max=q.scale_max),)))
     if current is not None and (current.choice or current.comment or current.skipped):
-        said: list[Span] = []
-        if current.choice:
-            said += t_spans(
-                "dialogue.your_answer", lang, answer=Strong(choice_label(q, current.choice, lang))
-            )
-        if current.comment:
-            said += [
-                "\n" if said else "",
-                *t_spans("dialogue.your_words", lang, words=current.comment),
-            ]
-        if current.skipped and not said:
-            said = [t("dialogue.you_skipped", lang)]
-        blocks.append(Context(tuple(said)))
+        blocks.append(Context(tuple(_what_you_said(q, current, lang))))
+    blocks.append(Buttons(tuple(_answer_buttons(q, ref, current, lang))))
+    nav = _nav_buttons(index, total, participation_id, ref, current, answered_count, lang)
+    blocks.append(Buttons(tuple(nav)))
+    remaining = total - index
+    footer = t(
+        "dialogue.question_footer",
+        lang,
+        n=index + 1,
+        total=total,
+        minutes=minutes_left(qset, remaining),
+    )
+    blocks.append(Context((footer,)))
+    text = t("dialogue.question_text", lang, n=index + 1, total=total, headline=q.headline)
+    return Message(text=text, blocks=tuple(blocks))
+
+
+def _what_you_said(q: Question, current: AnswerState, lang: str) -> list[Span]:
+    """The person's answer so far, their words, or that they skipped."""
+    said: list[Span] = []
+    if current.choice:
+        said += t_spans(
+            "dialogue.your_answer", lang, answer=Strong(choice_label(q, current.choice, lang))
+        )
+    if current.comment:
+        said += [
+            "\n" if said else "",
+            *t_spans("dialogue.your_words", lang, words=current.comment),
+        ]
+    if current.skipped and not said:
+        said = [t("dialogue.you_skipped", lang)]
+    return said
+
+
+def _answer_buttons(q: Question, ref: str, current: AnswerState | None, lang: str) -> list[Button]:
+    """One button per choice (the current one marked), then write or comment."""
     buttons: list[Button] = []
     for value in q.choice_values:
         label = choice_label(q, value, lang)
@@ -160,7 +183,19 @@ def question_message(
     elif q.comment:
         label = t("dialogue.change_comment" if has_words else "dialogue.add_comment", lang)
         buttons.append(Button(label, "dlg.comment", ref))
-    blocks.append(Buttons(tuple(buttons)))
+    return buttons
+
+
+def _nav_buttons(
+    index: int,
+    total: int,
+    participation_id: int,
+    ref: str,
+    current: AnswerState | None,
+    answered_count: int,
+    lang: str,
+) -> list[Button]:
+    """Back, Skip, Next (once answered) and Review (once anything is answered)."""
     nav: list[Button] = []
     pid = str(participation_id)
     if index > 0:
@@ -180,18 +215,7 @@ def question_message(
         )
     if answered_count:
         nav.append(Button(t("dialogue.review_answers", lang), "dlg.review", pid))
-    blocks.append(Buttons(tuple(nav)))
-    remaining = total - index
-    footer = t(
-        "dialogue.question_footer",
-        lang,
-        n=index + 1,
-        total=total,
-        minutes=minutes_left(qset, remaining),
-    )
-    blocks.append(Context((footer,)))
-    text = t("dialogue.question_text", lang, n=index + 1, total=total, headline=q.headline)
-    return Message(text=text, blocks=tuple(blocks))
+    return nav
 
 
 def review_message(
@@ -233,9 +257,14 @@ def review_message(
             )
         )
     blocks.append(Divider())
-    pid = str(participation_id)
+    blocks.append(Buttons(_review_actions(str(participation_id), submitted, lang)))
+    return Message(text=t("dialogue.check_text", lang), blocks=tuple(blocks))
+
+
+def _review_actions(pid: str, submitted: bool, lang: str) -> tuple[Button, ...]:
+    """Submit (or Back) before submitting; after, changes are saved as they are made and "Done"
+    goes back to the thanks."""
     if submitted:
-        # Already submitted: changes are saved as they are made; "Done" goes back to the thanks.
         done = Button(
             t("dialogue.done", lang),
             "dlg.submit",
@@ -243,28 +272,22 @@ def review_message(
             style="primary",
             spoken=t("dialogue.done_spoken", lang),
         )
-        blocks.append(Buttons((done,)))
-    else:
-        blocks.append(
-            Buttons(
-                (
-                    Button(
-                        t("dialogue.submit", lang),
-                        "dlg.submit",
-                        pid,
-                        style="primary",
-                        spoken=t("dialogue.submit_spoken", lang),
-                    ),
-                    Button(
-                        t("dialogue.back", lang),
-                        "dlg.back",
-                        pid,
-                        spoken=t("dialogue.back_to_last", lang),
-                    ),
-                )
-            )
-        )
-    return Message(text=t("dialogue.check_text", lang), blocks=tuple(blocks))
+        return (done,)
+    return (
+        Button(
+            t("dialogue.submit", lang),
+            "dlg.submit",
+            pid,
+            style="primary",
+            spoken=t("dialogue.submit_spoken", lang),
+        ),
+        Button(
+            t("dialogue.back", lang),
+            "dlg.back",
+            pid,
+            spoken=t("dialogue.back_to_last", lang),
+        ),
+    )
 
 
 def thanks_message(participation_id: int, deadline: str, *, lang: str = "en") -> Message:
@@ -316,6 +339,7 @@ class ProgressRow:
     user_id: str
     name: str
     done: bool
+    note: str = ""  # "away until …"
 
 
 def progress_message(
@@ -343,7 +367,8 @@ def progress_message(
     blocks.append(Paragraph((summary,)))
     lines: list[Span] = []
     for r in rows:
-        lines += ["✓ " if r.done else "○ ", Mention(r.user_id, r.name), "\n"]
+        lines += ["✓ " if r.done else "○ ", Mention(r.user_id, r.name)]
+        lines += [f" · {r.note}\n" if r.note else "\n"]
     if lines:
         blocks.append(Context(tuple(lines)))
     if status == "open":

@@ -1,4 +1,5 @@
-"""A reflection session's life: open, progress, remind, cancel; closing lives in ``closing``.
+"""A reflection session's life: start, progress, remind, cancel; opening it lives in ``opening``,
+closing in ``closing``.
 
 Command grammar (after ``/reflect`` in Slack and the console, ``@bot reflect`` in Teams)::
 
@@ -15,9 +16,6 @@ Command grammar (after ``/reflect`` in Slack and the console, ``@bot reflect`` i
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -28,7 +26,6 @@ from handlers.base.access import (
     group_for_channel,
     is_org_admin,
     member_in,
-    members_of,
     open_session,
     require_facilitator,
     session_for,
@@ -36,7 +33,7 @@ from handlers.base.access import (
 from handlers.base.core import Core
 from handlers.base.errors import BadInput, Conflict, NotAllowed, NotFound
 from handlers.base.events import Actor
-from handlers.base.i18n import language_for, languages_for, org_language
+from handlers.base.i18n import language_for, languages_for
 from handlers.base.messages import (
     Context,
     Direct,
@@ -44,26 +41,22 @@ from handlers.base.messages import (
     Intent,
     Message,
     Paragraph,
-    Post,
     Reply,
     Strong,
     Update,
     plain,
     progress_key,
 )
-from handlers.base.parsing import parse_user
 from handlers.base.wording import local_deadline
 from handlers.reflection.dialogue import dialogue_key
+from handlers.reflection.opening import open_reflection
 from handlers.reflection.progress import progress_view
-from handlers.reflection.screens import closed_message, invitation, role_label
+from handlers.reflection.screens import closed_message, invitation
 from prompts.loader import DEFAULT_SET
-from prompts.schema import QuestionSet
 from prompts.strings import t
 from storage.models import (
     CoreGroup,
-    GroupStatus,
     Member,
-    MemberRole,
     Organisation,
     Participation,
     ParticipationState,
@@ -92,7 +85,16 @@ HELP_LINES = (
     ("/reflect feedback", "help.feedback"),
     ("/reflect language cy|en", "help.language"),
     ("/reflect sets", "help.sets"),
+    ("/reflect remove @person", "help.remove"),
+    ("/reflect away until 2026-08-31", "help.away"),
+    ("/reflect back", "help.back"),
+    ("/reflect handover @person", "help.handover"),
+    ("/reflect actions", "help.actions"),
+    ("/reflect end [reason]", "help.end"),
+    ("/reflect resume", "help.resume"),
 )
+# Away or gone: not asked to reflect, not reminded.
+NOT_ASKED = (ParticipationState.AWAY, ParticipationState.LEFT)
 
 
 def help_message(lang: str = "en") -> Message:
@@ -149,7 +151,7 @@ async def start(core: Core, actor: Actor, channel_id: str | None, set_name: str)
     async with core.db.write() as s:
         org = await ensure_org(s, core, actor)
         group = await group_for_channel(s, org, channel_id)
-        return await _open(core, s, org, group, actor, set_id, words[1:])
+        return await open_reflection(core, s, org, group, actor, set_id, words[1:])
 
 
 async def start_for_group(core: Core, actor: Actor, group_id: int) -> list[Intent]:
@@ -157,143 +159,7 @@ async def start_for_group(core: Core, actor: Actor, group_id: int) -> list[Inten
     async with core.db.write() as s:
         org = await ensure_org(s, core, actor)
         group = await group_by_id(s, org, group_id)
-        return await _open(core, s, org, group, actor, DEFAULT_SET)
-
-
-def _session_roles(qset: QuestionSet, members: list[Member], args: list[str]) -> dict[int, str]:
-    """``presenter=@a enabler=@b,@c`` -> member id -> role; everyone else gets the default role
-    (observer, or the set's first role that is not the presenter's)."""
-    if not qset.roles:
-        if args:
-            raise BadInput(key="errors.no_roles")
-        return {}
-    by_user = {m.user_id: m for m in members}
-    chosen: dict[int, str] = {}
-    for arg in args:
-        role, _, people = arg.partition("=")
-        if role not in qset.roles or not people:
-            raise BadInput(key="errors.unknown_role", role=role[:30], roles=", ".join(qset.roles))
-        for who in filter(None, people.split(",")):
-            user_id, name = parse_user(who, "person")
-            member = by_user.get(user_id)
-            if member is None:
-                raise BadInput(key="errors.role_not_member", name=name or user_id)
-            if chosen.get(member.id or 0, role) != role:
-                raise BadInput(key="errors.role_twice", name=member.display_name)
-            chosen[member.id or 0] = role
-    default = _default_role(list(qset.roles))
-    return {m.id or 0: chosen.get(m.id or 0, default) for m in members}
-
-
-def _default_role(roles: list[str]) -> str:
-    """Observer where the set has one, else its first role that is not the presenter's."""
-    others = [r for r in roles if r != "presenter"] or roles
-    return "observer" if "observer" in roles else others[0]
-
-
-async def _open(
-    core: Core,
-    s: AsyncSession,
-    org: Organisation,
-    group: CoreGroup,
-    actor: Actor,
-    set_id: str,
-    role_args: list[str] | None = None,
-) -> list[Intent]:
-    await require_facilitator(s, group, actor, "start a reflection")
-    if group.status == GroupStatus.ENDED:
-        raise Conflict(key="errors.plan_ended")
-    if await open_session(s, group.id or 0) is not None:
-        raise Conflict(key="errors.already_open")
-    members = [m for m in await members_of(s, group.id or 0) if m.role == MemberRole.MEMBER]
-    if not members:
-        raise BadInput(key="errors.no_members")
-    qset = core.sets.get(set_id, org_language(org))
-    roles = _session_roles(qset, members, role_args or [])
-    now = core.now()
-    session = ReflectionSession(
-        group_id=group.id or 0,
-        set_id=qset.id,
-        set_version=qset.version,
-        opened_by=actor.user_id,
-        opened_at=now,
-        closes_at=now + timedelta(hours=core.session_hours),
-    )
-    s.add(session)
-    if group.planned_on is not None:
-        group.planned_on = None  # the planned meeting is happening: no "planned for today" nudge
-        s.add(group)
-    try:
-        await s.flush()
-    except IntegrityError as exc:  # another instance opened one a moment ago
-        raise Conflict(key="errors.already_open_short") from exc
-    parts = []
-    for m in members:
-        p = Participation(
-            session_id=session.id or 0,
-            member_id=m.id or 0,
-            updated_at=now,
-            role=roles.get(m.id or 0),
-        )
-        s.add(p)
-        parts.append((p, m))
-    await s.flush()
-    await audit.record(
-        s,
-        org_id=org.id,
-        actor=actor.user_id,
-        action="session.opened",
-        subject=f"session:{session.id}",
-        at=now,
-        set=qset.id,
-        version=qset.version,
-        invited=len(parts),
-    )
-    intents: list[Intent] = [
-        Post(
-            group.channel_id,
-            await progress_view(s, session, group, core),
-            remember_as=progress_key(session.id or 0),
-        ),
-    ]
-    langs = await languages_for(s, org, [m.user_id for _p, m in parts])
-    for p, m in parts:
-        lang = langs[m.user_id]
-        intents.append(
-            Direct(
-                m.user_id,
-                invitation(
-                    core.sets.get(set_id, lang),
-                    group.child_ref,
-                    local_deadline(session.closes_at, org.timezone, lang),
-                    p.id or 0,
-                    group.facilitator_id,
-                    lang=lang,
-                    role=p.role,
-                ),
-                remember_as=dialogue_key(p.id or 0),
-            )
-        )
-    if roles:
-        lang = await language_for(s, org, actor.user_id)
-        intents.append(Reply(_roles_message(parts, _default_role(list(qset.roles)), lang)))
-    return intents
-
-
-def _roles_message(parts: list[tuple[Participation, Member]], default: str, lang: str) -> Message:
-    """Tell the facilitator who has which role (the default role is named once)."""
-    named = [
-        t("roles.assigned_line", lang, name=m.display_name, role=role_label(p.role or "", lang))
-        for p, m in parts
-        if p.role != default
-    ]
-    said = t(
-        "roles.assigned",
-        lang,
-        roles="; ".join(named) or "-",
-        default=role_label(default, lang),
-    )
-    return plain(said)
+        return await open_reflection(core, s, org, group, actor, DEFAULT_SET)
 
 
 async def _session_in_channel(
@@ -336,7 +202,12 @@ async def remind_outstanding(
         rows = await s.exec(
             select(Participation, Member)
             .join(Member, col(Member.id) == col(Participation.member_id))
-            .where(Participation.session_id == session.id, col(Participation.finished_at).is_(None))
+            .where(
+                Participation.session_id == session.id,
+                col(Participation.finished_at).is_(None),
+                col(Participation.state).not_in(NOT_ASKED),
+                col(Member.active) == True,  # noqa: E712
+            )
         )
         outstanding = list(rows)
         await audit.record(
@@ -350,6 +221,20 @@ async def remind_outstanding(
         )
         langs = await languages_for(s, org, [m.user_id for _p, m in outstanding])
         actor_lang = await language_for(s, org, actor.user_id)
+    intents = _reminders(core, org, group, session, outstanding, langs)
+    intents.append(Reply(plain(_reminded(len(outstanding), actor_lang))))
+    return intents
+
+
+def _reminders(
+    core: Core,
+    org: Organisation,
+    group: CoreGroup,
+    session: ReflectionSession,
+    outstanding: list[tuple[Participation, Member]],
+    langs: dict[str, str],
+) -> list[Intent]:
+    """A reminder DM each; an invitation not yet started is shown again with its deadline."""
     intents: list[Intent] = []
     for p, m in outstanding:
         lang = langs[m.user_id]
@@ -373,14 +258,15 @@ async def remind_outstanding(
                     ),
                 )
             )
-    if not outstanding:
-        done = t("progress.nobody_outstanding", actor_lang)
-    elif len(outstanding) == 1:
-        done = t("progress.reminded_one", actor_lang)
-    else:
-        done = t("progress.reminded_many", actor_lang, count=len(outstanding))
-    intents.append(Reply(plain(done)))
     return intents
+
+
+def _reminded(count: int, lang: str) -> str:
+    if not count:
+        return t("progress.nobody_outstanding", lang)
+    if count == 1:
+        return t("progress.reminded_one", lang)
+    return t("progress.reminded_many", lang, count=count)
 
 
 async def cancel(core: Core, actor: Actor, channel_id: str | None) -> list[Intent]:

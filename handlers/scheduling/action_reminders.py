@@ -11,8 +11,19 @@ from datetime import date, timedelta
 
 from sqlmodel import col, select
 
+from handlers.base.buttons import ACTION_DONE, ACTION_NOT_YET
 from handlers.base.i18n import language_for
-from handlers.base.messages import Context, Direct, Message, Paragraph, Quiet, Strong, spans_text
+from handlers.base.messages import (
+    Button,
+    Buttons,
+    Context,
+    Direct,
+    Message,
+    Paragraph,
+    Quiet,
+    Strong,
+    spans_text,
+)
 from handlers.base.wording import t_spans
 from handlers.scheduling.calendar import WorkCalendar
 from handlers.scheduling.deliveries import (
@@ -26,6 +37,7 @@ from handlers.scheduling.deliveries import (
     on_leave,
     short_date,
 )
+from prompts.strings import t
 from storage.ledger import Planned
 from storage.models import ActionItem, ActionStatus, CoreGroup, GroupStatus, Member
 
@@ -95,7 +107,7 @@ async def render(out: Outgoing) -> Decision:
         return Drop("action done or gone")
     member = await s.get(Member, action.owner_member_id) if action.owner_member_id else None
     group = await s.get(CoreGroup, action.group_id)
-    if member is None or not member.active or group is None:
+    if member is None or not member.active or group is None or group.status != GroupStatus.ACTIVE:
         return Drop("no owner")
     today = cal.local_date(out.now)
     if today > action.due_on or on_leave(member, today):
@@ -117,9 +129,22 @@ def action_message(child_ref: str, action: ActionItem, today: date, lang: str = 
     else:
         when = short_date(action.due_on, today, lang)
         lead = t_spans("reminder.action_on", lang, child_ref=Strong(child_ref), date=when)
+    done = Button(
+        t("actions.done", lang),
+        ACTION_DONE,
+        str(action.id),
+        "primary",
+        t("actions.done_spoken", lang),
+    )
+    later = Button(
+        t("actions.not_yet", lang),
+        ACTION_NOT_YET,
+        str(action.id),
+        spoken=t("actions.not_yet_spoken", lang),
+    )
     return Message(
         text=f"{spans_text(lead)} {action.text}",
-        blocks=(Paragraph(lead), Context((Quiet(action.text),))),
+        blocks=(Paragraph(lead), Context((Quiet(action.text),)), Buttons((done, later))),
     )
 
 

@@ -196,7 +196,7 @@ async def _nudged_today(s: AsyncSession, group_id: int, cal: WorkCalendar, now: 
             select(Delivery.id).where(
                 col(Delivery.kind) == KIND_NUDGE,
                 col(Delivery.group_id) == group_id,
-                col(Delivery.status) == ledger.SENT,
+                col(Delivery.status).in_((ledger.SENT, ledger.UNCONFIRMED)),  # may have arrived
                 col(Delivery.sent_at) >= since,
             )
         )

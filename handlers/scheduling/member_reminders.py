@@ -52,6 +52,9 @@ from storage.models import (
     SessionStatus,
 )
 
+# Finished, away (not asked) or gone: no reminder.
+NOT_REMINDED = (ParticipationState.DONE, ParticipationState.AWAY, ParticipationState.LEFT)
+
 KIND_REMIND = "remind"
 REMINDER_WORKING_DAYS = (1, 2, 3)  # after the session opened; the third is the personal one
 LAST_CHANCE_BEFORE_CLOSE = timedelta(hours=1)
@@ -138,7 +141,7 @@ async def _outstanding(s: AsyncSession, session_id: int) -> list[Member]:
         .join(Participation, col(Participation.member_id) == col(Member.id))
         .where(
             col(Participation.session_id) == session_id,
-            col(Participation.state) != ParticipationState.DONE,
+            col(Participation.state).not_in(NOT_REMINDED),
             col(Member.active) == True,  # noqa: E712
         )
         .order_by(col(Member.display_name), col(Member.id))
@@ -177,7 +180,7 @@ async def render(out: Outgoing) -> Decision:
             )
         )
     ).first()
-    if part is None or part.state == ParticipationState.DONE or not member.active:
+    if part is None or part.state in NOT_REMINDED or not member.active:
         return Drop("answered")
     if on_leave(member, cal.local_date(now)):
         return Drop("on leave")

@@ -41,9 +41,11 @@ async def cli(core: Core, *args: str, key: str | None = None) -> Result:
 
 
 async def session_id(core: Core) -> int:
+    """The demo's own supervision: the latest (the earlier one it seeds has no comments)."""
     async with core.db.read() as s:
         conn = await s.connection()
-        return int((await conn.execute(text("SELECT id FROM reflection_session"))).scalar_one())
+        latest = text("SELECT max(id) FROM reflection_session")
+        return int((await conn.execute(latest)).scalar_one())
 
 
 async def raw_comments(core: Core) -> list[str]:

@@ -7,11 +7,10 @@ test their own HTTP); the database is real, SQLite and PostgreSQL.
 import asyncio
 import time
 from collections import Counter
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import pytest
 from sqlmodel import select
-from typer.testing import CliRunner
 
 from bot.runtime import Runtime
 from bot.settings import Settings
@@ -21,22 +20,20 @@ from handlers.base.core import Core
 from handlers.scheduling.kinds import due_deliveries
 from storage import ledger
 from storage.db import Database
-from storage.models import (
-    ActionItem,
-    CoreGroup,
-    Delivery,
-    Member,
-    MemberRole,
-    Organisation,
-    OrgRole,
-    Participation,
-    ReflectionSession,
-    StaffRole,
+from storage.models import CoreGroup, Delivery, Member, ReflectionSession
+from tests.factories.ledger import status_counts
+from tests.factories.rows import (
+    Person,
+    add_action,
+    add_answer,
+    add_group,
+    add_members,
+    add_organisation,
+    add_participation,
+    add_session,
+    at,
 )
-
-
-def at(y, m, d, h=10, mi=0) -> datetime:
-    return datetime(y, m, d, h, mi, tzinfo=UTC)
+from tests.factories.scenarios import numbered_group
 
 
 class FakeTransport:
@@ -97,39 +94,8 @@ def runtime(core, fake) -> Runtime:
     return runtime_for(core, fake)
 
 
-async def add_group(db: Database, n: int = 0, **kw) -> CoreGroup:
-    async with db.write() as s:
-        org = (await s.exec(select(Organisation))).first()
-        if org is None:
-            org = Organisation(platform="fake", external_id="T1")
-            s.add(org)
-            await s.flush()
-        fields = dict(
-            org_id=org.id,
-            child_ref=f"AB-{1000 + n}",
-            registered_on=date(2026, 1, 20),
-            facilitator_id="U_RO",
-            channel_id=f"C{n}",
-        )
-        fields.update(kw)
-        group = CoreGroup(**fields)
-        s.add(group)
-        await s.flush()
-        s.add(
-            Member(
-                group_id=group.id, user_id="U_RO", display_name="Rita", role=MemberRole.FACILITATOR
-            )
-        )
-        return group
-
-
-async def statuses(db: Database) -> Counter:
-    async with db.read() as s:
-        return Counter(r.status for r in await s.exec(select(Delivery)))
-
-
 async def test_a_due_nudge_is_posted_once_however_often_the_sweep_runs(runtime, fake, clock):
-    await add_group(runtime.core.db)
+    await numbered_group(runtime.core.db)
     clock.at = at(2026, 4, 20)
     report = await sweep(runtime, pace_seconds=0)
     assert report.count("sent") == 1
@@ -147,7 +113,7 @@ async def test_a_due_nudge_is_posted_once_however_often_the_sweep_runs(runtime, 
 
 
 async def test_nothing_goes_out_before_office_hours(runtime, fake, clock):
-    await add_group(runtime.core.db)
+    await numbered_group(runtime.core.db)
     clock.at = at(2026, 4, 20, 7)  # 08:00 BST
     await sweep(runtime, pace_seconds=0)
     assert fake.sent == []
@@ -157,7 +123,7 @@ async def test_nothing_goes_out_before_office_hours(runtime, fake, clock):
 
 
 async def test_never_two_nudges_in_a_day_even_when_the_date_changes(runtime, fake, clock):
-    group = await add_group(runtime.core.db)
+    group = await numbered_group(runtime.core.db)
     clock.at = at(2026, 4, 20)
     await sweep(runtime, pace_seconds=0)
     async with runtime.core.db.write() as s:
@@ -174,7 +140,7 @@ async def test_never_two_nudges_in_a_day_even_when_the_date_changes(runtime, fak
 
 
 async def test_a_crashed_senders_rows_are_retried_after_the_lease(runtime, fake, clock):
-    await add_group(runtime.core.db)
+    await numbered_group(runtime.core.db)
     clock.at = at(2026, 4, 20)
     await due_deliveries(runtime.core, clock.at)
     claimed = await ledger.claim(runtime.core.db, clock.at)  # ...and the process died here
@@ -192,7 +158,7 @@ async def test_a_crashed_senders_rows_are_retried_after_the_lease(runtime, fake,
 
 async def test_rate_limited_sends_wait_for_retry_after(runtime, fake, clock):
     for n in range(2):
-        await add_group(runtime.core.db, n, channel_id="C_SAME" if n == 0 else "C_OTHER")
+        await numbered_group(runtime.core.db, n, channel_id="C_SAME" if n == 0 else "C_OTHER")
     clock.at = at(2026, 4, 20)
     fake.refuse.append(DeliveryFailed("ratelimited", retry_after=30))
     report = await sweep(runtime, pace_seconds=0)
@@ -207,45 +173,29 @@ async def test_rate_limited_sends_wait_for_retry_after(runtime, fake, clock):
     clock.advance(seconds=1)
     await sweep(runtime, pace_seconds=0)
     assert len(fake.sent) == 2
-    assert await statuses(runtime.core.db) == Counter(sent=2)
+    assert await status_counts(runtime.core.db) == Counter(sent=2)
 
 
 async def test_a_message_the_platform_keeps_refusing_is_dead_lettered(runtime, fake, clock):
-    await add_group(runtime.core.db)
+    await numbered_group(runtime.core.db)
     clock.at = at(2026, 4, 20)
     fake.refuse.extend(DeliveryFailed("channel_not_found") for _ in range(5))
     for _ in range(5):
         await sweep(runtime, pace_seconds=0)
         clock.advance(hours=1)
     assert fake.sent == []
-    assert await statuses(runtime.core.db) == Counter(dead=1)
+    assert await status_counts(runtime.core.db) == Counter(dead=1)
 
 
 async def test_sends_to_one_person_are_paced(runtime, fake, clock):
-    group = await add_group(runtime.core.db)
+    group = await numbered_group(runtime.core.db)
     async with runtime.core.db.write() as s:
-        session = ReflectionSession(
-            group_id=group.id,
-            set_id="appendix1",
-            set_version=1,
-            opened_by="U_RO",
-            status="closed",
-            opened_at=at(2026, 3, 2),
-            closed_at=at(2026, 3, 2, 12),
+        session = await add_session(
+            s, group, opened_at=at(2026, 3, 2), closed_at=at(2026, 3, 2, 12)
         )
-        s.add(session)
-        await s.flush()
         owner = (await s.exec(select(Member))).one()
         for what in ("Call the GP", "Book the room"):
-            s.add(
-                ActionItem(
-                    session_id=session.id,
-                    group_id=group.id,
-                    text=what,
-                    owner_member_id=owner.id,
-                    due_on=date(2026, 3, 4),
-                )
-            )
+            await add_action(s, session, what, owner_member_id=owner.id, due_on=date(2026, 3, 4))
     clock.at = at(2026, 3, 4, 10)
     await sweep(runtime, pace_seconds=0.2)
     assert [where for _, where, _ in fake.sent] == ["U_RO", "U_RO"]
@@ -259,7 +209,7 @@ async def test_two_instances_through_a_year_send_everything_once(db, catalogue, 
     if db.is_sqlite:
         pytest.skip("several instances need PostgreSQL")
     for n in range(12):
-        await add_group(db, n, registered_on=date(2026, 1, 5) + timedelta(days=3 * n))
+        await numbered_group(db, n, registered_on=date(2026, 1, 5) + timedelta(days=3 * n))
     other_db = Database(db.url)
     # Keep the ledger for the year so every key can be checked (retention is tested apart).
     first = runtime_for(
@@ -289,7 +239,7 @@ async def test_two_instances_through_a_year_send_everything_once(db, catalogue, 
     async with db.read() as s:
         sent_rows = list(await s.exec(select(Delivery).where(Delivery.status == "sent")))
     assert len(fake.sent) == len(sent_rows)
-    assert set((await statuses(db)).keys()) <= {"sent", "cancelled"}  # nothing stuck
+    assert set((await status_counts(db)).keys()) <= {"sent", "cancelled"}  # nothing stuck
     assert Counter(r.key for r in sent_rows).most_common(1)[0][1] == 1
     # never two nudges in a day to one group
     assert Counter((where, day) for _, where, _, day in fake.days).most_common(1)[0][1] == 1
@@ -314,84 +264,13 @@ def test_start_scheduler_runs_one_sweep_job_without_arguments(runtime):
     asyncio.run(go())
 
 
-def test_remind_dry_run_lists_what_would_go_without_sending(tmp_path, monkeypatch):
-    from bot.cli import app
-    from bot.settings import get_settings
-
-    url = f"sqlite:///{tmp_path / 'cli.db'}"
-
-    async def seed():
-        db = Database(url)
-        await db.create_all()
-        group = await add_group(db)
-        await db.dispose()
-        return group.id
-
-    group_id = asyncio.run(seed())
-    monkeypatch.setenv("DATABASE_URL", url)
-    get_settings.cache_clear()
-    try:
-        result = CliRunner().invoke(app, ["remind", "--dry-run", "--as-of", "2026-04-20T10:00"])
-        again = CliRunner().invoke(app, ["remind", "--dry-run", "--as-of", "2026-04-20T10:00"])
-    finally:
-        get_settings.cache_clear()
-    assert result.exit_code == 0, result.output
-    assert f"would send: nudge org=1 group={group_id} key=nudge:{group_id}:2026-04-20:due" in (
-        result.output
-    )
-    assert "Would send 1;" in result.output
-    assert "AB-1000" not in result.output and "Rita" not in result.output
-    assert again.output == result.output  # a dry run changed nothing
-
-
-async def test_remind_sends_teams_nudges_itself_when_teams_can_send(tmp_path):
-    from bot.commands.remind import run_once
-    from bot.platforms.teams.refs import ReferenceStore
-    from tests.fakes.bot_connector import FakeBotConnector
-
-    connector = FakeBotConnector()
-    service = await connector.start()
-    url = f"sqlite:///{tmp_path / 'teams.db'}"
-    db = Database(url)
-    await db.create_all()
-    async with db.write() as s:
-        s.add(Organisation(platform="teams", external_id="tenant-1"))
-    group = await add_group(db, channel_id="19:group@thread.tacv2")
-    await ReferenceStore(db).merge("tenant-1", group.channel_id, {"service_url": service})
-    await db.dispose()
-    settings = Settings(
-        _env_file=None,
-        database_url=url,
-        teams_allow_unauthenticated=True,
-        teams_extra_service_hosts=connector.host,
-    )
-    try:
-        report = await run_once(settings, at(2026, 4, 20), dry_run=False)
-        again = await run_once(settings, at(2026, 4, 20, 11), dry_run=False)
-    finally:
-        await connector.stop()
-
-    assert [o.result for o in report.outcomes] == ["sent"]
-    assert again.outcomes == []  # sent once, not again an hour later
-    (post,) = connector.to(group.channel_id)
-    assert "AB-1000" in " ".join(post.texts()) and "due today" in " ".join(post.texts())
-
-
-def test_remind_rejects_a_bad_date():
-    from bot.cli import app
-
-    result = CliRunner().invoke(app, ["remind", "--as-of", "next tuesday"])
-    assert result.exit_code != 0
-    assert "ISO date-time" in result.output
-
-
 async def test_rows_for_a_platform_this_process_cannot_reach_wait_for_one_that_can(core, clock):
-    await add_group(core.db)
+    await numbered_group(core.db)
     clock.at = at(2026, 4, 20)
     lonely = Runtime(settings=Settings(), core=core)  # no transport for "fake"
     report = await sweep(lonely, pace_seconds=0)
     assert [o.result for o in report.outcomes] == ["no transport"]
-    assert await statuses(core.db) == Counter(pending=1)
+    assert await status_counts(core.db) == Counter(pending=1)
     fake = FakeTransport()
     clock.advance(minutes=1)
     await sweep(runtime_for(core, fake), pace_seconds=0)
@@ -400,42 +279,19 @@ async def test_rows_for_a_platform_this_process_cannot_reach_wait_for_one_that_c
 
 async def test_the_sweep_applies_retention_once_a_day(runtime, clock):
     """Answers past their retention are purged by the scheduler, without an operator."""
-    from storage.models import Answer, Participation
+    from storage.models import Answer
 
     core = runtime.core
     old = at(2025, 1, 6)
     async with core.db.write() as s:
-        org = Organisation(platform="fake", external_id="T1")
-        s.add(org)
-        await s.flush()
-        group = CoreGroup(
-            org_id=org.id,
-            child_ref="AB-1",
-            registered_on=date(2024, 9, 1),
-            facilitator_id="URO",
-            channel_id="C1",
+        org = await add_organisation(s, platform="fake")
+        group = await add_group(
+            s, org, child_ref="AB-1", registered_on=date(2024, 9, 1), facilitator_id="URO"
         )
-        s.add(group)
-        await s.flush()
-        member = Member(group_id=group.id, user_id="U1", display_name="M", role=MemberRole.MEMBER)
-        session = ReflectionSession(
-            group_id=group.id,
-            set_id="appendix1",
-            set_version=1,
-            opened_by="URO",
-            opened_at=old,
-            status="closed",
-            closed_at=old,
-            record_final=True,
-        )
-        s.add_all([member, session])
-        await s.flush()
-        s.add(Participation(session_id=session.id, member_id=member.id, finished_at=old))
-        s.add(
-            Answer(
-                session_id=session.id, member_id=member.id, question_id="notes", comment="old words"
-            )
-        )
+        (member,) = await add_members(s, group, [Person("U1", "M")])
+        session = await add_session(s, group, opened_at=old, closed_at=old, record_final=True)
+        await add_participation(s, session, member, finished_at=old)
+        await add_answer(s, session, member, "notes", comment="old words")
     now = at(2026, 3, 2)
     clock.at = now
     await sweep(runtime, now=now, pace_seconds=0)
@@ -469,88 +325,3 @@ async def test_stopping_lets_the_sweep_under_way_finish_instead_of_cutting_it(ru
     await asyncio.wait_for(stopping, 5)
     assert finished == [True]  # it ran to the end, not cancelled midway
     assert not scheduler.running
-
-
-async def _seed_every_kind(url: str) -> None:
-    """One organisation where, on Mon 20 Apr 2026, every kind of delivery has something due."""
-    db = Database(url)
-    await db.create_all()
-    due_today = await add_group(db, 1)  # registered 20 Jan: due today
-    await add_group(db, 2, registered_on=date(2025, 12, 20))  # a month overdue: report too
-    meeting = await add_group(db, 3, registered_on=date(2025, 10, 10))
-    async with db.write() as s:
-        org = (await s.exec(select(Organisation))).one()
-        s.add(StaffRole(org_id=org.id, user_id="U_LEAD", role=OrgRole.LEAD_OFFICER))
-        sam = Member(group_id=meeting.id, user_id="U_SW", display_name="Sam")
-        s.add(sam)
-        session = ReflectionSession(
-            group_id=meeting.id,
-            set_id="appendix1",
-            set_version=1,
-            opened_by="U_RO",
-            opened_at=at(2026, 4, 16, 9),
-        )
-        s.add(session)
-        await s.flush()
-        for member in await s.exec(select(Member).where(Member.group_id == meeting.id)):
-            s.add(Participation(session_id=session.id, member_id=member.id))
-        s.add(
-            ActionItem(
-                session_id=session.id,
-                group_id=meeting.id,
-                text="Ask school about attendance",
-                owner_member_id=sam.id,
-                due_on=date(2026, 4, 22),
-            )
-        )
-        # Already in the ledger: last month's digest, and a nudge the date has since overtaken.
-        s.add(Delivery(key="digest:1:2026-03", org_id=org.id, kind="digest", due_at=at(2026, 4, 1)))
-        s.add(
-            Delivery(
-                key=f"nudge:{due_today.id}:2026-04-20:ahead",
-                org_id=org.id,
-                kind="nudge",
-                group_id=due_today.id,
-                due_at=at(2026, 4, 7),
-            )
-        )
-    await db.dispose()
-
-
-def test_remind_dry_run_lists_every_kind_due_by_ids_only(tmp_path, monkeypatch):
-    from bot.cli import app
-    from bot.settings import get_settings
-
-    url = f"sqlite:///{tmp_path / 'every.db'}"
-    asyncio.run(_seed_every_kind(url))
-    monkeypatch.setenv("DATABASE_URL", url)
-    get_settings.cache_clear()
-    try:
-        result = CliRunner().invoke(app, ["remind", "--dry-run", "--as-of", "2026-04-20T10:00"])
-        may = CliRunner().invoke(app, ["remind", "--dry-run", "--as-of", "2026-05-01T10:00"])
-    finally:
-        get_settings.cache_clear()
-    assert result.exit_code == 0, result.output
-    assert result.output.splitlines() == [
-        "would send: action org=1 group=3 member=4 action=1 key=action:1:before",
-        "would send: nudge org=1 group=1 key=nudge:1:2026-04-20:due",
-        "would send: nudge org=1 group=2 key=nudge:2:2026-03-20:overdue4",
-        "would send: remind org=1 group=3 session=1 member=3 key=remind:1:3:2",
-        "would send: remind org=1 group=3 session=1 member=4 key=remind:1:4:2",
-        "would send: report org=1 group=2 key=report:2:2026-03-20:1",
-        "would send: digest org=1 key=digest:1:2026-03",
-        "dropped: nudge org=1 group=1 key=nudge:1:2026-04-20:ahead",
-        "Would send 7; 1 held back or dropped.",
-    ]
-    # On the first working day of May a dry run lists the digest rows already in the ledger;
-    # it does not plan April's (only a real sweep does).
-    assert may.output.splitlines() == [
-        "would send: nudge org=1 group=1 key=nudge:1:2026-04-20:overdue1",
-        "would send: nudge org=1 group=2 key=nudge:2:2026-03-20:overdue6",
-        "would send: remind org=1 group=3 session=1 member=3 key=remind:1:3:3",
-        "would send: remind org=1 group=3 session=1 member=4 key=remind:1:4:3",
-        "would send: report org=1 group=2 key=report:2:2026-03-20:1",
-        "would send: digest org=1 key=digest:1:2026-03",
-        "dropped: nudge org=1 group=1 key=nudge:1:2026-04-20:ahead",
-        "Would send 6; 1 held back or dropped.",
-    ]

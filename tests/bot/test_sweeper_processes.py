@@ -9,25 +9,24 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-import uuid
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 
-import psycopg
 import pytest
 from sqlmodel import select
 
 from storage.db import Database
-from storage.models import (
-    CoreGroup,
-    Delivery,
-    Member,
-    MemberRole,
-    Organisation,
-    Participation,
-    ReflectionSession,
+from storage.models import Delivery
+from tests.conftest import repo_root
+from tests.factories.databases import throwaway_postgres
+from tests.factories.rows import (
+    Person,
+    add_group,
+    add_members,
+    add_organisation,
+    add_participations,
+    add_session,
 )
-from tests.conftest import PG_ADMIN, repo_root
 from tests.fakes.slack_api import FakeSlack
 
 GROUPS = 16
@@ -38,43 +37,24 @@ async def _seed(url: str) -> None:
     db = Database(url)
     await db.create_all()
     async with db.write() as s:
-        org = Organisation(platform="slack", external_id="T0001", name="Council")
-        s.add(org)
-        await s.flush()
+        org = await add_organisation(s, platform="slack", external_id="T0001", name="Council")
         for n in range(GROUPS):
-            group = CoreGroup(
-                org_id=org.id or 0,
+            group = await add_group(
+                s,
+                org,
                 child_ref=f"CR-{n:03d}",
                 registered_on=date(2025, 8, 1) + timedelta(days=23 * n),
                 facilitator_id=f"URO{n:03d}",
                 channel_id=f"C{n:04d}",
             )
-            s.add(group)
-            await s.flush()
-            for k in range(3):
-                s.add(
-                    Member(
-                        group_id=group.id or 0,
-                        user_id=f"U{n:03d}{k}",
-                        display_name=f"M{k}",
-                        agency="Health",
-                        role=MemberRole.MEMBER,
-                    )
-                )
+            people = [Person(f"U{n:03d}{k}", f"M{k}", "Health") for k in range(3)]
+            members = await add_members(s, group, people)
             if n < 2:  # two groups have a session open with nobody answered yet
                 opened = datetime(2026, 1, 5, 10, tzinfo=UTC)
-                session = ReflectionSession(
-                    group_id=group.id or 0,
-                    set_id="appendix1",
-                    set_version=1,
-                    opened_by=f"URO{n:03d}",
-                    opened_at=opened,
-                    closes_at=opened + timedelta(days=7),
+                session = await add_session(
+                    s, group, opened_at=opened, closes_at=opened + timedelta(days=7)
                 )
-                s.add(session)
-                await s.flush()
-                for m in await s.exec(select(Member).where(Member.group_id == group.id)):
-                    s.add(Participation(session_id=session.id or 0, member_id=m.id or 0))
+                await add_participations(s, session, members)
     await db.dispose()
 
 
@@ -112,43 +92,38 @@ async def _step(proc: asyncio.subprocess.Process, when: datetime) -> int:
 
 
 async def test_two_processes_send_every_nudge_and_reminder_exactly_once(pg_url):
-    name = f"cg_sched_{os.getpid()}_{uuid.uuid4().hex[:6]}"
-    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = f"{PG_ADMIN.rsplit('/', 1)[0]}/{name}"
-    fake = await FakeSlack().start()
-    procs: list[asyncio.subprocess.Process] = []
-    try:
-        await _seed(url)
-        fake.fail("chat.postMessage", times=3, status=429, retry_after=1)  # a busy Slack too
-        env = {
-            **os.environ,
-            "DATABASE_URL": url,
-            "SLACK_BOT_TOKEN": "xoxb-test",
-            "SLACK_SIGNING_SECRET": "secret",
-            "SLACK_API_URL": fake.api_url,
-            "PYTHONPATH": str(repo_root()),
-        }
-        env.pop("SLACK_APP_TOKEN", None)
-        procs = [await _worker(env), await _worker(env)]
-        sent_by = [0, 0]
-        day_of: list[date] = []  # the day each message reached Slack
-        for when in _times():
-            counts = await asyncio.gather(*(_step(p, when) for p in procs))
-            sent_by = [a + b for a, b in zip(sent_by, counts, strict=True)]
-            day_of += [when.date()] * (len(fake.delivered("chat.postMessage")) - len(day_of))
-        db = Database(url)
-        async with db.read() as s:
-            rows = list(await s.exec(select(Delivery)))
-        await db.dispose()
-    finally:
-        for p in procs:
-            if p.stdin:
-                p.stdin.close()
-            await p.wait()
-        await fake.stop()
-        with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    with throwaway_postgres("cg_sched") as url:
+        fake = await FakeSlack().start()
+        procs: list[asyncio.subprocess.Process] = []
+        try:
+            await _seed(url)
+            fake.fail("chat.postMessage", times=3, status=429, retry_after=1)  # a busy Slack too
+            env = {
+                **os.environ,
+                "DATABASE_URL": url,
+                "SLACK_BOT_TOKEN": "xoxb-test",
+                "SLACK_SIGNING_SECRET": "secret",
+                "SLACK_API_URL": fake.api_url,
+                "PYTHONPATH": str(repo_root()),
+            }
+            env.pop("SLACK_APP_TOKEN", None)
+            procs = [await _worker(env), await _worker(env)]
+            sent_by = [0, 0]
+            day_of: list[date] = []  # the day each message reached Slack
+            for when in _times():
+                counts = await asyncio.gather(*(_step(p, when) for p in procs))
+                sent_by = [a + b for a, b in zip(sent_by, counts, strict=True)]
+                day_of += [when.date()] * (len(fake.delivered("chat.postMessage")) - len(day_of))
+            db = Database(url)
+            async with db.read() as s:
+                rows = list(await s.exec(select(Delivery)))
+            await db.dispose()
+        finally:
+            for p in procs:
+                if p.stdin:
+                    p.stdin.close()
+                await p.wait()
+            await fake.stop()
 
     posts = fake.delivered("chat.postMessage")
     # Exactly once: every send the instances reported is one Slack message, and no message

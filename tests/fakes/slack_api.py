@@ -49,11 +49,14 @@ class FakeSlack:
     def __init__(self) -> None:
         self.calls: list[Call] = []
         self.violations: list[str] = []
+        # What slack_sdk's Block Kit models refuse in anything sent (fixtures assert it empty).
+        self.schema_violations: list[str] = []
         self.allowed_mentions: set[str] = set()
         self.users: dict[str, str] = {}  # user id -> display name for users.info
         self.bot_user_id = "UBOTUSER"
         self.team_id = "T0001"
         self._scripts: dict[str, list[Scripted]] = {}
+        self.delays: dict[str, float] = {}  # method -> seconds before answering (after accepting)
         self._ts = itertools.count(1)
         self._ids = itertools.count(1)
         self._runner: web.AppRunner | None = None
@@ -86,6 +89,8 @@ class FakeSlack:
             await self._socket.close()
         if self._runner is not None:
             await self._runner.cleanup()
+        # Every test that used this fake proves what the bot sent was valid Block Kit.
+        assert self.schema_violations == [], "\n".join(self.schema_violations)
 
     # ---- Socket Mode --------------------------------------------------------------------------
 
@@ -135,6 +140,11 @@ class FakeSlack:
         body = {"ok": False, "error": "ratelimited" if status == 429 else "internal_error"}
         self.script(method, *[Scripted(status, body, headers) for _ in range(times)])
 
+    def slow(self, method: str, seconds: float) -> None:
+        """Accept calls of ``method`` at once but answer only after ``seconds`` (0: no delay),
+        as Slack does when it is slow: a client that gives up first never hears it went out."""
+        self.delays[method] = seconds
+
     def error(self, method: str, error: str, times: int = 1) -> None:
         self.script(method, *[Scripted(200, {"ok": False, "error": error}) for _ in range(times)])
 
@@ -175,17 +185,20 @@ class FakeSlack:
         method = request.match_info["method"]
         body = await self._parse(request)
         self.calls.append(Call(method, body, dict(request.headers)))
+        call = self.calls[-1]
+        if self.delays.get(method):
+            await asyncio.sleep(self.delays[method])
         scripted = self._scripts.get(method)
         if scripted:
             answer = scripted.pop(0)
-            self.calls[-1].ok = answer.status == 200 and bool((answer.body or {}).get("ok", True))
+            call.ok = answer.status == 200 and bool((answer.body or {}).get("ok", True))
             return web.json_response(
                 answer.body or {"ok": True}, status=answer.status, headers=answer.headers
             )
         auth = request.headers.get("Authorization", "")
         if method == "apps.connections.open":  # Socket Mode: only an app-level token will do
             if not auth.startswith("Bearer xapp-"):
-                self.calls[-1].ok = False
+                call.ok = False
                 return web.json_response({"ok": False, "error": "not_allowed_token_type"})
         elif method != "oauth.v2.access" and not auth.startswith("Bearer xox"):
             return web.json_response({"ok": False, "error": "not_authed"})
@@ -193,7 +206,7 @@ class FakeSlack:
         if problem:
             return web.json_response({"ok": False, "error": problem})
         answer = self._answer(method, body)
-        self.calls[-1].response = answer
+        call.response = answer
         return web.json_response(answer)
 
     async def _upload(self, request: web.Request) -> web.Response:
@@ -292,6 +305,13 @@ class FakeSlack:
     # ---- Slack's rules ------------------------------------------------------------------------
 
     def _check(self, method: str, body: dict[str, Any]) -> str | None:
+        from tests.fakes.payload_schemas import block_kit_problems, view_problems
+
+        if isinstance(body.get("view"), dict):
+            problems = view_problems(body["view"])
+        else:
+            problems = block_kit_problems(body["blocks"]) if "blocks" in body else []
+        self.schema_violations += [f"{method}: {p}" for p in problems]
         for text in _checked_texts(method, body):
             self._check_text(method, text)
         blocks = body.get("blocks")

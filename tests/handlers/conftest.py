@@ -8,17 +8,13 @@ from bot.platforms.console.backend import ConsoleBackend
 from bot.runtime import Runtime
 from bot.settings import Settings
 from handlers.base.core import Core
-
-SETUP = (
-    "setup child=AB-1234 registered=2026-01-05 facilitator=@ro chair=@chair "
-    "members=@sw:Social care;@hv:Health visiting;@school:Education"
-)
+from tests.factories.console import NAMES, SETUP
 
 
 @pytest.fixture
 def bot(core: Core) -> ConsoleBackend:
     backend = ConsoleBackend(Runtime(settings=Settings(), core=core))
-    backend.names.update(ro="Rita (RO)", sw="Sam", hv="Hana", school="Sol", chair="Chris")
+    backend.names.update(NAMES)
     return backend
 
 

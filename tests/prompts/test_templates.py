@@ -21,89 +21,55 @@ from prompts.render import (
     load_themes,
 )
 from prompts.schema import QuestionSet
-from storage.models import (
-    ActionItem,
-    AgreedPosition,
-    Answer,
-    CoreGroup,
-    Member,
-    Organisation,
-    ReflectionSession,
-    SessionStatus,
+from tests.factories.rows import (
+    Person,
+    add_action,
+    add_answer,
+    add_group,
+    add_members,
+    add_organisation,
+    add_position,
+    add_session,
 )
 
 
 async def _seed_any_set(core: Core, qset: QuestionSet) -> int:
     """A closed session of this set: two members answering every question differently."""
+    where = f"{qset.id}-{qset.language}"
     async with core.db.write() as s:
-        org = Organisation(
-            platform="console", external_id=f"T-{qset.id}-{qset.language}", language=qset.language
+        org = await add_organisation(s, external_id=f"T-{where}", language=qset.language)
+        group = await add_group(
+            s, org, child_ref="CD-5678", facilitator_id="F1", channel_id=f"C-{where}"
         )
-        s.add(org)
-        await s.flush()
-        assert org.id is not None
-        group = CoreGroup(
-            org_id=org.id,
-            child_ref="CD-5678",
-            registered_on=date(2026, 1, 5),
-            facilitator_id="F1",
-            channel_id=f"C-{qset.id}-{qset.language}",
+        people = await add_members(
+            s, group, [Person("U0", "Ada", "School"), Person("U1", "Ben", "Health")]
         )
-        s.add(group)
-        await s.flush()
-        assert group.id is not None
-        people = []
-        for i, (name, agency) in enumerate((("Ada", "School"), ("Ben", "Health"))):
-            m = Member(group_id=group.id, user_id=f"U{i}", display_name=name, agency=agency)
-            s.add(m)
-            people.append(m)
-        await s.flush()
-        session = ReflectionSession(
-            group_id=group.id,
+        session = await add_session(
+            s,
+            group,
             set_id=qset.id,
             set_version=qset.version,
-            opened_by="F1",
-            status=SessionStatus.CLOSED,
             closed_at=datetime(2026, 3, 4, 12, 0, tzinfo=UTC),
             themes=["plan_stalled"],
             family_sharing="Shared at the next visit.",
         )
-        s.add(session)
-        await s.flush()
-        assert session.id is not None
         for q in qset.questions:
             values = q.choice_values
             for i, m in enumerate(people):
-                assert m.id is not None
-                s.add(
-                    Answer(
-                        session_id=session.id,
-                        member_id=m.id,
-                        question_id=q.id,
-                        choice=values[i % len(values)] if values else None,
-                        comment=f"{m.display_name} on {q.id}.",
-                    )
-                )
-            s.add(
-                AgreedPosition(
-                    session_id=session.id,
-                    question_id=q.id,
-                    position=values[0] if values else None,
-                    notes=f"Agreed on {q.id}",
-                    key_point=q.kind != "text",
-                    recorded_by="F1",
-                )
+                choice = values[i % len(values)] if values else None
+                await add_answer(s, session, m, q.id, choice, f"{m.display_name} on {q.id}.")
+            await add_position(
+                s,
+                session,
+                q.id,
+                values[0] if values else None,
+                notes=f"Agreed on {q.id}",
+                key_point=q.kind != "text",
             )
-        s.add(
-            ActionItem(
-                session_id=session.id,
-                group_id=group.id,
-                text="Follow up",
-                owner_member_id=people[0].id,
-                due_on=date(2026, 4, 1),
-            )
+        await add_action(
+            s, session, "Follow up", owner_member_id=people[0].id, due_on=date(2026, 4, 1)
         )
-        return session.id
+        return session.id or 0
 
 
 def test_there_is_one_template_source_per_target() -> None:

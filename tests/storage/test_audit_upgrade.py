@@ -19,9 +19,9 @@ from storage import audit_key
 from storage.db import to_sync_url
 from storage.migrate import upgrade
 from storage.types import UTCDateTime
-from tests import empty_databases
+from tests.factories import databases
 
-empty_url = empty_databases.empty_url  # the fixture, on both backends
+empty_url = databases.empty_url  # the fixture, on both backends
 KEY = "an-audit-key-for-the-upgrade-test-0123456789"
 # audit_event as revision 0002 had it.
 OLD = Table(

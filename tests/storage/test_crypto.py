@@ -16,8 +16,17 @@ from handlers.base.errors import as_refusal
 from handlers.governance import privacy
 from storage import crypto
 from storage.errors import Undecryptable
-from storage.models import ActionItem, Answer, CoreGroup, Member, Organisation, ReflectionSession
-from tests.handlers.flows import full_session
+from storage.models import Answer, AuditEvent
+from tests.factories.console import full_session
+from tests.factories.rows import (
+    Person,
+    add_action,
+    add_answer,
+    add_group,
+    add_members,
+    add_organisation,
+    add_session,
+)
 
 WORDS = "She told me she is frightened at night"
 
@@ -30,35 +39,19 @@ def _no_key_after() -> Iterator[None]:
 
 async def _store(core: Core) -> None:
     async with core.db.write() as s:
-        org = Organisation(platform="console", external_id="o")
-        s.add(org)
-        await s.flush()
-        group = CoreGroup(
-            org_id=org.id or 0,
+        org = await add_organisation(s, external_id="o")
+        group = await add_group(
+            s,
+            org,
             child_ref="AB-1",
             registered_on=core.now().date(),
             facilitator_id="ro",
             channel_id="c",
         )
-        s.add(group)
-        await s.flush()
-        member = Member(group_id=group.id or 0, user_id="hv", display_name="Hana")
-        session = ReflectionSession(
-            group_id=group.id or 0,
-            set_id="appendix1",
-            set_version=1,
-            opened_by="ro",
-            family_sharing="share " + WORDS,
-        )
-        s.add(member)
-        s.add(session)
-        await s.flush()
-        s.add(
-            Answer(
-                session_id=session.id or 0, member_id=member.id or 0, question_id="q", comment=WORDS
-            )
-        )
-        s.add(ActionItem(session_id=session.id or 0, group_id=group.id or 0, text="act " + WORDS))
+        (member,) = await add_members(s, group, [Person("hv", "Hana")])
+        session = await add_session(s, group, family_sharing="share " + WORDS)
+        await add_answer(s, session, member, "q", comment=WORDS)
+        await add_action(s, session, "act " + WORDS)
 
 
 async def _raw(core: Core) -> list[str]:
@@ -99,7 +92,7 @@ async def test_rotation_re_encrypts_so_the_old_key_can_go(core: Core):
     crypto.configure(new)  # the old key removed
     assert await _comment(core) == WORDS
     async with core.db.read() as s:
-        events = [e.action for e in await s.exec(select(privacy.AuditEvent))]
+        events = [e.action for e in await s.exec(select(AuditEvent))]
     assert "privacy.key_rotated" in events
 
 

@@ -105,6 +105,11 @@ class ConsoleTransport:
             self.file_dir.mkdir(parents=True, exist_ok=True)
             (self.file_dir / filename).write_bytes(content)
 
+    async def direct_upload(
+        self, org: str, user_id: str, filename: str, content: bytes, title: str, ref: str
+    ) -> None:
+        await self.upload(org, f"@{user_id}", filename, content, title, None)
+
 
 class ConsoleBackend:
     """Act as any person in the console organisation and see what they see."""

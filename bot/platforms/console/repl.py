@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from bot.platforms.console.backend import ConsoleBackend, Shown
+from bot.platforms.console.demo_history import seed_earlier_supervision
 from bot.platforms.console.render import render_form, render_text
 from handlers.base.messages import Button, Form
 
@@ -112,7 +113,10 @@ class ConsoleSession:
 
 
 async def run_demo_script(backend: ConsoleBackend) -> None:
-    """A whole Appendix 1 supervision: four professionals and a Reviewing Officer."""
+    """A whole Appendix 1 supervision: four professionals and a Reviewing Officer.
+
+    The group met once before (seeded), so the record shows the trajectory and its chart.
+    """
     b = backend
     b.names.update(
         ro="Rita Reid",
@@ -128,6 +132,7 @@ async def run_demo_script(backend: ConsoleBackend) -> None:
         "members=@sw:Children's social care;@hv:Health visiting;"
         "@school:Education;@police:Police",
     )
+    await seed_earlier_supervision(b, "AB-1234")  # so the record has a trajectory to draw
     await b.command("ro", "")
     script: dict[str, tuple[list[str], dict[int, str], str, str]] = {
         "sw": (

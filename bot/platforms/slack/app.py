@@ -1,9 +1,10 @@
-"""slack_bolt wiring: verify, acknowledge within Slack's 3 s, dedupe, then dispatch.
+"""slack_bolt wiring: verify, keep, acknowledge within Slack's 3 s, then dispatch.
 
-Every delivery is acknowledged first; the neutral event is then handled in a background task so
-a slow database never makes Slack retry. A delivery key (event id, action, view id + hash) is
-inserted into ``inbound_seen`` before handling: a retry or a replayed click finds it there and
-changes nothing, whichever instance it lands on.
+Before acknowledging, the neutral event and what a reply needs are kept in ``inbound_work``
+(bot/durable.py) together with the delivery key (event id, action, view id + hash) in
+``inbound_seen``: a retry or a replayed click finds the key and changes nothing, whichever
+instance it lands on, and a process killed after the ack leaves the work for the next one.
+The event is then handled in a background task so a slow database never makes Slack retry.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_bolt.oauth.async_oauth_flow import AsyncOAuthFlow
 from slack_bolt.oauth.async_oauth_settings import AsyncOAuthSettings
 
+from bot.durable import InboundQueue
 from bot.edge import BadRequest, is_utf8_charset, utf8
 from bot.platforms.slack import signature
 from bot.platforms.slack.configured import multi_workspace
@@ -33,7 +35,7 @@ from bot.platforms.slack.transport import (
 from bot.runtime import Runtime
 from bot.transport import DeliveryFailed, ReplyContext
 from handlers.base.errors import REFUSABLE, CoreGroupError, as_refusal
-from handlers.base.events import FormSubmit
+from handlers.base.events import Event, FormSubmit
 from handlers.base.messages import Intent, Reply, plain
 from handlers.router import handle
 from storage import inbound as inbound_seen
@@ -67,6 +69,7 @@ DECIDING_SLOTS = 1
 FORM_DECIDE_WITHIN = 2.0
 INSTALL_PATH = "/slack/install"
 REDIRECT_PATH = "/slack/oauth_redirect"
+_SEEN = object()  # a delivery whose key was kept before: acknowledged, nothing more
 
 
 def _refused_on_form(intents: list[Intent] | None) -> str | None:
@@ -110,6 +113,9 @@ class SlackAdapter:
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(HANDLING_SLOTS)
         self._deciding = asyncio.Semaphore(DECIDING_SLOTS)
+        self.queue = InboundQueue(
+            runtime.core.db, "slack", settings.coregroup_inbound_lease_seconds
+        )
         self.oauth_flow: AsyncOAuthFlow | None = None
         self._socket_mode: Any = None
         self._connecting: asyncio.Future[None] | None = None
@@ -135,12 +141,14 @@ class SlackAdapter:
                 installation_store_bot_only=True,
                 oauth_flow=self.oauth_flow,
                 request_verification_enabled=True,
+                process_before_response=True,  # the work is kept before the answer
             )
         else:
             self.bolt = AsyncApp(
                 signing_secret=self.signing_secret,
                 client=make_client(settings.slack_api_url, settings.slack_bot_token),
                 request_verification_enabled=True,
+                process_before_response=True,  # the work is kept before the answer
             )
         self._listen()
 
@@ -153,7 +161,12 @@ class SlackAdapter:
         app.action(anything)(self._on_delivery)
         app.view(anything)(self._on_delivery)
         app.view_closed(anything)(self._on_delivery)
-        for event_type in ("message", "app_home_opened", "member_joined_channel"):
+        for event_type in (
+            "message",
+            "app_home_opened",
+            "member_joined_channel",
+            "member_left_channel",
+        ):
             app.event(event_type)(self._on_delivery)
 
     async def _on_delivery(self, ack: Any, body: dict[str, Any], context: Any) -> None:
@@ -163,15 +176,42 @@ class SlackAdapter:
             await ack()
             log.warning("slack payload refused", extra={"reason": str(exc)})
             return
-        if isinstance(inbound.event, FormSubmit):
-            await self._on_form(ack, inbound, body.get("view") or {})
+        if inbound.event is None:  # nothing to do (a challenge, a cancelled form, our own post)
+            await ack()
             return
+        kept = await self._keep(inbound)
+        if kept is _SEEN:
+            await ack()  # a retry or a replayed click: handled once already
+            return
+        work_id = kept if isinstance(kept, int) else None
+        if isinstance(inbound.event, FormSubmit):
+            await self._on_form(ack, inbound, body.get("view") or {}, work_id)
+            return
+        self._spawn(self._in_turn(inbound, work_id))  # in our tasks before the ack returns
         await ack()
-        self._spawn(self._in_turn(inbound))
 
-    async def _on_form(self, ack: Any, inbound: Inbound, view: dict[str, Any]) -> None:
+    async def _keep(self, inbound: Inbound) -> int | object | None:
+        """Keep the delivery before the ack: its row id; ``_SEEN`` for a repeat; ``None``
+        when the database cannot take it (handled in memory then, and most likely answered
+        with "try again")."""
+        assert inbound.event is not None
+        reply = {
+            "channel_id": inbound.channel_id,
+            "data": inbound.data or {},
+            "dedupe_key": inbound.dedupe_key,
+        }
+        try:
+            work_id = await self.queue.put(inbound.event, reply, inbound.dedupe_key)
+        except Exception as exc:
+            log.warning("slack delivery not kept", extra={"error": type(exc).__name__})
+            return None
+        return _SEEN if work_id is None else work_id
+
+    async def _on_form(
+        self, ack: Any, inbound: Inbound, view: dict[str, Any], work_id: int | None
+    ) -> None:
         """Decide before acknowledging (briefly): a refused entry stays on the open form."""
-        deciding = asyncio.ensure_future(self._decide(inbound))
+        deciding = asyncio.ensure_future(self._decide(inbound, work_id))
         done, _ = await asyncio.wait({deciding}, timeout=FORM_DECIDE_WITHIN)
         if done and deciding.exception() is None:
             said = _refused_on_form(deciding.result())
@@ -179,22 +219,37 @@ class SlackAdapter:
             if said is not None and block is not None:
                 if inbound.dedupe_key:  # the corrected Submit has the same view id and hash
                     await inbound_seen.forget(self.runtime.core.db, inbound.dedupe_key)
+                await self.queue.done(work_id)
                 await ack(response_action="errors", errors={block: said})
                 return
+        self._spawn(self._carry_out_decided(inbound, deciding, work_id))
         await ack()
-        self._spawn(self._carry_out_decided(inbound, deciding))
 
     async def _carry_out_decided(
-        self, inbound: Inbound, deciding: asyncio.Future[list[Intent] | None]
+        self,
+        inbound: Inbound,
+        deciding: asyncio.Future[list[Intent] | None],
+        work_id: int | None,
     ) -> None:
         async with self._slots:
-            await self.handle(inbound, deciding)
+            await self.handle(inbound, deciding, work_id=work_id)
 
-    async def _in_turn(self, inbound: Inbound) -> None:
+    async def _in_turn(self, inbound: Inbound, work_id: int | None) -> None:
         # A burst of clicks waits here instead of crowding the event loop (acks stay fast)
         # and the database pool (no pool timeouts); see docs/performance.md.
         async with self._slots:
-            await self.handle(inbound)
+            if await self.queue.still_ours(work_id):
+                await self.handle(inbound, work_id=work_id)
+
+    async def _resume(self, work_id: int, event: Event, reply: dict[str, Any]) -> None:
+        """Work a dead process acknowledged: handled here exactly as if it had just arrived."""
+        inbound = Inbound(
+            event=event,
+            dedupe_key=reply.get("dedupe_key"),
+            channel_id=reply.get("channel_id"),
+            data=dict(reply.get("data") or {}),
+        )
+        self._spawn(self._in_turn(inbound, work_id))
 
     def _spawn(self, work: Any) -> None:
         task: asyncio.Task[None] = asyncio.ensure_future(work)
@@ -206,22 +261,36 @@ class SlackAdapter:
         while self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
+    async def _start_worker(self, _: web.Application) -> None:
+        await self.queue.start(self._resume)
+
+    async def _stop_worker(self, _: web.Application) -> None:
+        await self.queue.stop()
+
     # ---- handling -----------------------------------------------------------------------------
 
-    async def _decide(self, inbound: Inbound) -> list[Intent] | None:
-        """Dedupe, then the handler's decision (one at a time); None when seen before."""
+    async def _decide(self, inbound: Inbound, work_id: int | None) -> list[Intent] | None:
+        """The handler's decision (one at a time); None when seen before. A kept delivery was
+        deduped when it was kept; one the database could not keep is deduped here."""
         assert inbound.event is not None
         async with self._deciding:
-            if inbound.dedupe_key and not await inbound_seen.first_time(
-                self.runtime.core.db, inbound.dedupe_key
+            if (
+                work_id is None
+                and inbound.dedupe_key
+                and not await inbound_seen.first_time(self.runtime.core.db, inbound.dedupe_key)
             ):
                 return None
             return await handle(self.runtime.core, inbound.event)
 
     async def handle(
-        self, inbound: Inbound, decided: asyncio.Future[list[Intent] | None] | None = None
+        self,
+        inbound: Inbound,
+        decided: asyncio.Future[list[Intent] | None] | None = None,
+        *,
+        work_id: int | None = None,
     ) -> None:
-        """Decide (unless already under way) and carry out, saying sorry if anything fails."""
+        """Decide (unless already under way) and carry out, saying sorry if anything fails;
+        then the kept delivery is done (a process killed before that leaves it kept)."""
         event = inbound.event
         if event is None:
             return
@@ -233,10 +302,9 @@ class SlackAdapter:
         )
         try:
             # Inside the try: with the database down the person still hears "try again".
-            intents = await (decided if decided is not None else self._decide(inbound))
-            if intents is None:
-                return
-            await self.runtime.carry_out(event, intents, ctx)
+            intents = await (decided if decided is not None else self._decide(inbound, work_id))
+            if intents is not None:
+                await self.runtime.carry_out(event, intents, ctx)
         except REFUSABLE as exc:
             await self._sorry(ctx, as_refusal(exc).user_message)
         except Exception as exc:
@@ -246,6 +314,7 @@ class SlackAdapter:
                 extra={"event": type(event).__name__, "error": type(exc).__name__},
             )
             await self._sorry(ctx, CoreGroupError.user_message)
+        await self.queue.done(work_id)
 
     async def _sorry(self, ctx: ReplyContext, text: str) -> None:
         try:
@@ -257,6 +326,8 @@ class SlackAdapter:
 
     def routes(self, app: web.Application) -> None:
         app.router.add_post(EVENTS_PATH, self.events)
+        app.on_startup.append(self._start_worker)
+        app.on_shutdown.append(self._stop_worker)
         app.on_shutdown.append(self._finish_work)
         app.on_cleanup.append(self._close_transport)
         if self.oauth_flow is not None:

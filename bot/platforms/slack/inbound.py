@@ -20,6 +20,7 @@ from handlers.base.events import (
     FormSubmit,
     HomeOpened,
     Joined,
+    Left,
     Press,
     TypedText,
 )
@@ -260,7 +261,8 @@ def from_view_closed(body: dict[str, Any]) -> Inbound:
 
 
 def from_event(body: dict[str, Any], *, bot_user_id: str | None = None) -> Inbound:
-    """An Events API callback (message.im, app_home_opened, member_joined_channel)."""
+    """An Events API callback (message.im, app_home_opened, member_joined_channel,
+    member_left_channel)."""
     event = _mapping(body.get("event"), "event")
     event_id = _str(body, "event_id")
     team_id = _str(body, "team_id")
@@ -285,7 +287,22 @@ def from_event(body: dict[str, Any], *, bot_user_id: str | None = None) -> Inbou
             dedupe_key=dedupe,
             channel_id=channel_id,
         )
+    if kind == "member_left_channel":
+        return _from_left(event, team_id, dedupe, bot_user_id)
     return Inbound(event=None, dedupe_key=dedupe)
+
+
+def _from_left(
+    event: dict[str, Any], team_id: str, dedupe: str, bot_user_id: str | None
+) -> Inbound:
+    """A person left a channel: the facilitator is asked (the bot itself leaving is not)."""
+    channel_id = _str(event, "channel")
+    left = _str(event, "user")
+    if left == bot_user_id:
+        return Inbound(event=None, dedupe_key=dedupe)
+    actor = Actor(platform=PLATFORM, org=_opt_str(event, "team") or team_id, user_id=left)
+    left_event = Left(actor=actor, channel_id=channel_id, people=(left,))
+    return Inbound(event=left_event, dedupe_key=dedupe)
 
 
 def _from_message(event: dict[str, Any], team_id: str, dedupe: str) -> Inbound:

@@ -8,7 +8,7 @@ Truncation always happens after escaping and never cuts an entity or a ``<@U…>
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from handlers.base.messages import (
@@ -27,6 +27,7 @@ from handlers.base.messages import (
     Span,
     Strong,
 )
+from prompts.strings import t
 
 # Slack's documented limits (research/platform-limits.md §1.3).
 MAX_BLOCKS = 50
@@ -143,11 +144,29 @@ def fallback_text(message: Message) -> str:
 
 
 def render_message(message: Message) -> list[SlackMessage]:
-    """A neutral message as one or more Slack messages (a long record needs several)."""
+    """A neutral message as one or more Slack messages (a long record needs several).
+
+    A record summary is always one message: if it would need more, its brief form (the header
+    and a pointer to the Word file) is sent instead, so nothing is cut without saying so."""
+    pages = _paginate(message.blocks)
+    if len(pages) > 1:
+        brief = tuple(_brief(block) for block in message.blocks)
+        if brief != message.blocks:
+            pages = _paginate(brief)
     text = fallback_text(message)
+    return [SlackMessage(text=text, blocks=blocks) for blocks in pages]
+
+
+def _brief(block: Block) -> Block:
+    if isinstance(block, RecordBlock) and block.summary is not None:
+        return RecordBlock(block.view, summary=replace(block.summary, blocks=block.summary.brief))
+    return block
+
+
+def _paginate(blocks: tuple[Block, ...]) -> list[list[dict[str, Any]]]:
     pages: list[list[dict[str, Any]]] = [[]]
     budget = 0
-    for block in message.blocks:
+    for block in blocks:
         for rendered in _blocks(block):
             size = _text_size(rendered)
             current = pages[-1]
@@ -156,7 +175,7 @@ def render_message(message: Message) -> list[SlackMessage]:
                 budget = 0
             pages[-1].append(rendered)
             budget += size
-    return [SlackMessage(text=text, blocks=blocks) for blocks in pages]
+    return pages
 
 
 def render_blocks(message: Message, limit: int) -> list[dict[str, Any]]:
@@ -164,7 +183,12 @@ def render_blocks(message: Message, limit: int) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for block in message.blocks:
         out.extend(_blocks(block))
-    return out[:limit]
+    if len(out) <= limit:
+        return out
+    # Never cut silently: the last place says how much is missing and where to find it.
+    left_out = len(out) - (limit - 1)
+    note = escape(t("home.cut", "en", count=left_out))
+    return [*out[: limit - 1], {"type": "context", "elements": [mrkdwn(note)]}]
 
 
 def _text_size(block: dict[str, Any]) -> int:
@@ -196,6 +220,8 @@ def _blocks(block: Block) -> list[dict[str, Any]]:
     if isinstance(block, Divider):
         return [{"type": "divider"}]
     if isinstance(block, RecordBlock):
+        if block.summary is not None:
+            return [out for inner in block.summary.blocks for out in _blocks(inner)]
         return [_section(chunk) for chunk in record_chunks(block)]
     raise RenderError(f"unknown block {type(block).__name__}")
 

@@ -29,7 +29,7 @@ from bot.platforms.slack.render import (
     render_home,
     render_message,
 )
-from bot.transport import DeliveryFailed, PlatformRef, ReplyContext
+from bot.transport import DeliveryFailed, PlatformRef, ReplyContext, request_left
 from handlers.base.messages import Form, Message
 from storage.conversations import ConversationStore
 from storage.db import Database
@@ -125,12 +125,14 @@ class SlackTransport:
         *,
         base_url: str = "https://slack.com/api/",
         pace_seconds: float = 1.0,
+        timeout_seconds: float = 15.0,
     ) -> None:
         self.db = db
         self.conversations = ConversationStore(db, PLATFORM)  # people's DM channels
         self.tokens = tokens
         self.base_url = base_url
         self.pacer = Pacer(pace_seconds)
+        self.timeout_seconds = timeout_seconds
         self._clients: dict[str, AsyncWebClient] = {}
         self._session: aiohttp.ClientSession | None = None
 
@@ -146,7 +148,9 @@ class SlackTransport:
         # One connection pool for every call: without it slack_sdk opens (and TLS-handshakes)
         # a new connection per call, which costs more than the call (docs/performance.md).
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15))
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=self.timeout_seconds)
+            )
         return self._session
 
     async def close(self) -> None:
@@ -173,7 +177,10 @@ class SlackTransport:
                 f"slack {method}: {code or 'error'}", retry_after=retry_after
             ) from exc
         except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
-            raise DeliveryFailed(f"slack {method}: {type(exc).__name__}") from exc
+            raise DeliveryFailed(
+                f"slack {method}: {type(exc).__name__}",
+                maybe_sent=method == "chat.postMessage" and request_left(exc),
+            ) from exc
 
     # ---- messages -----------------------------------------------------------------------------
 
@@ -307,6 +314,7 @@ class SlackTransport:
         thread: PlatformRef | None,
     ) -> None:
         client = await self.client(org)
+        await self.pacer.wait(channel_id)  # a file is one more message in that conversation
         kwargs: dict[str, Any] = {
             "channel": channel_id,
             "filename": filename,
@@ -325,3 +333,10 @@ class SlackTransport:
             raise DeliveryFailed(f"slack files_upload_v2: {type(exc).__name__}") from exc
         finally:
             self.pacer.sent(channel_id)
+
+    async def direct_upload(
+        self, org: str, user_id: str, filename: str, content: bytes, title: str, ref: str
+    ) -> None:
+        """The file in the person's DM with the app (Slack needs no consent step)."""
+        channel = await self.dm_channel(org, user_id)
+        await self.upload(org, channel, filename, content, title, None)

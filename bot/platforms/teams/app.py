@@ -9,6 +9,7 @@ logged loudly at start-up.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 import re
@@ -21,6 +22,7 @@ from microsoft_agents.hosting.aiohttp import jwt_authorization_decorator
 from microsoft_agents.hosting.core import AgentAuthConfiguration
 from microsoft_agents.hosting.core.authorization import AuthTypes
 
+from bot.durable import InboundQueue
 from bot.edge import BadRequest, is_utf8_charset, load_json, utf8
 from bot.platforms.teams import inbound
 from bot.platforms.teams.connector import (
@@ -29,6 +31,8 @@ from bot.platforms.teams.connector import (
     BotConnector,
     TokenSource,
 )
+from bot.platforms.teams.consent import ConsentAnswers
+from bot.platforms.teams.files import CONSENT_INVOKE, UploadHosts
 from bot.platforms.teams.inbound import MalformedActivity, Origin
 from bot.platforms.teams.origin import OriginRefused, ServiceHosts, check_claim, guard_jwt
 from bot.platforms.teams.origin import record_refusal as audit_refusal
@@ -131,6 +135,11 @@ class TeamsAdapter:
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(HANDLING_SLOTS)
         self._known: set[tuple[str, str, str]] = set()  # references already stored, this process
+        self.queue = InboundQueue(
+            runtime.core.db, "teams", runtime.settings.coregroup_inbound_lease_seconds
+        )
+        uploads = UploadHosts.from_setting(runtime.settings.teams_extra_service_hosts)
+        self.consent = ConsentAnswers(runtime.core, transport.connector, uploads)
 
     async def on_activity(self, request: web.Request) -> web.Response:
         if request.content_type != "application/json" or not is_utf8_charset(request.charset):
@@ -149,21 +158,25 @@ class TeamsAdapter:
             return refused
         invoke = activity.type == "invoke"
         key = _seen_key(where) if where.activity_id else None
+        event = inbound.to_event(activity, where)
         try:
-            if key is not None and not await inbound_seen.first_time(self.runtime.core.db, key):
-                return _ok(invoke)
+            kept = await self._keep(event, where, key)
         except REFUSABLE as exc:  # the database is down: say so kindly, don't 500
             await self._sorry(where, as_refusal(exc))
             return _ok(invoke)
+        if kept is None:
+            return _ok(invoke)  # seen before
+        work_id = kept or None
         try:
-            event = inbound.to_event(activity, where)
             await self._remember(activity, where, event)
         except Exception:
-            await self._unsee(key)
+            await self._unsee(key, work_id)
             raise
+        if invoke and activity.name == CONSENT_INVOKE:  # a file offered in a personal chat
+            return await self.consent.answer(activity.value, where)
         if event is None:
             return _ok(invoke)
-        task = asyncio.ensure_future(self._handle(event, where, key))
+        task = asyncio.ensure_future(self._handle(event, where, key, work_id))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         task.add_done_callback(_finished)
@@ -194,7 +207,26 @@ class TeamsAdapter:
         except DeliveryFailed as failed:
             log.warning("teams error reply failed", extra={"reason": failed.reason})
 
-    async def _handle(self, event: Event, where: Origin, key: str | None) -> None:
+    async def _keep(self, event: Event | None, where: Origin, key: str | None) -> int | None:
+        """Dedupe and, when there is work, keep it until handled (bot/durable.py), before
+        anything else: its row id (0 when there is no work), or None when seen before."""
+        if event is None:
+            fresh = key is None or await inbound_seen.first_time(self.runtime.core.db, key)
+            return 0 if fresh else None
+        reply = {"origin": dataclasses.asdict(where), "key": key}
+        return await self.queue.put(event, reply, key)
+
+    async def _resume(self, work_id: int, event: Event, reply: dict[str, Any]) -> None:
+        """Work a dead process kept: handled here as if it had just arrived."""
+        where = Origin(**reply["origin"])
+        task = asyncio.ensure_future(self._handle(event, where, reply.get("key"), work_id))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(_finished)
+
+    async def _handle(
+        self, event: Event, where: Origin, key: str | None, work_id: int | None = None
+    ) -> None:
         ctx = ReplyContext(
             org=where.tenant,
             user_id=where.user_id,
@@ -203,6 +235,8 @@ class TeamsAdapter:
         )
         try:
             async with self._slots:
+                if not await self.queue.still_ours(work_id):
+                    return  # another instance took it over meanwhile
                 if isinstance(event, Command) and TEAMS_MENTION.search(event.text):
                     event = replace(event, text=await self._people_by_aad(event.text, where))
                 await self.runtime.dispatch(event, ctx)
@@ -213,8 +247,9 @@ class TeamsAdapter:
                 log.warning("teams error reply failed", extra={"reason": failed.reason})
         except Exception:
             log.exception("teams activity failed", extra={"event": type(event).__name__})
-            await self._unsee(key)  # let Teams' retry try again
+            await self._unsee(key, work_id)  # let Teams' retry try again
             raise
+        await self.queue.done(work_id)
 
     async def drain(self, _app: web.Application | None = None) -> None:
         """Let work still running finish before the server stops."""
@@ -223,7 +258,8 @@ class TeamsAdapter:
 
     # ---- dedupe ---------------------------------------------------------------------------------
 
-    async def _unsee(self, key: str | None) -> None:
+    async def _unsee(self, key: str | None, work_id: int | None = None) -> None:
+        await self.queue.done(work_id)
         if key is not None:
             await inbound_seen.forget(self.runtime.core.db, key)
 
@@ -350,8 +386,16 @@ def mount_teams(app: web.Application, runtime: Runtime) -> None:
         app[_SDK_CONFIG_KEY] = config
     app.router.add_post(ROUTE, guard_jwt(jwt_authorization_decorator, adapter.on_activity))
 
+    async def _start_worker(_app: web.Application) -> None:
+        await adapter.queue.start(adapter._resume)
+
+    async def _stop_worker(_app: web.Application) -> None:
+        await adapter.queue.stop()
+
     async def _close(_app: web.Application) -> None:
         await adapter.drain()
         await adapter.transport.close()
 
+    app.on_startup.append(_start_worker)
+    app.on_shutdown.append(_stop_worker)
     app.on_cleanup.append(_close)

@@ -2,13 +2,16 @@
 
 Structure is built in code. Every text span goes through :mod:`bot.platforms.teams.markup`;
 buttons carry ``{"verb": action, "value": ids}`` and nothing else. A message that would pass
-Teams' size limit (100 KB, kept under 80 KB here) becomes several activities.
+Teams' size limit (about 100 KB counted as UTF-16, as Teams counts; kept under 80 KB here)
+becomes several activities. A record summary is always one card: if it would need more, its
+brief form (the header and a pointer to the Word file) is sent instead.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import replace
 from typing import Any
 
 from bot.platforms.teams.markup import Mentions, break_braces, escape_md, plain_text, render_spans
@@ -30,7 +33,7 @@ from handlers.base.messages import (
 CARD_CONTENT_TYPE = "application/vnd.microsoft.card.adaptive"
 SCHEMA = "http://adaptivecards.io/schemas/adaptive-card.json"
 VERSION = "1.5"
-MAX_ACTIVITY_BYTES = 80_000  # Teams refuses bot messages over 100 KB; keep a margin
+MAX_ACTIVITY_BYTES = 80_000  # UTF-16 bytes: Teams refuses bot messages over ~100 KB
 _CARD_BUDGET = MAX_ACTIVITY_BYTES - 6_000  # room for the envelope, summary and fallback
 TEXT_CHUNK = 12_000  # characters per TextBlock (a character can take several bytes)
 ACTIONS_PER_SET = 5
@@ -47,6 +50,31 @@ Element = dict[str, Any]
 
 def message_activities(message: Message) -> list[dict[str, Any]]:
     """One message as one or more Teams message activities, each under the size limit."""
+    activities = _activities(message)
+    if len(activities) > 1:
+        brief = brief_message(message)
+        if brief is not None:
+            return _activities(brief)
+    return activities
+
+
+def brief_message(message: Message) -> Message | None:
+    """The message with any record summary cut to its brief form; None if it has none."""
+    blocks = tuple(
+        RecordBlock(b.view, summary=replace(b.summary, blocks=b.summary.brief))
+        if isinstance(b, RecordBlock) and b.summary is not None
+        else b
+        for b in message.blocks
+    )
+    return None if blocks == message.blocks else replace(message, blocks=blocks)
+
+
+def activity_size(activity: dict[str, Any]) -> int:
+    """How Teams counts a message against its limit: the JSON as UTF-16."""
+    return len(json.dumps(activity).encode("utf-16-le"))
+
+
+def _activities(message: Message) -> list[dict[str, Any]]:
     mentions = Mentions()
     elements: list[Element] = []
     separate_next = False
@@ -107,6 +135,8 @@ def _block(block: Block, mentions: Mentions) -> list[Element]:
     if isinstance(block, Buttons):
         return _action_sets(block.buttons)
     if isinstance(block, RecordBlock):
+        if block.summary is not None:
+            return [out for inner in block.summary.blocks for out in _block(inner, mentions)]
         return [_text_block(chunk) for chunk in record_chunks(block)]
     return []
 
@@ -198,7 +228,7 @@ def _pack(elements: list[Element]) -> list[list[Element]]:
     current: list[Element] = []
     size = 0
     for element in elements:
-        weight = len(json.dumps(element, ensure_ascii=False).encode()) + 1
+        weight = len(json.dumps(element).encode("utf-16-le")) + 2
         if current and size + weight > _CARD_BUDGET:
             cards.append(current)
             current, size = [], 0

@@ -19,7 +19,7 @@ from urllib.parse import quote
 import aiohttp
 
 from bot.platforms.teams.origin import OriginRefused, ServiceHosts
-from bot.transport import DeliveryFailed
+from bot.transport import DeliveryFailed, request_left
 from storage.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,10 @@ class RetryPolicy:
     def backoff(self, attempt: int) -> float:
         """Full jitter: a random wait up to base * 2^attempt, capped."""
         return random.uniform(0, min(self.max_delay, self.base_delay * (2**attempt)))
+
+
+class MessageTooBig(DeliveryFailed):
+    """Teams refused the activity for its size (413, or 400 ``MessageSizeTooBig``)."""
 
 
 async def _no_token() -> str | None:
@@ -139,11 +143,18 @@ class BotConnector:
                         except ValueError:
                             return {}
                     last = f"teams {what} answered {resp.status}"
+                    if resp.status == 413 or (
+                        resp.status == 400 and "MessageSizeTooBig" in await resp.text()
+                    ):
+                        raise MessageTooBig(last)
                     if resp.status not in RETRY_STATUSES:
                         raise DeliveryFailed(last)
                     wait = _retry_after(resp.headers.get("Retry-After"))
             except (aiohttp.ClientError, TimeoutError) as exc:
                 last = f"teams {what} unreachable ({type(exc).__name__})"
+                if what in MESSAGE_POSTS and request_left(exc):
+                    # Teams may have shown it: sending it again could show it twice.
+                    raise DeliveryFailed(last, maybe_sent=True) from exc
             if attempt + 1 >= self.policy.attempts:
                 break
             if wait is not None and wait > self.policy.max_retry_after:
@@ -152,6 +163,9 @@ class BotConnector:
             log.info("teams retry", extra={"what": what, "attempt": attempt + 1, "delay": delay})
             await self.sleep(delay)
         raise DeliveryFailed(f"{last} after {self.policy.attempts} attempts")
+
+
+MESSAGE_POSTS = ("send", "reply")  # the calls that put a new message in front of someone
 
 
 def _retry_after(header: str | None) -> float | None:

@@ -15,7 +15,16 @@ from microsoft_agents.activity import Activity
 from pydantic import ValidationError
 
 from bot.platforms.teams.cards import form_values
-from handlers.base.events import Actor, Command, Event, FormSubmit, Joined, Press, TypedText
+from handlers.base.events import (
+    Actor,
+    Command,
+    Event,
+    FormSubmit,
+    Joined,
+    Left,
+    Press,
+    TypedText,
+)
 
 PLATFORM = "teams"
 COMMAND_WORD = "reflect"
@@ -152,7 +161,24 @@ def to_event(activity: Activity, where: Origin) -> Event | None:
         added = activity.members_added or []
         if any(m.id == where.bot_id for m in added):
             return Joined(actor=actor(where), channel_id=where.channel_id)
+        return _left(activity, where)
+    return _installation(activity, where)
+
+
+def _left(activity: Activity, where: Origin) -> Event | None:
+    """People (not the bot) removed from the team or channel: the facilitator is asked."""
+    removed = tuple(
+        m.aad_object_id or m.id
+        for m in activity.members_removed or []
+        if m.id and m.id != where.bot_id and len(m.aad_object_id or m.id) <= MAX_ID_CHARS
+    )
+    if not removed:
         return None
+    return Left(actor=actor(where), channel_id=where.channel_id, people=removed)
+
+
+def _installation(activity: Activity, where: Origin) -> Event | None:
+    kind = activity.type
     if kind == "installationUpdate":
         if (activity.action or "add").startswith("add"):
             return Joined(actor=actor(where), channel_id=where.channel_id)

@@ -10,11 +10,18 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from bot.platforms.teams.cards import card_activity, form_card, message_activities
-from bot.platforms.teams.connector import BotConnector
+from bot.platforms.teams.cards import (
+    brief_message,
+    card_activity,
+    form_card,
+    message_activities,
+)
+from bot.platforms.teams.connector import BotConnector, MessageTooBig
+from bot.platforms.teams.files import consent_activity
 from bot.platforms.teams.refs import TENANT_TARGET, ReferenceStore
 from bot.transport import DeliveryFailed, PlatformRef, ReplyContext
 from handlers.base.messages import Form, Message, Paragraph, Quiet, Strong, plain
+from prompts.strings import t
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -37,6 +44,15 @@ class TeamsTransport:
     async def post(
         self, org: str, channel_id: str, message: Message, thread: PlatformRef | None
     ) -> PlatformRef:
+        try:
+            return await self._post(org, channel_id, message, thread)
+        except MessageTooBig:
+            smaller = _smaller(message)
+            return await self._post(org, channel_id, smaller, thread)
+
+    async def _post(
+        self, org: str, channel_id: str, message: Message, thread: PlatformRef | None
+    ) -> PlatformRef:
         activities = message_activities(message)
         if thread and thread.get("conversation_id") and thread.get("activity_id"):
             service = thread.get("service_url") or await self._channel_service(org, channel_id)
@@ -54,7 +70,11 @@ class TeamsTransport:
 
     async def direct(self, org: str, user_id: str, message: Message) -> PlatformRef:
         service, conversation = await self._personal(org, user_id)
-        return await self._send_all(service, conversation, message_activities(message))
+        try:
+            return await self._send_all(service, conversation, message_activities(message))
+        except MessageTooBig:
+            smaller = message_activities(_smaller(message))
+            return await self._send_all(service, conversation, smaller)
 
     async def update(self, org: str, ref: PlatformRef, message: Message) -> PlatformRef | None:
         service, conversation = str(ref.get("service_url", "")), str(ref.get("conversation_id", ""))
@@ -102,17 +122,26 @@ class TeamsTransport:
         title: str,
         thread: PlatformRef | None,
     ) -> None:
-        # A bot cannot attach a file in a channel without Graph permissions; the record itself
-        # is already in the thread as a card. Say where the Word copy can be had.
-        notice = (
-            "The Word copy of this record can't be attached in Teams. "
-            "The facilitator can produce it with the coregroup export command."
-        )
+        # A bot cannot attach a file in a channel without Graph permissions; every member is
+        # offered the Word file in their own chat (file consent). Say so in the thread.
+        notice = t("record.teams_files_in_chat", "en")
+        if not filename.endswith(".docx"):  # a chart: its answers are in the text beside it
+            notice = "This chart can't be attached in Teams. The same answers are in the text."
         message = Message(
             text=f"{title}: {notice}",
             blocks=(Paragraph((Strong(title),)), Paragraph((Quiet(notice),))),
         )
         await self.post(org, channel_id, message, thread)
+
+    async def direct_upload(
+        self, org: str, user_id: str, filename: str, content: bytes, title: str, ref: str
+    ) -> None:
+        """Offer the file in the person's chat; it is uploaded when they accept (consent.py)."""
+        if not ref:
+            raise DeliveryFailed("teams file without a reference to produce it again")
+        service, conversation = await self._personal(org, user_id)
+        offer = consent_activity(filename, len(content), title, ref)
+        await self.connector.send(service, conversation, offer)
 
     # ---- addressing -----------------------------------------------------------------------------
 
@@ -156,6 +185,13 @@ class TeamsTransport:
             org, user_id, {"conversation_id": conversation, "service_url": service}
         )
         return str(service), conversation
+
+
+def _smaller(message: Message) -> Message:
+    """What to send when Teams refuses a message for its size: a record's brief form (it
+    points to the Word file), else the plain text alone, so the message is never lost."""
+    log.warning("teams refused a message for its size, sending a smaller one")
+    return brief_message(message) or plain(message.text)
 
 
 def _where(ctx: ReplyContext) -> tuple[str, str]:

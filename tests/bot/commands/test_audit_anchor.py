@@ -18,7 +18,6 @@ from typer.testing import CliRunner
 
 from bot.cli import app
 from bot.logging import configure_logging
-from bot.platforms.console.backend import ConsoleBackend
 from bot.runtime import Runtime
 from bot.settings import Settings, get_settings
 from bot.sweeper import sweep
@@ -26,8 +25,8 @@ from handlers.base import audit
 from handlers.base.core import Core
 from storage import audit_key
 from storage.models import AuditEvent
+from tests.bot.commands.cli_runner import session_through_console
 from tests.conftest import Clock
-from tests.handlers.flows import full_session
 
 KEY = "the-deployment-audit-key-0123456789abcdef"
 ATTACKER_KEY = "a-key-the-attacker-made-up-0123456789abcd"
@@ -50,12 +49,6 @@ async def cli(core: Core, *args: str, key: str = KEY) -> Result:
     result = await asyncio.to_thread(runner.invoke, app, list(args), env=env)
     audit_key.configure(KEY)  # the CLI configured the process-wide key from its environment
     return result
-
-
-async def _session(core: Core) -> ConsoleBackend:
-    bot = ConsoleBackend(Runtime(settings=Settings(), core=core))
-    await full_session(bot)
-    return bot
 
 
 async def _anchor(core: Core) -> str:
@@ -101,7 +94,7 @@ async def _rewrite_chain(core: Core, alg: Callable[[AuditEvent], str]) -> None:
 
 
 async def test_an_untouched_log_matches_its_anchor_also_after_newer_events(core: Core) -> None:
-    bot = await _session(core)
+    bot = await session_through_console(core)
     anchor = await _anchor(core)
     head, count = anchor.split(":")
     events = await _events(core)
@@ -116,7 +109,7 @@ async def test_an_untouched_log_matches_its_anchor_also_after_newer_events(core:
 
 
 async def test_deleting_the_newest_events_is_caught_by_the_anchor(core: Core) -> None:
-    bot = await _session(core)
+    bot = await session_through_console(core)
     anchor = await _anchor(core)
     newest = [e.id for e in await _events(core)][-3:]
     for event_id in newest:
@@ -138,7 +131,7 @@ async def test_deleting_the_newest_events_is_caught_by_the_anchor(core: Core) ->
 
 
 async def test_an_edit_rehashed_with_plain_sha256_fails_verification(core: Core) -> None:
-    await _session(core)
+    await session_through_console(core)
     anchor = await _anchor(core)
     victim = (await _events(core))[3]
     await _sql(core, "UPDATE audit_event SET actor = 'someone-else' WHERE id = :id", id=victim.id)
@@ -158,7 +151,7 @@ async def test_an_edit_rehashed_with_plain_sha256_fails_verification(core: Core)
 
 
 async def test_a_chain_recomputed_with_another_key_fails_verification(core: Core) -> None:
-    await _session(core)
+    await session_through_console(core)
     original = await _events(core)
     # The attacker deletes the log and writes it again, edited, with the code and a key of
     # their own, keeping every time and id as it was.
@@ -190,7 +183,7 @@ async def test_a_chain_recomputed_with_another_key_fails_verification(core: Core
 
 
 async def test_verifying_needs_the_right_key_and_accepts_a_rotated_one(core: Core) -> None:
-    await _session(core)
+    await session_through_console(core)
     wrong = await cli(core, "audit", "--verify", key=ATTACKER_KEY)
     assert wrong.exit_code == 1
     assert "signed with an audit key that is not configured" in wrong.stderr
@@ -206,7 +199,7 @@ async def test_a_malformed_anchor_is_refused_before_reading_the_log(core: Core) 
 
 
 async def test_the_sweep_logs_the_anchor_once_a_day(core: Core, clock: Clock) -> None:
-    await _session(core)
+    await session_through_console(core)
     runtime = Runtime(settings=Settings(), core=core)
     stream = io.StringIO()
     handler = configure_logging(logging.INFO, stream)

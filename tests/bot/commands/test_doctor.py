@@ -20,9 +20,9 @@ from storage import audit_key
 from storage.db import Database
 from storage.migrate import upgrade
 from storage.types import utcnow
-from tests import empty_databases
+from tests.factories import databases
 
-empty_url = empty_databases.empty_url  # the fixture, on both backends
+empty_url = databases.empty_url  # the fixture, on both backends
 ENCRYPTION_KEY = Fernet.generate_key().decode()
 AUDIT_KEY = "the-doctor-test-audit-key-0123456789abcdef"
 PASSWORD = "teams-client-secret-value"

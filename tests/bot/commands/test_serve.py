@@ -8,8 +8,6 @@ start-up heap) and shutdown are covered too.
 from __future__ import annotations
 
 import asyncio
-import json
-import os
 import signal
 import sys
 from collections.abc import AsyncIterator
@@ -20,35 +18,8 @@ from typing import Any
 import aiohttp
 
 from storage.db import Database
-from tests.conftest import repo_root
+from tests.bot.serve_harness import serve_env, serving_line
 from tests.fakes.slack_api import SIGNING_SECRET, FakeSlack, encode, signed, slash_command
-
-_draining: set[asyncio.Future[bytes]] = set()
-
-
-async def _serving_line(proc: asyncio.subprocess.Process) -> dict[str, object]:
-    """The JSON log line that says the server is listening (start-up logs come first)."""
-    assert proc.stderr is not None
-    while True:
-        raw = await asyncio.wait_for(proc.stderr.readline(), timeout=60)
-        assert raw, "coregroup serve exited before listening"
-        line = json.loads(raw)
-        if line.get("msg") == "serving":
-            # Keep reading what follows, so a chatty server never blocks on a full pipe.
-            _draining.add(asyncio.ensure_future(proc.stderr.read()))
-            return dict(line)
-
-
-def _env(db: Database, fake: FakeSlack, **extra: str) -> dict[str, str]:
-    return {
-        **{k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "TEAMS_"))},
-        "PYTHONPATH": str(repo_root()),
-        "DATABASE_URL": db.url,
-        "SLACK_BOT_TOKEN": "xoxb-test",
-        "SLACK_SIGNING_SECRET": SIGNING_SECRET,
-        "SLACK_API_URL": fake.api_url,
-        **extra,
-    }
 
 
 class Served:
@@ -76,7 +47,7 @@ async def serving(env: dict[str, str], cwd: Path, fake: FakeSlack) -> AsyncItera
         stderr=asyncio.subprocess.PIPE,
     )
     try:
-        yield Served(proc, await _serving_line(proc))
+        yield Served(proc, await serving_line(proc))
     finally:
         if proc.returncode is None:
             proc.kill()
@@ -95,7 +66,7 @@ async def test_serve_answers_slack_and_stops_cleanly_on_sigterm(
     db: Database, tmp_path: Path
 ) -> None:
     fake = await FakeSlack().start()
-    async with serving(_env(db, fake), tmp_path, fake) as server:
+    async with serving(serve_env(db, fake), tmp_path, fake) as server:
         body, content_type = encode(slash_command("help", user="U0RO", channel="C0GROUP"))
         async with aiohttp.ClientSession() as http:
             async with http.get(f"http://127.0.0.1:{server.port}/healthz") as health:
@@ -121,7 +92,7 @@ async def test_socket_mode_takes_commands_over_the_websocket_without_a_public_ur
     db: Database, tmp_path: Path
 ) -> None:
     fake = await FakeSlack().start()
-    async with serving(_env(db, fake, SLACK_APP_TOKEN="xapp-test"), tmp_path, fake) as server:
+    async with serving(serve_env(db, fake, SLACK_APP_TOKEN="xapp-test"), tmp_path, fake) as server:
         envelope = await fake.push(
             "slash_commands", slash_command("help", user="U0RO", channel="C0GROUP")
         )
@@ -143,7 +114,7 @@ async def test_while_socket_mode_cannot_connect_http_still_serves_and_sigterm_st
 ) -> None:
     fake = await FakeSlack().start()
     fake.error("apps.connections.open", "internal_error", times=1000)  # Slack unreachable
-    async with serving(_env(db, fake, SLACK_APP_TOKEN="xapp-test"), tmp_path, fake) as server:
+    async with serving(serve_env(db, fake, SLACK_APP_TOKEN="xapp-test"), tmp_path, fake) as server:
         async with (
             aiohttp.ClientSession() as http,
             http.get(f"http://127.0.0.1:{server.port}/healthz") as health,

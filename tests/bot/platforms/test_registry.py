@@ -28,8 +28,8 @@ from bot.transport import ReplyContext, Transport
 from handlers.base.core import Core
 from handlers.base.events import Actor, Command
 from storage.db import Database
-from storage.models import Organisation
-from tests.bot.test_sweeper import add_group, at
+from tests.factories.rows import at
+from tests.factories.scenarios import numbered_group
 from tests.fakes.slack_api import signed
 
 
@@ -141,9 +141,7 @@ async def test_remind_sends_through_every_configured_platform(tmp_path: Path, re
     url = f"sqlite:///{tmp_path / 'relay.db'}"
     db = Database(url)
     await db.create_all()
-    async with db.write() as s:
-        s.add(Organisation(platform="relay", external_id="R1"))
-    group = await add_group(db, channel_id="C-relay")
+    group = await numbered_group(db, channel_id="C-relay", platform="relay", external_id="R1")
     await db.dispose()
 
     relay.enabled = False

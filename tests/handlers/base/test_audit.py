@@ -13,7 +13,7 @@ from handlers.base import audit
 from handlers.base.core import Core
 from handlers.governance import privacy
 from storage.models import AuditEvent
-from tests.handlers.flows import CHILD, NOTES, SECRET, full_session
+from tests.factories.console import CHILD, NOTES, SECRET, full_session
 
 
 async def _events(core: Core) -> list[AuditEvent]:

@@ -14,7 +14,7 @@ from prompts import strings
 from prompts.loader import load_catalogue
 from prompts.strings import LANGUAGES, catalogue, t
 from tests.conftest import repo_root
-from tests.handlers.flows_i18n import accessibility_problems
+from tests.factories.console import accessibility_problems
 
 HANDLERS = repo_root() / "handlers"
 

@@ -26,7 +26,7 @@ from storage.models import (
     ReflectionSession,
     StaffRole,
 )
-from tests.handlers.flows import CHILD, NOTES, SECRET, full_session
+from tests.factories.console import CHILD, NOTES, SECRET, full_session
 
 
 def _bot(core: Core) -> ConsoleBackend:

@@ -21,11 +21,11 @@ from storage.models import (
     AuditEvent,
     Delivery,
     InboundSeen,
-    Organisation,
     Participation,
     ReflectionSession,
 )
-from tests.handlers.flows import NOTES, SECRET, full_session
+from tests.factories.console import NOTES, SECRET, full_session
+from tests.factories.rows import add_delivery, add_organisation
 
 
 def _bot(core: Core) -> ConsoleBackend:
@@ -109,9 +109,7 @@ async def test_dry_run_counts_and_deletes_nothing(core: Core, clock):
 async def test_dedupe_keys_and_finished_ledger_rows_are_purged(core: Core, clock):
     now = clock()
     async with core.db.write() as s:
-        org = Organisation(platform="console", external_id="o1")
-        s.add(org)
-        await s.flush()
+        org = await add_organisation(s, external_id="o1")
         s.add(InboundSeen(key="old", seen_at=now - timedelta(days=8)))
         s.add(InboundSeen(key="new", seen_at=now - timedelta(days=1)))
         for key, status, age in (
@@ -120,16 +118,8 @@ async def test_dedupe_keys_and_finished_ledger_rows_are_purged(core: Core, clock
             ("due", "pending", 200),
         ):
             when = now - timedelta(days=age)
-            s.add(
-                Delivery(
-                    key=key,
-                    org_id=org.id or 0,
-                    kind="nudge",
-                    due_at=when,
-                    status=status,
-                    sent_at=when if status == "sent" else None,
-                )
-            )
+            sent_at = when if status == "sent" else None
+            await add_delivery(s, org, key, when, status=status, sent_at=sent_at)
     report = await retention.purge(core, now)
     assert report.counts["inbound_seen"] == 1 and report.counts["deliveries"] == 1
     async with core.db.read() as s:

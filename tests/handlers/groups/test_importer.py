@@ -10,6 +10,7 @@ from sqlmodel import SQLModel, select
 from handlers.base.core import Core
 from handlers.groups.importer import import_groups
 from storage.models import AuditEvent, CoreGroup, Member, MemberRole, Organisation
+from tests.factories.rows import add_organisation
 
 HEADER = (
     "child_ref,registration_date,pre_birth,rcppm_date,channel_id,"
@@ -165,7 +166,7 @@ async def test_a_name_where_a_reference_belongs_is_refused_without_repeating_it(
 
 async def test_an_organisation_that_stores_names_may_import_them(core: Core) -> None:
     async with core.db.write() as s:
-        s.add(Organisation(platform=ORG[0], external_id=ORG[1], child_names_allowed=True))
+        await add_organisation(s, platform=ORG[0], external_id=ORG[1], child_names_allowed=True)
     named = HEADER + "Jane Smith,2026-01-10,,,C3,URO,Rita Reviewing,,\n"
 
     report = await import_groups(core, *ORG, named, dry_run=False)

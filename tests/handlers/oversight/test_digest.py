@@ -2,157 +2,34 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
-from collections.abc import Iterator
 from datetime import UTC, date, datetime
-from pathlib import Path
 
-import pytest
 from sqlmodel import select
-from typer.testing import CliRunner
 
-from bot.cli import app
 from bot.platforms.console.backend import ConsoleBackend
 from bot.platforms.console.render import render_text
-from bot.settings import get_settings
 from bot.sweeper import SWEEP_KINDS, sweep
 from handlers.base.core import Core
 from handlers.base.events import Command
 from handlers.base.messages import Direct, Message
 from handlers.oversight.digest import (
     build_digest,
-    digest_key,
     digest_markdown,
     digest_message,
     monthly_digest_intents,
 )
+from handlers.oversight.digest_sweep import digest_key
 from handlers.scheduling.deliveries import Send, to_delivery
 from handlers.scheduling.kinds import due_deliveries, render
-from prompts.loader import load_catalogue
-from storage.db import Database
 from storage.models import (
-    AgreedPosition,
-    Answer,
-    CoreGroup,
-    Member,
     Organisation,
     OrgRole,
-    ReflectionSession,
-    SessionStatus,
     StaffRole,
 )
+from tests.factories.scenarios import digest_month, digest_secrets
 
 FEB = date(2026, 2, 1)  # the clock stands at Monday 2 March 2026
-
-
-def secrets_of(i: int) -> list[str]:
-    return [
-        f"ZQ-CHILD-{i:02d}",
-        f"SECRET-COMMENT-{i:02d}",
-        f"SECRET-NOTE-{i:02d}",
-        f"SECRET-THEME-{i:02d}",
-        f"SECRET-ESCALATION-{i:02d}",
-        f"SECRET-FAMILY-{i:02d}",
-        f"SECRET-TAKEAWAY-{i:02d}",
-        f"Secretname{i:02d}",
-        f"SecretAgency{i:02d}",
-        f"CH-{i:02d}",
-    ]
-
-
-async def _group(
-    s: object, org_id: int, i: int, registered: date
-) -> tuple[CoreGroup, list[Member]]:
-    from sqlmodel.ext.asyncio.session import AsyncSession
-
-    assert isinstance(s, AsyncSession)
-    group = CoreGroup(
-        org_id=org_id,
-        child_ref=f"ZQ-CHILD-{i:02d}",
-        registered_on=registered,
-        facilitator_id=f"RO{i}",
-        channel_id=f"CH-{i:02d}",
-    )
-    s.add(group)
-    await s.flush()
-    members = [
-        Member(
-            group_id=group.id or 0,
-            user_id=f"U{i}{k}",
-            display_name=f"Secretname{i:02d} Person{k}",
-            agency=f"SecretAgency{i:02d}",
-        )
-        for k in range(2)
-    ]
-    for m in members:
-        s.add(m)
-    await s.flush()
-    return group, members
-
-
-async def seed_org(core: Core, org_id: int | None = None) -> int:
-    """Six supervisions in February, two in January, five groups long overdue."""
-    async with core.db.write() as s:
-        if org_id is None:
-            org = Organisation(platform="console", external_id="T-digest", name="Council")
-            s.add(org)
-            await s.flush()
-            org_id = org.id or 0
-        for i in range(6):
-            group, members = await _group(s, org_id, i, date(2025, 11, 20))
-            session = ReflectionSession(
-                group_id=group.id or 0,
-                set_id="appendix1",
-                set_version=1,
-                opened_by=group.facilitator_id,
-                opened_at=datetime(2026, 2, 9, 9, tzinfo=UTC),
-                status=SessionStatus.CLOSED,
-                closed_at=datetime(2026, 2, 10 + i, 15, tzinfo=UTC),
-                themes=["parental_engagement", f"Free text SECRET-THEME-{i:02d}"]
-                + (["resources"] if i < 2 else []),
-                escalation=f"SECRET-ESCALATION-{i:02d}" if i < 3 else None,
-                family_sharing=f"SECRET-FAMILY-{i:02d}",
-                takeaways=f"SECRET-TAKEAWAY-{i:02d}",
-            )
-            s.add(session)
-            await s.flush()
-            s.add(
-                AgreedPosition(
-                    session_id=session.id or 0,
-                    question_id="plan_working",
-                    position="yes" if i < 2 else "no",
-                    notes=f"SECRET-NOTE-{i:02d}",
-                    recorded_by=group.facilitator_id,
-                )
-            )
-            for m, choice in zip(members, ("yes", "no"), strict=True):
-                s.add(
-                    Answer(
-                        session_id=session.id or 0,
-                        member_id=m.id or 0,
-                        question_id="plan_working",
-                        choice=choice,
-                        comment=f"SECRET-COMMENT-{i:02d}",
-                    )
-                )
-        for i in range(6, 8):  # January: last month
-            group, _ = await _group(s, org_id, i, date(2025, 10, 20))
-            s.add(
-                ReflectionSession(
-                    group_id=group.id or 0,
-                    set_id="appendix1",
-                    set_version=1,
-                    opened_by=group.facilitator_id,
-                    opened_at=datetime(2026, 1, 14, 9, tzinfo=UTC),
-                    status=SessionStatus.CLOSED,
-                    closed_at=datetime(2026, 1, 15, 9, tzinfo=UTC),
-                    themes=["parental_engagement"],
-                )
-            )
-        for i in range(8, 13):  # registered long ago, never supervised: overdue
-            await _group(s, org_id, i, date(2025, 5, 1))
-    return org_id
 
 
 def _everything(markdown: str, message: Message) -> str:
@@ -160,7 +37,7 @@ def _everything(markdown: str, message: Message) -> str:
 
 
 async def test_counts_rates_and_trends_with_small_counts_suppressed(core: Core) -> None:
-    org_id = await seed_org(core)
+    org_id = await digest_month(core)
     view = await build_digest(core, org_id, FEB)
     md = digest_markdown(view)
     assert md.startswith("# Lead Officer digest · February 2026")
@@ -180,12 +57,12 @@ async def test_counts_rates_and_trends_with_small_counts_suppressed(core: Core) 
 
 
 async def test_no_child_reference_name_group_or_free_text_appears(core: Core) -> None:
-    org_id = await seed_org(core)
+    org_id = await digest_month(core)
     for floor in (1, 5):
         view = await build_digest(core, org_id, FEB, min_count=floor)
         text = _everything(digest_markdown(view), digest_message(view))
         for i in range(13):
-            for secret in secrets_of(i):
+            for secret in digest_secrets(i):
                 assert secret not in text, (floor, secret)
         assert "Free text" not in text and "Council" not in text
         assert not re.search(r"\bRO\d|\bU\d\d\b", text)  # no user ids either
@@ -194,7 +71,7 @@ async def test_no_child_reference_name_group_or_free_text_appears(core: Core) ->
 async def test_the_minimum_is_a_setting_and_trends_show_only_between_shown_counts(
     core: Core,
 ) -> None:
-    org_id = await seed_org(core)
+    org_id = await digest_month(core)
     everything = await build_digest(core, org_id, FEB, min_count=1)
     md = digest_markdown(everything)
     assert "**Supervisions held:** 6 (January 2026: 2) ↑" in md
@@ -208,14 +85,14 @@ async def test_the_minimum_is_a_setting_and_trends_show_only_between_shown_count
 
 
 async def test_an_empty_month_says_so_and_suppresses_everything(core: Core) -> None:
-    org_id = await seed_org(core)
+    org_id = await digest_month(core)
     md = digest_markdown(await build_digest(core, org_id, date(2025, 6, 1)))
     assert "**Supervisions held:** fewer than 5" in md
     assert "No supervisions with Yes/No questions this month." in md
 
 
 async def test_monthly_digest_goes_to_each_lead_officer_only(core: Core) -> None:
-    org_id = await seed_org(core)
+    org_id = await digest_month(core)
     assert await monthly_digest_intents(core, org_id, FEB) == []  # no Lead Officer yet
     async with core.db.write() as s:
         s.add(StaffRole(org_id=org_id, user_id="LO1", role=OrgRole.LEAD_OFFICER))
@@ -243,7 +120,7 @@ async def test_lead_officer_and_admin_get_the_digest_in_chat_others_are_refused(
     group: ConsoleBackend,
 ) -> None:
     bot = group
-    await seed_org(bot.runtime.core, await _console_org(bot))
+    await digest_month(bot.runtime.core, await _console_org(bot))
     await bot.command("hv", "digest")
     refused = bot.last_reply("hv").text
     assert "The digest is for the Lead Officer" in refused and "digest ·" not in refused
@@ -257,62 +134,12 @@ async def test_lead_officer_and_admin_get_the_digest_in_chat_others_are_refused(
     assert "Lead Officer digest · February 2026" in reply
     assert "Parental engagement" in reply and "6" in reply
     for i in range(13):
-        for secret in secrets_of(i):
+        for secret in digest_secrets(i):
             assert secret not in reply
     assert "AB-1234" not in reply  # nor the group the command was typed near
 
     await bot.command("lo", "digest February")
     assert "YYYY-MM" in bot.last_reply("lo").text
-
-
-# ---- the command line -------------------------------------------------------------------------
-
-
-@pytest.fixture
-def file_db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path / 'digest.db'}"
-    monkeypatch.setenv("DATABASE_URL", url)
-    monkeypatch.delenv("COREGROUP_SETS_DIR", raising=False)
-    monkeypatch.delenv("COREGROUP_DIGEST_MIN_COUNT", raising=False)
-    get_settings.cache_clear()
-    yield url
-    get_settings.cache_clear()
-
-
-async def test_cli_prints_the_digest_and_needs_an_org_when_there_are_several(
-    file_db: str,
-) -> None:
-    db = Database(file_db)
-    try:
-        await db.create_all()
-        await seed_org(Core(db=db, sets=load_catalogue()))
-    finally:
-        await db.dispose()
-    runner = CliRunner()
-    out = await asyncio.to_thread(runner.invoke, app, ["digest", "--month", "2026-02"])
-    assert out.exit_code == 0, out.output
-    assert "**Supervisions held:** 6 (January 2026: fewer than 5)" in out.stdout
-    assert not any(secret in out.stdout for i in range(13) for secret in secrets_of(i))
-    low = await asyncio.to_thread(
-        runner.invoke,
-        app,
-        ["digest", "--org", "console:T-digest", "--month", "2026-02", "--min-count", "1"],
-    )
-    assert low.exit_code == 0 and "(January 2026: 2)" in low.stdout
-
-    db = Database(file_db)
-    try:
-        async with db.write() as s:
-            s.add(Organisation(platform="slack", external_id="T0SECOND"))
-    finally:
-        await db.dispose()
-    several = await asyncio.to_thread(runner.invoke, app, ["digest", "--month", "2026-02"])
-    assert several.exit_code == 1 and "--org" in several.stderr
-    assert "slack:T0SECOND" in several.stderr
-    bad = await asyncio.to_thread(
-        runner.invoke, app, ["digest", "--org", "slack:T0SECOND", "--month", "26-2"]
-    )
-    assert bad.exit_code == 1 and "YYYY-MM" in bad.stderr
 
 
 # ---- monthly, by the sweep ----------------------------------------------------------------------
@@ -326,7 +153,7 @@ async def planned_digests(core: Core, now: datetime) -> list:
 async def test_scheduler_plans_last_months_digest_once_on_the_first_working_day(
     core: Core,
 ) -> None:
-    org_id = await seed_org(core)
+    org_id = await digest_month(core)
     async with core.db.write() as s:
         s.add(StaffRole(org_id=org_id, user_id="LO1", role=OrgRole.LEAD_OFFICER))
     early = datetime(2026, 3, 2, 7, 0, tzinfo=UTC)  # Monday 2 March, before the office opens
@@ -351,7 +178,7 @@ async def test_scheduler_plans_last_months_digest_once_on_the_first_working_day(
 
 async def test_the_sweep_sends_the_digest_to_the_lead_officer(group: ConsoleBackend) -> None:
     bot = group
-    await seed_org(bot.runtime.core, await _console_org(bot))
+    await digest_month(bot.runtime.core, await _console_org(bot))
     await bot.command("ro", "role @lo lead_officer")
     now = datetime(2026, 3, 2, 10, 0, tzinfo=UTC)
     await sweep(bot.runtime, now=now, pace_seconds=0)  # plans the month's digest, then sends it

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-from datetime import UTC, date, datetime
 
 from docx import Document
 
@@ -14,103 +13,11 @@ from handlers.base.record_view import TrajectoryRow, TrajectoryView
 from handlers.records.build import Target, build_record, render_record
 from handlers.records.files import record_docx
 from handlers.records.trajectory import trajectory
-from storage.models import (
-    AgreedPosition,
-    Answer,
-    CoreGroup,
-    Member,
-    Organisation,
-    ReflectionSession,
-    SessionStatus,
-)
+from storage.models import SessionStatus
 from tests.conftest import Clock
+from tests.factories.history import close_with, seed_history
 
 TARGETS: tuple[Target, ...] = ("markdown", "slack", "teams", "html")
-
-# One session: question id -> (agreed position or None, the members' choices).
-SessionPlan = dict[str, tuple[str | None, list[str]]]
-
-
-async def seed_history(
-    core: Core,
-    plans: list[SessionPlan],
-    *,
-    child_ref: str = "CD-5678",
-    org_external: str = "T-history",
-    extra: list[SessionStatus] | None = None,
-) -> tuple[int, list[int]]:
-    """One group whose closed sessions follow ``plans`` six months apart, oldest first."""
-    async with core.db.write() as s:
-        org = Organisation(platform="console", external_id=org_external, name="Council")
-        s.add(org)
-        await s.flush()
-        group = CoreGroup(
-            org_id=org.id or 0,
-            child_ref=child_ref,
-            registered_on=date(2025, 3, 1),
-            facilitator_id="RO",
-            channel_id=f"C-{org_external}",
-        )
-        s.add(group)
-        await s.flush()
-        members = []
-        for i in range(3):
-            m = Member(group_id=group.id or 0, user_id=f"M{i}", display_name=f"Member {i}")
-            s.add(m)
-            members.append(m)
-        await s.flush()
-        ids = []
-        for n, plan in enumerate(plans):
-            closed = datetime(2025, 6 + (n % 2) * 6, 10, 11, 0, tzinfo=UTC).replace(
-                year=2025 + n // 2
-            )
-            session = ReflectionSession(
-                group_id=group.id or 0,
-                set_id="appendix1",
-                set_version=1,
-                opened_by="RO",
-                opened_at=closed,
-                status=SessionStatus.CLOSED,
-                closed_by="RO",
-                closed_at=closed,
-            )
-            s.add(session)
-            await s.flush()
-            ids.append(session.id or 0)
-            for qid, (position, choices) in plan.items():
-                if position is not None:
-                    s.add(
-                        AgreedPosition(
-                            session_id=session.id or 0,
-                            question_id=qid,
-                            position=position,
-                            recorded_by="RO",
-                        )
-                    )
-                for m, choice in zip(members, choices, strict=False):
-                    s.add(
-                        Answer(
-                            session_id=session.id or 0,
-                            member_id=m.id or 0,
-                            question_id=qid,
-                            choice=choice,
-                        )
-                    )
-        for status in extra or []:
-            s.add(
-                ReflectionSession(
-                    group_id=group.id or 0,
-                    set_id="appendix1",
-                    set_version=1,
-                    opened_by="RO",
-                    opened_at=datetime(2027, 1, 5, tzinfo=UTC),
-                    status=status,
-                    closed_at=datetime(2027, 1, 6, tzinfo=UTC)
-                    if status == SessionStatus.CANCELLED
-                    else None,
-                )
-            )
-        return group.id or 0, ids
 
 
 def _row(view: TrajectoryView, qid: str) -> TrajectoryRow:
@@ -188,14 +95,6 @@ async def test_record_shows_the_trajectory_up_to_that_supervision_in_every_forma
 
 
 # ---- whole flow through the router ------------------------------------------------------------
-
-
-async def close_with(bot: ConsoleBackend, position: str | None) -> None:
-    await bot.command("ro", "close")
-    values: dict[str, str | list[str] | bool | None] = {"family_sharing": "At the next visit."}
-    if position:
-        values["pos_plan_working"] = position
-    await bot.submit("ro", values)
 
 
 async def test_trajectory_in_the_second_record_and_on_request(

@@ -6,7 +6,7 @@ from sqlmodel import select
 
 from bot.platforms.console.backend import ConsoleBackend
 from storage.models import Answer, Member, Participation, ReflectionSession
-from tests.handlers.flows_i18n import answer_everything, record_view
+from tests.factories.console import answer_everything, record_view
 
 
 async def _roles(bot: ConsoleBackend) -> dict[str, str | None]:

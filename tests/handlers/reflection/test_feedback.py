@@ -9,7 +9,7 @@ from sqlmodel import select
 from bot.platforms.console.backend import ConsoleBackend
 from handlers.reflection.feedback import feedback_summary
 from storage.models import CoreGroup
-from tests.handlers.flows_i18n import answer_everything, record_view
+from tests.factories.console import answer_everything, record_view
 
 SET = "seven_minute_briefing"
 

@@ -11,7 +11,7 @@ from bot.platforms.console.backend import ConsoleBackend
 from prompts.loader import load_catalogue
 from prompts.strings import t
 from storage.models import Participation
-from tests.handlers.flows_i18n import MEMBERS, Seen, answer_everything, record_view
+from tests.factories.console import MEMBERS, Seen, answer_everything, record_view
 
 SET_IDS = load_catalogue().ids()
 

@@ -5,18 +5,12 @@ from datetime import date
 
 from handlers.scheduling.deliveries import Send
 from handlers.scheduling.kinds import render
-from storage.models import (
-    ActionItem,
-)
-from tests.handlers.scheduling.world import (
-    at,
-    keys,
-    member_id,
-    open_session,
-    row,
-    speaks,
-    world,
-)
+from tests.factories.ledger import ledger_row as row
+from tests.factories.ledger import planned_keys as keys
+from tests.factories.rows import add_action, at
+from tests.factories.scenarios import member_id, open_session
+from tests.factories.scenarios import one_core_group as world
+from tests.factories.scenarios import set_languages as speaks
 
 
 async def test_action_owner_hears_two_working_days_before_and_on_the_day(core):
@@ -24,15 +18,9 @@ async def test_action_owner_hears_two_working_days_before_and_on_the_day(core):
     session = await open_session(core, group)
     sw = await member_id(core, "U_SW")
     async with core.db.write() as s:
-        action = ActionItem(
-            session_id=session.id,
-            group_id=group.id,
-            owner_member_id=sw,
-            text="Ask school about attendance",
-            due_on=date(2026, 3, 16),
+        action = await add_action(
+            s, session, "Ask school about attendance", owner_member_id=sw, due_on=date(2026, 3, 16)
         )
-        s.add(action)
-        await s.flush()
         action_id = action.id
     assert not [k for k in await keys(core, at(2026, 3, 11, 10)) if k.startswith("action")]
     # Two working days before Monday 16th is Thursday 12th.
@@ -58,15 +46,13 @@ async def test_an_action_reminder_in_welsh_names_the_welsh_day(core):
     await speaks(core, group, people={"U_SW": "cy"})
     session = await open_session(core, group)
     async with core.db.write() as s:
-        action = ActionItem(
-            session_id=session.id,
-            group_id=group.id,
+        action = await add_action(
+            s,
+            session,
+            "Gofyn i'r ysgol am bresenoldeb",
             owner_member_id=await member_id(core, "U_SW"),
-            text="Gofyn i'r ysgol am bresenoldeb",
             due_on=date(2026, 3, 16),
         )
-        s.add(action)
-        await s.flush()
         action_id = action.id
     now = at(2026, 3, 12, 10)
     await keys(core, now)

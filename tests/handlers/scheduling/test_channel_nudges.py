@@ -14,17 +14,13 @@ from handlers.scheduling.due import add_months
 from handlers.scheduling.kinds import render
 from storage.models import (
     CoreGroup,
-    ReflectionSession,
-    SessionStatus,
 )
-from tests.handlers.scheduling.world import (
-    at,
-    keys,
-    row,
-    rows,
-    speaks,
-    world,
-)
+from tests.factories.ledger import ledger_row as row
+from tests.factories.ledger import ledger_statuses as rows
+from tests.factories.ledger import planned_keys as keys
+from tests.factories.rows import add_session, at
+from tests.factories.scenarios import one_core_group as world
+from tests.factories.scenarios import set_languages as speaks
 
 # ---- nudges -----------------------------------------------------------------------------------
 
@@ -142,17 +138,7 @@ async def test_pre_birth_is_quiet_until_the_review_conference_date_is_known(core
 async def test_a_held_supervision_stops_the_nudges_until_the_next_one(core):
     group = await world(core)
     async with core.db.write() as s:
-        s.add(
-            ReflectionSession(
-                group_id=group.id,
-                set_id="appendix1",
-                set_version=1,
-                opened_by="U_RO",
-                status=SessionStatus.CLOSED,
-                opened_at=at(2026, 4, 14),
-                closed_at=at(2026, 4, 16),
-            )
-        )
+        await add_session(s, group, opened_at=at(2026, 4, 14), closed_at=at(2026, 4, 16))
     assert await keys(core, at(2026, 4, 20)) == []
     # The next one: 9 months after registration, Tue 20 Oct; ahead on Tue 6 Oct.
     assert await keys(core, at(2026, 10, 6)) == [f"nudge:{group.id}:2026-10-20:ahead"]
@@ -161,17 +147,7 @@ async def test_a_held_supervision_stops_the_nudges_until_the_next_one(core):
 async def test_last_held_anchor_counts_six_months_from_the_last_session(core):
     group = await world(core, schedule_anchor="last_held")
     async with core.db.write() as s:
-        s.add(
-            ReflectionSession(
-                group_id=group.id,
-                set_id="appendix1",
-                set_version=1,
-                opened_by="U_RO",
-                status=SessionStatus.CLOSED,
-                opened_at=at(2026, 5, 4),
-                closed_at=at(2026, 5, 6),
-            )
-        )
+        await add_session(s, group, opened_at=at(2026, 5, 4), closed_at=at(2026, 5, 6))
     assert await keys(core, at(2026, 10, 20)) == []
     assert await keys(core, at(2026, 11, 6)) == [f"nudge:{group.id}:2026-11-06:due"]
 
@@ -275,15 +251,7 @@ async def test_nudging_stops_after_six_overdue_weeks(core):
 async def test_no_nudge_while_the_supervision_is_under_way(core):
     group = await world(core)
     async with core.db.write() as s:
-        s.add(
-            ReflectionSession(
-                group_id=group.id,
-                set_id="appendix1",
-                set_version=1,
-                opened_by="U_RO",
-                opened_at=at(2026, 4, 20, 9),
-            )
-        )
+        await add_session(s, group, opened_at=at(2026, 4, 20, 9))
     assert [k for k in await keys(core, at(2026, 4, 20)) if k.startswith("nudge")] == []
 
 

@@ -16,17 +16,12 @@ from storage.models import (
     CoreGroup,
     Delivery,
     Organisation,
-    OrgRole,
-    ReflectionSession,
-    SessionStatus,
     StaffRole,
 )
-from tests.handlers.scheduling.world import (
-    at,
-    keys,
-    rows,
-    world,
-)
+from tests.factories.ledger import ledger_statuses as rows
+from tests.factories.ledger import planned_keys as keys
+from tests.factories.rows import add_group, add_organisation, add_session, at
+from tests.factories.scenarios import one_core_group as world
 
 
 async def checked_groups(core, now) -> set[int]:
@@ -55,17 +50,7 @@ async def test_closing_a_session_makes_the_group_due_for_a_check_again(core):
     await keys(core, at(2026, 4, 7))
     assert await checked_groups(core, at(2026, 4, 8)) == set()
     async with core.db.write() as s:
-        s.add(
-            ReflectionSession(
-                group_id=group.id,
-                set_id="appendix1",
-                set_version=1,
-                opened_by="U_RO",
-                opened_at=at(2026, 4, 8, 9),
-                status=SessionStatus.CLOSED,
-                closed_at=at(2026, 4, 8, 10),
-            )
-        )
+        await add_session(s, group, opened_at=at(2026, 4, 8, 9), closed_at=at(2026, 4, 8, 10))
     assert await checked_groups(core, at(2026, 4, 8)) == {group.id}
     await keys(core, at(2026, 4, 8))
     assert await rows(core) == {f"nudge:{group.id}:2026-04-20:ahead": "cancelled"}
@@ -74,18 +59,15 @@ async def test_closing_a_session_makes_the_group_due_for_a_check_again(core):
 async def test_many_groups_never_looked_at_are_spread_over_the_next_sweeps(core, monkeypatch):
     monkeypatch.setattr(group_state, "MAX_GROUPS_PER_SWEEP", 2)
     async with core.db.write() as s:
-        org = Organisation(platform="fake", external_id="T1")
-        s.add(org)
-        await s.flush()
+        org = await add_organisation(s, platform="fake")
         for i in range(3):
-            s.add(
-                CoreGroup(
-                    org_id=org.id,
-                    child_ref=f"X-{i}",
-                    registered_on=date(2026, 1, 20),
-                    facilitator_id="U",
-                    channel_id=f"C{i}",
-                )
+            await add_group(
+                s,
+                org,
+                child_ref=f"X-{i}",
+                registered_on=date(2026, 1, 20),
+                facilitator_id="U",
+                channel_id=f"C{i}",
             )
     assert len(await keys(core, at(2026, 4, 7, 9))) == 2
     assert len(await keys(core, at(2026, 4, 7, 9, 1))) == 1
@@ -95,23 +77,19 @@ async def test_many_groups_never_looked_at_are_spread_over_the_next_sweeps(core,
 
 async def test_sweeps_find_every_nudge_due_even_after_days_without_a_sweep(core):
     async with core.db.write() as s:
-        org = Organisation(platform="fake", external_id="T1")
-        s.add(org)
-        await s.flush()
-        s.add(StaffRole(org_id=org.id, user_id="U_LEAD", role=OrgRole.LEAD_OFFICER))
+        org = await add_organisation(s, platform="fake", leads=["U_LEAD"])
         for i in range(36):
-            s.add(
-                CoreGroup(
-                    org_id=org.id,
-                    child_ref=f"X-{i}",
-                    registered_on=date(2025, 1, 1) + timedelta(days=11 * i),
-                    facilitator_id="U",
-                    channel_id=f"C{i}",
-                    schedule_anchor="last_held" if i % 3 == 0 else "registration",
-                    last_supervision_on=date(2025, 9, 1) + timedelta(days=i * 5)
-                    if i % 3 == 0
-                    else None,
-                )
+            await add_group(
+                s,
+                org,
+                child_ref=f"X-{i}",
+                registered_on=date(2025, 1, 1) + timedelta(days=11 * i),
+                facilitator_id="U",
+                channel_id=f"C{i}",
+                schedule_anchor="last_held" if i % 3 == 0 else "registration",
+                last_supervision_on=date(2025, 9, 1) + timedelta(days=i * 5)
+                if i % 3 == 0
+                else None,
             )
     cal = calendar_for(org)
     checked_per_sweep = []

@@ -4,7 +4,9 @@ kind. On SQLite and PostgreSQL, with a hand-moved clock."""
 from handlers.scheduling.deliveries import Drop, Later
 from handlers.scheduling.kinds import due_deliveries, render
 from storage.models import CoreGroup, Delivery
-from tests.handlers.scheduling.world import at, rows, world
+from tests.factories.ledger import ledger_statuses as rows
+from tests.factories.rows import at
+from tests.factories.scenarios import one_core_group as world
 
 
 async def test_a_dry_run_lists_what_is_due_and_writes_nothing(core):

@@ -10,21 +10,17 @@ from handlers.scheduling import member_reminders
 from handlers.scheduling.deliveries import Drop, Send, calendar_for
 from handlers.scheduling.kinds import render
 from storage.models import (
-    Answer,
     Delivery,
     Member,
     Participation,
     ParticipationState,
 )
-from tests.handlers.scheduling.world import (
-    at,
-    keys,
-    member_id,
-    open_session,
-    row,
-    speaks,
-    world,
-)
+from tests.factories.ledger import ledger_row as row
+from tests.factories.ledger import planned_keys as keys
+from tests.factories.rows import add_answer, at
+from tests.factories.scenarios import member_id, open_session
+from tests.factories.scenarios import one_core_group as world
+from tests.factories.scenarios import set_languages as speaks
 
 
 async def test_outstanding_lists_who_has_not_submitted(core):
@@ -47,7 +43,7 @@ async def test_two_reminders_then_a_personal_third_then_stop(core):
     assert len(await keys(core, at(2026, 3, 4, 10))) == 2
     async with core.db.write() as s:
         for q in ("risks_current", "new_risks", "plan_working"):
-            s.add(Answer(session_id=session.id, member_id=ro, question_id=q, choice="yes"))
+            await add_answer(s, session, ro, q, "yes")
     now = at(2026, 3, 5, 10)
     third = await keys(core, now)
     assert third == sorted([f"remind:{session.id}:{sw}:3", f"remind:{session.id}:{ro}:3"])
@@ -65,7 +61,7 @@ async def test_two_reminders_then_a_personal_third_then_stop(core):
 
 async def test_first_reminders_are_not_personal_and_point_at_the_questions(core):
     group = await world(core, registered_on=date(2025, 10, 10))
-    session = await open_session(core, group, closes=at(2026, 3, 6, 14))
+    session = await open_session(core, group, closes_at=at(2026, 3, 6, 14))
     sw = await member_id(core, "U_SW")
     now = at(2026, 3, 3, 10)
     await keys(core, now)
@@ -105,7 +101,7 @@ def times(session) -> list[str]:
 async def test_the_third_reminder_comes_in_good_time_before_the_close(core):
     group = await world(core, registered_on=date(2025, 10, 10))
     # Opened Monday 10:00, open until Thursday 14:00: a reminder each working day.
-    session = await open_session(core, group, closes=at(2026, 3, 5, 14))
+    session = await open_session(core, group, closes_at=at(2026, 3, 5, 14))
     assert times(session) == ["2026-03-03T10:00", "2026-03-04T10:00", "2026-03-05T10:00"]
     # Open only until Thursday 10:00: the last one goes on Wednesday afternoon instead.
     session.closes_at = at(2026, 3, 5, 10)
@@ -117,7 +113,7 @@ async def test_the_third_reminder_comes_in_good_time_before_the_close(core):
 
 async def test_nothing_is_sent_in_the_last_hour_before_the_close(core):
     group = await world(core, registered_on=date(2025, 10, 10))
-    session = await open_session(core, group, closes=at(2026, 3, 5, 14))
+    session = await open_session(core, group, closes_at=at(2026, 3, 5, 14))
     assert [k[-1] for k in await keys(core, at(2026, 3, 5, 10))] == ["3", "3"]
     async with core.db.write() as s:
         for r in await s.exec(select(Delivery)):
@@ -153,7 +149,7 @@ async def test_a_reminder_for_someone_who_has_since_answered_is_dropped(core):
 async def test_each_member_is_reminded_in_their_own_language(core):
     group = await world(core, registered_on=date(2025, 10, 10))
     await speaks(core, group, people={"U_SW": "cy"})  # the organisation stays English
-    session = await open_session(core, group, closes=at(2026, 3, 6, 14))
+    session = await open_session(core, group, closes_at=at(2026, 3, 6, 14))
     sw, ro = await member_id(core, "U_SW"), await member_id(core, "U_RO")
     now = at(2026, 3, 5, 10)
     await keys(core, at(2026, 3, 3, 10))

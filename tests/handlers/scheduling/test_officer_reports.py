@@ -4,13 +4,11 @@ in the reader's language; on SQLite and PostgreSQL."""
 from handlers.base.messages import Direct
 from handlers.scheduling.deliveries import Send
 from handlers.scheduling.kinds import render
-from tests.handlers.scheduling.world import (
-    at,
-    keys,
-    row,
-    speaks,
-    world,
-)
+from tests.factories.ledger import ledger_row as row
+from tests.factories.ledger import planned_keys as keys
+from tests.factories.rows import at
+from tests.factories.scenarios import one_core_group as world
+from tests.factories.scenarios import set_languages as speaks
 
 
 async def test_long_overdue_is_reported_to_each_lead_officer_without_the_child(core):

@@ -20,7 +20,11 @@ from storage.models import (
     CoreGroup,
     ReflectionSession,
 )
-from tests.handlers.scheduling.world import at, keys, row, rows, world
+from tests.factories.ledger import ledger_row as row
+from tests.factories.ledger import ledger_statuses as rows
+from tests.factories.ledger import planned_keys as keys
+from tests.factories.rows import at
+from tests.factories.scenarios import one_core_group as world
 
 RO = Actor("fake", "T1", "U_RO")
 SW = Actor("fake", "T1", "U_SW")

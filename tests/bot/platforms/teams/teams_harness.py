@@ -7,6 +7,7 @@ so every reply, 1:1 creation and card update the bot makes lands there to be ins
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -19,7 +20,7 @@ from bot.runtime import Runtime
 from bot.server import build_web_app
 from bot.settings import Settings
 from handlers.base.core import Core
-from tests.fakes.bot_connector import FakeBotConnector
+from tests.fakes.bot_connector import Call, FakeBotConnector
 
 BOT_ID = "28:bot-app-id"
 TENANT_A = "tenant-aaaa"
@@ -136,6 +137,26 @@ class Harness:
             activity["channelData"].update({"team": {"id": TEAM}})
         return activity
 
+    def file_consent(
+        self, who: Person, conversation: str, attachment: dict[str, Any], action: str
+    ) -> dict[str, Any]:
+        """The invoke Teams sends when ``who`` accepts or declines a file consent card."""
+        content = attachment["content"]
+        value: dict[str, Any] = {
+            "type": "fileUpload",
+            "action": action,
+            "context": content["acceptContext" if action == "accept" else "declineContext"],
+        }
+        if action == "accept":
+            value["uploadInfo"] = self.connector.upload_info(attachment["name"])
+        return self._base(
+            who,
+            {"id": conversation, "conversationType": "personal"},
+            type="invoke",
+            name="fileConsent/invoke",
+            value=value,
+        )
+
     def install_in_team(self, who: Person, channel: str = CHANNEL) -> dict[str, Any]:
         activity = self._base(
             who,
@@ -173,4 +194,54 @@ async def running(core: Core, **overrides: Any) -> AsyncIterator[Harness]:
         yield harness
     finally:
         await runner.cleanup()
-        await connector.stop()
+        await connector.stop()  # which asserts every card passed the Adaptive Card 1.5 schema
+
+
+# ---- a person's side: the cards they see, pressing and filling them ----------------------------
+
+
+def actions(call: Call) -> list[dict[str, Any]]:
+    card = call.card() or {}
+    found = [a for e in card.get("body", []) if e["type"] == "ActionSet" for a in e["actions"]]
+    return found + list(card.get("actions", []))
+
+
+def text_of(call: Call) -> str:
+    return json.dumps(call.body, ensure_ascii=False)
+
+
+def personal_of(h: Harness, who: Person) -> str:
+    """The 1:1 conversation id the bot created (or was given) for a person."""
+    chats: dict[str, str] = h.__dict__.setdefault("chats", {})
+    for create in h.connector.creates():
+        if create.body["members"][0]["id"] in (who.aad, who.teams_id):
+            chats[who.aad] = str(create.result_id)
+    return chats.get(who.aad, who.personal)
+
+
+async def press(h: Harness, who: Person, card: Call, data: dict[str, Any]) -> None:
+    status, _ = await h.post(h.submit(who, data, _Where(card)))
+    assert status == 200
+
+
+class _Where:
+    def __init__(self, call: Call) -> None:
+        self.conversation = call.conversation
+        self.activity_id = call.result_id
+
+
+async def fill_form(h: Harness, who: Person, form: Call, values: dict[str, Any]) -> None:
+    [submit] = [a for a in actions(form) if "form_id" in a.get("data", {})]
+    data = dict(submit["data"])
+    data.update({f"in_{k}": v for k, v in values.items()})
+    await press(h, who, form, data)
+
+
+def latest_form(h: Harness, conversation: str, form_id: str) -> Call:
+    forms = [
+        c
+        for c in h.connector.screen(conversation)
+        if any(a.get("data", {}).get("form_id") == form_id for a in actions(c))
+    ]
+    assert forms, f"no {form_id} form in {conversation}"
+    return forms[-1]
