@@ -270,9 +270,11 @@ def answer_clicks(clickers: list[Clicker], n: int, round_offset: int) -> list[Cl
     return clicks
 
 
-async def fire(urls: list[str], clicks: list[Click], concurrency: int) -> float:
+async def fire(urls: str | list[str], clicks: list[Click], concurrency: int) -> float:
     """Send every click with ``concurrency`` clients at once, spread round-robin over ``urls``
-    (as a load balancer would); returns the wall time."""
+    (as a load balancer would; one URL is fine); returns the wall time."""
+    if isinstance(urls, str):
+        urls = [urls]
     queue = iter(enumerate(clicks))
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as http:
