@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from typer.testing import CliRunner
 
@@ -37,3 +38,16 @@ def test_every_cli_command_is_in_the_readme_and_has_help():
 def test_release_step_migrates_the_database():
     assert APP_JSON["scripts"]["postdeploy"] == "coregroup db upgrade"
     assert "release: coregroup db upgrade" in (repo_root() / "Procfile").read_text()
+
+
+def test_every_security_control_names_a_test_that_exists():
+    """docs/security.md names the test behind each control; a renamed or removed test fails here."""
+    security = (repo_root() / "docs" / "security.md").read_text(encoding="utf-8")
+    table = [line for line in security.splitlines() if line.startswith("| ") and "`tests/" in line]
+    assert len(table) >= 15, "the controls table is missing"
+    for row in table:
+        refs = re.findall(r"`(tests/[\w/]+\.py)::(\w+)`", row)
+        assert refs, f"a control names no test: {row[:80]}"
+        for path, name in refs:
+            source = (repo_root() / path).read_text(encoding="utf-8")
+            assert re.search(rf"^(async )?def {name}\(", source, re.M), f"{path}::{name} is gone"

@@ -23,7 +23,7 @@ from prompts.loader import Catalogue
 from storage.db import Database
 from storage.models import Answer, AuditEvent, Participation, ReflectionSession
 from tests.bot.platforms.teams.teams_harness import Person, running
-from tests.factories.console import SETUP
+from tests.factories.console import APPENDIX1_QUESTIONS, SETUP
 from tests.factories.databases import PG_ADMIN
 
 UNAVAILABLE = Unavailable().user_message
@@ -192,14 +192,16 @@ async def test_killed_between_commit_and_send_the_repeated_click_lands_once(core
     transport.armed = True
     with pytest.raises(KeyboardInterrupt):
         await bot.press("hv", yes)
-    assert "Question 1 of 14" in bot.dialogue("hv").text  # the platform never heard
+    assert (
+        f"Question 1 of {APPENDIX1_QUESTIONS}" in bot.dialogue("hv").text
+    )  # the platform never heard
     # A new process; the member, seeing question 1 still, presses Yes again.
     restarted = ConsoleBackend(
         Runtime(Settings(), Core(db=core.db, sets=core.sets, clock=core.clock)),
         transport=transport,
     )
     await restarted.press("hv", yes)
-    assert "Question 2 of 14" in restarted.dialogue("hv").text
+    assert f"Question 2 of {APPENDIX1_QUESTIONS}" in restarted.dialogue("hv").text
     async with core.db.read() as s:
         answers = list(await s.exec(select(Answer)))
     assert [(a.question_id, a.choice) for a in answers] == [("risks_current", "yes")]

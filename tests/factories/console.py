@@ -16,6 +16,7 @@ from sqlmodel import select
 from bot.platforms.console.backend import ConsoleBackend, Shown
 from handlers.base.messages import Button, Buttons, Message, RecordBlock
 from handlers.base.record_view import RecordView
+from prompts.loader import load_catalogue
 from storage.models import ReflectionSession
 
 # Console user ids and the names the console shows for them.
@@ -175,3 +176,8 @@ class Seen:
 
     def problems(self) -> list[str]:
         return [p for where, m in self.messages for p in accessibility_problems(m, where)]
+
+
+# How many questions Appendix 1 asks: tests count "Question 4 of N" from the set, so adding a
+# question to prompts/sets/appendix1.yaml changes no test that is not about that question.
+APPENDIX1_QUESTIONS = len(load_catalogue().get("appendix1").questions)

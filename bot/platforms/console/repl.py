@@ -112,6 +112,72 @@ class ConsoleSession:
         return True
 
 
+# What each professional answers in the demo, by question id (a question added to the set later
+# is skipped), and the comments they add before answering.
+YES_NO_ORDER = (
+    "risks_current",
+    "new_risks",
+    "plan_working",
+    "blocking_factors",
+    "family_aspirations",
+    "overly_positive",
+    "overly_negative",
+    "clear_outcomes",
+    "working_together",
+    "contingency_adequate",
+    "revise_plan",
+)
+DEMO_CHOICES: dict[str, list[str]] = {
+    "sw": ["Yes", "No", "No", "Yes", "Yes", "No", "No", "Yes", "Yes", "Yes", "Yes"],
+    "hv": ["Yes", "Yes", "Yes", "No", "Yes", "Not sure", "No", "Yes", "Yes", "Yes", "No"],
+    "school": ["Yes", "No", "Yes", "No", "Yes", "No", "No", "Yes", "No", "Not sure", "No"],
+    "police": ["Yes", "Yes", "No", "Yes", "Yes", "No", "No", "Not sure", "Yes", "No", "Yes"],
+}
+DEMO_WORDS: dict[str, dict[str, str]] = {
+    "sw": {
+        "child_voice": "She says she feels safe at Nan's house.",
+        "family_voice": "Mum wants fewer professionals at the house.",
+    },
+    "hv": {
+        "child_voice": "Too young to say much; she is calm and playful with Nan.",
+        "family_voice": "Mum says the health visits help.",
+    },
+    "school": {
+        "child_voice": "She told her teacher she likes breakfast club.",
+        "family_voice": "Dad has not been in touch with school.",
+    },
+    "police": {},
+}
+DEMO_COMMENTS: dict[str, dict[str, str]] = {
+    "sw": {"plan_working": "Mum engages, but the home is still chaotic after 5pm."},
+    "hv": {
+        "new_risks": "A new partner has been seen at the house.",
+        "overly_positive": "Are we too reassured by Mum?",
+    },
+    "school": {"working_together": "We hear about incidents late. Can we agree a same-day call?"},
+    "police": {},
+}
+
+
+async def _reflect(b: ConsoleBackend, user: str) -> None:
+    """One professional's reflection, question by question, then Submit."""
+    choices = dict(zip(YES_NO_ORDER, DEMO_CHOICES[user], strict=True))
+    words, comments = DEMO_WORDS[user], DEMO_COMMENTS[user]
+    await b.click(user, "Start")
+    for question in b.runtime.core.sets.get("appendix1").questions:
+        if question.id in comments:
+            await b.click(user, "Add a comment")
+            await b.submit(user, {"text": comments[question.id]})
+        if question.id in choices:
+            await b.click(user, choices[question.id])
+        elif question.id in words:
+            await b.click(user, "Write your answer")
+            await b.submit(user, {"text": words[question.id]})
+        else:
+            await b.click(user, "Skip")
+    await b.click(user, "Submit")
+
+
 async def run_demo_script(backend: ConsoleBackend) -> None:
     """A whole Appendix 1 supervision: four professionals and a Reviewing Officer.
 
@@ -134,49 +200,8 @@ async def run_demo_script(backend: ConsoleBackend) -> None:
     )
     await seed_earlier_supervision(b, "AB-1234")  # so the record has a trajectory to draw
     await b.command("ro", "")
-    script: dict[str, tuple[list[str], dict[int, str], str, str]] = {
-        "sw": (
-            ["Yes", "No", "No", "Yes", "Yes", "No", "No", "Yes", "Yes", "Yes", "Yes"],
-            {2: "Mum engages, but the home is still chaotic after 5pm."},
-            "She says she feels safe at Nan's house.",
-            "Mum wants fewer professionals at the house.",
-        ),
-        "hv": (
-            ["Yes", "Yes", "Yes", "No", "Yes", "Not sure", "No", "Yes", "Yes", "Yes", "No"],
-            {1: "A new partner has been seen at the house.", 5: "Are we too reassured by Mum?"},
-            "Too young to say much; she is calm and playful with Nan.",
-            "Mum says the health visits help.",
-        ),
-        "school": (
-            ["Yes", "No", "Yes", "No", "Yes", "No", "No", "Yes", "No", "Not sure", "No"],
-            {8: "We hear about incidents late. Can we agree a same-day call?"},
-            "She told her teacher she likes breakfast club.",
-            "Dad has not been in touch with school.",
-        ),
-        "police": (
-            ["Yes", "Yes", "No", "Yes", "Yes", "No", "No", "Not sure", "Yes", "No", "Yes"],
-            {},
-            "",
-            "",
-        ),
-    }
-    for user, (choices, comments, child, family) in script.items():
-        await b.click(user, "Start")
-        for i, label in enumerate(choices[:9]):
-            if i in comments:
-                await b.click(user, "Add a comment")
-                await b.submit(user, {"text": comments[i]})
-            await b.click(user, label)
-        for words in (child, family):
-            if words:
-                await b.click(user, "Write your answer")
-                await b.submit(user, {"text": words})
-            else:
-                await b.click(user, "Skip")
-        await b.click(user, choices[9])
-        await b.click(user, choices[10])
-        await b.click(user, "Skip")
-        await b.click(user, "Submit")
+    for user in DEMO_CHOICES:
+        await _reflect(b, user)
     await b.command("ro", "close")
     await b.submit(
         "ro",

@@ -6,6 +6,7 @@ from sqlmodel import select
 
 from bot.platforms.console.backend import ConsoleBackend
 from storage.models import Answer, Participation
+from tests.factories.console import APPENDIX1_QUESTIONS
 
 
 async def _open(bot: ConsoleBackend) -> None:
@@ -20,9 +21,14 @@ async def test_member_gets_invitation_then_questions_one_at_a_time(group: Consol
     assert [b.label for b in invite.buttons()] == ["Start", "Not now"]
     shown = await bot.click("hv", "Start")
     assert "Are the risks identified at the ICPPM current?" in shown.text
-    assert "Question 1 of 14 · about 10 minutes left" in shown.text  # as the invitation said
+    assert (
+        f"Question 1 of {APPENDIX1_QUESTIONS} · about 10 minutes left" in shown.text
+    )  # as the invitation said
     shown = await bot.click("hv", "Yes")
-    assert "Have other risks emerged?" in shown.text and "Question 2 of 14" in shown.text
+    assert (
+        "Have other risks emerged?" in shown.text
+        and f"Question 2 of {APPENDIX1_QUESTIONS}" in shown.text
+    )
     # One message, edited in place.
     assert shown.id == invite.id and shown.edits == 2
 
@@ -33,7 +39,7 @@ async def test_back_shows_previous_answer_and_allows_change(group: ConsoleBacken
     await bot.click("sw", "Start")
     await bot.click("sw", "No")
     shown = await bot.click("sw", "Back")
-    assert "Question 1 of 14" in shown.text and "Your answer: No" in shown.text
+    assert f"Question 1 of {APPENDIX1_QUESTIONS}" in shown.text and "Your answer: No" in shown.text
     await bot.click("sw", "Yes")
     async with bot.runtime.core.db.read() as s:
         answers = list(await s.exec(select(Answer)))
@@ -50,7 +56,9 @@ async def test_comment_and_free_text_through_forms(group: ConsoleBackend):
     await bot.submit("hv", {"text": "Dad's return home changes things."})
     shown = bot.dialogue("hv")
     assert "Your words: Dad's return home changes things." in shown.text
-    assert "Question 1 of 14" in shown.text  # a comment doesn't answer the question
+    assert (
+        f"Question 1 of {APPENDIX1_QUESTIONS}" in shown.text
+    )  # a comment doesn't answer the question
     await bot.click("hv", "Yes")
     for _ in range(8):
         await bot.click("hv", "Skip")
@@ -97,7 +105,7 @@ async def test_not_now_defers_and_start_resumes(group: ConsoleBackend):
     await bot.click("sw", "Not now")
     assert "remind you later" in bot.dialogue("sw").text
     shown = await bot.click("sw", "Start now")
-    assert "Question 1 of 14" in shown.text
+    assert f"Question 1 of {APPENDIX1_QUESTIONS}" in shown.text
 
 
 async def test_resume_after_restart_at_the_same_question(group: ConsoleBackend, core):
@@ -108,7 +116,7 @@ async def test_resume_after_restart_at_the_same_question(group: ConsoleBackend, 
     for label in ("Yes", "No", "Yes"):
         await bot.click("hv", label)
     old = bot.dialogue("hv")
-    assert "Question 4 of 14" in old.text
+    assert f"Question 4 of {APPENDIX1_QUESTIONS}" in old.text
     from bot.runtime import Runtime
     from bot.settings import Settings
     from handlers.base.core import Core
@@ -116,7 +124,7 @@ async def test_resume_after_restart_at_the_same_question(group: ConsoleBackend, 
     restarted = Runtime(Settings(), Core(db=core.db, sets=core.sets, clock=core.clock))
     fresh = ConsoleBackend(restarted, transport=bot.transport)  # the platform kept its messages
     await fresh.press("hv", bot.button(old, "No"))
-    assert "Question 5 of 14" in fresh.dialogue("hv").text
+    assert f"Question 5 of {APPENDIX1_QUESTIONS}" in fresh.dialogue("hv").text
     async with core.db.read() as s:
         part = (await s.exec(select(Participation).where(Participation.state == "answering"))).one()
     assert part.position == 4
