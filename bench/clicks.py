@@ -38,6 +38,7 @@ from sqlalchemy import insert, text
 
 from bench.click_server import SIGNING_SECRET
 from bench.common import header, summary_ms, table, throwaway_database, verdict
+from bench.instances import Instance, start_serve, stop_serve
 from bot.platforms.slack.render import ACTION_SUFFIX
 from prompts.loader import DEFAULT_SET, load_catalogue
 from storage.db import Database
@@ -250,6 +251,7 @@ class Click:
     sent: float = 0.0
     acked: float = 0.0
     status: int = 0
+    question: str = ""
 
 
 def answer_clicks(clickers: list[Clicker], n: int, round_offset: int) -> list[Click]:
@@ -267,18 +269,22 @@ def answer_clicks(clickers: list[Clicker], n: int, round_offset: int) -> list[Cl
         )
         body, content_type = encode(payload)
         headers = signed(SIGNING_SECRET, body, content_type=content_type)
-        clicks.append(Click(c, body.encode(), headers))
+        clicks.append(Click(c, body.encode(), headers, question=q.id))
     return clicks
 
 
-async def fire(url: str, clicks: list[Click], concurrency: int) -> float:
-    """Send every click with ``concurrency`` clients at once; returns the wall time."""
-    queue = iter(clicks)
+async def fire(urls: str | list[str], clicks: list[Click], concurrency: int) -> float:
+    """Send every click with ``concurrency`` clients at once, spread round-robin over ``urls``
+    (as a load balancer would; one URL is fine); returns the wall time."""
+    if isinstance(urls, str):
+        urls = [urls]
+    queue = iter(enumerate(clicks))
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as http:
 
         async def client() -> None:
-            for click in queue:
+            for k, click in queue:
+                url = urls[k % len(urls)]
                 click.sent = time.perf_counter()
                 async with http.post(url, data=click.body, headers=click.headers) as resp:
                     await resp.read()
@@ -327,6 +333,7 @@ class Run:
     missing: int = 0
     failed: int = 0
     apologies: int = 0
+    extra_updates: int = 0  # follow-ups delivered more than once
     seconds: float = 0.0  # sending the clicks and reading the acks
     handled_seconds: float = 0.0  # first click sent to last follow-up received
 
@@ -365,22 +372,33 @@ async def stop_server(proc: Any) -> None:
 
 
 class Target:
-    """One server under test, in its own process (sampled by py-spy when asked)."""
+    """One server under test: ``instances`` processes of it (0: the in-bench wiring of
+    ``bench.click_server``, sampled by py-spy when asked; N: N real ``coregroup serve``
+    processes on one database for ours, N bare-bolt processes for the floor)."""
 
-    def __init__(self, kind: str, database_url: str, args: argparse.Namespace) -> None:
+    def __init__(
+        self, kind: str, database_url: str, args: argparse.Namespace, instances: int = 0
+    ) -> None:
         self.kind = kind
         self.database_url = database_url
         self.args = args
+        self.instances = instances
         self.proc: Any = None
         self.spy: Any = None
-        self.url = ""
+        self.urls: list[str] = []
+        self.serving: list[Instance] = []
+        self.floors: list[Any] = []
 
     async def start(self, api_url: str) -> None:
+        if self.instances:
+            await self._start_many(api_url)
+            return
         db = args_db(self.database_url)
         profile = f"{self.args.profile}.{self.kind}.{db}.prof" if self.args.profile else ""
-        self.proc, self.url = await start_server(
+        self.proc, url = await start_server(
             self.kind, self.database_url, api_url, profile, self.args.server_src
         )
+        self.urls = [url]
         if self.args.py_spy and self.kind == "ours":
             # py-spy writes its file when the server exits.
             self.spy = await asyncio.create_subprocess_exec(
@@ -390,9 +408,24 @@ class Target:
                 stderr=asyncio.subprocess.DEVNULL,
             )
 
+    async def _start_many(self, api_url: str) -> None:
+        for _ in range(self.instances):
+            if self.kind == "ours":
+                instance = await start_serve(self.database_url, api_url)
+                self.serving.append(instance)
+                self.urls.append(instance.url)
+            else:
+                proc, url = await start_server("bolt", "", api_url)
+                self.floors.append(proc)
+                self.urls.append(url)
+
     async def stop(self) -> None:
         if self.proc is not None:
             await stop_server(self.proc)
+        for proc in self.floors:
+            await stop_server(proc)
+        for instance in self.serving:
+            await stop_serve(instance)
         if self.spy is not None:
             await self.spy.wait()
 
@@ -403,7 +436,7 @@ async def burst(
     """Fire the clicks; for our server, wait until every follow-up has reached Slack."""
     since = len(fake.arrived)
     posts_before = len(fake.of("chat.postMessage"))
-    seconds = await fire(target.url, clicks, args.concurrency)
+    seconds = await fire(target.urls, clicks, args.concurrency)
     run = Run(target.kind, [c.acked - c.sent for c in clicks], seconds=seconds)
     run.failed = sum(1 for c in clicks if c.status != 200)
     if target.kind == "ours":
@@ -412,6 +445,10 @@ async def burst(
         run.follow = [d for d in done if d is not None]
         run.missing = sum(1 for d in done if d is None)
         run.apologies = len(fake.of("chat.postMessage")) - posts_before
+        if target.instances:  # a late duplicate would arrive after the last expected one
+            await asyncio.sleep(args.settle)
+            got = sum(1 for _, m, _ in fake.arrived[since:] if m == "chat.update")
+            run.extra_updates = max(0, got - len(clicks))
         last = max((c.sent + d for c, d in zip(clicks, done, strict=True) if d), default=0.0)
         run.handled_seconds = last - min(c.sent for c in clicks)
     return run
@@ -425,6 +462,7 @@ def merge(runs: list[Run]) -> Run:
         out.missing += r.missing
         out.failed += r.failed
         out.apologies += r.apologies
+        out.extra_updates += r.extra_updates
         out.seconds += r.seconds
         out.handled_seconds += r.handled_seconds
     return out
@@ -486,11 +524,22 @@ async def main() -> None:
     parser.add_argument("--follow-up-timeout", type=float, default=120.0)
     parser.add_argument("--py-spy", default="", help="sample our server with py-spy to PREFIX")
     parser.add_argument("--profile", default="", help="cProfile each server to PREFIX.*.prof")
+    parser.add_argument(
+        "--instances",
+        default="",
+        help="e.g. 1,2: that many real `coregroup serve` processes on one database (and as many"
+        " bare-bolt floors), clicks spread round-robin; checks no answer is lost or duplicated",
+    )
+    parser.add_argument("--settle", type=float, default=1.0, help="wait for late duplicates (s)")
     args = parser.parse_args()
     header("Click latency", "bench.clicks")
     rows: list[list[object]] = []
     notes: list[str] = []
-    for kind in args.db.split(","):
+    if args.instances:
+        from bench.scale import run_scaled
+
+        rows, notes = await run_scaled(args)
+    for kind in args.db.split(",") if not args.instances else []:
         fake = TimedFakeSlack()
         await fake.start()
         try:

@@ -34,7 +34,9 @@ from handlers.router import handle
 log = logging.getLogger(__name__)
 # Destinations served at once when one event fans out (a record to every member): each
 # conversation still gets its messages in order and paced; different ones go in parallel.
-PARALLEL_DESTINATIONS = 6
+# A group's channel and its members (21 for a large group) fit in one wave: with 6 at a time
+# the last of 21 waited four paced waves (9 s in bench.fanout, docs/performance.md).
+PARALLEL_DESTINATIONS = 24
 
 
 @dataclass

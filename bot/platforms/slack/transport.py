@@ -108,6 +108,12 @@ class Pacer:
                 now = due
             self._next[channel] = now + self.interval
 
+    def sent(self, channel: str) -> None:
+        """The call to ``channel`` has been answered: the next one waits a full interval from
+        now, so a slow call (or a retried one) cannot bring two messages closer than that."""
+        if self.interval > 0:
+            self._next[channel] = max(self._next.get(channel, 0.0), self.clock() + self.interval)
+
 
 class SlackTransport:
     platform = PLATFORM
@@ -188,7 +194,10 @@ class SlackTransport:
             kwargs: dict[str, Any] = {"channel": channel, **page.payload()}
             if thread_ts:
                 kwargs["thread_ts"] = thread_ts
-            data = await self.call(org, "chat.postMessage", **kwargs)
+            try:
+                data = await self.call(org, "chat.postMessage", **kwargs)
+            finally:
+                self.pacer.sent(channel)
             ref = {"channel": str(data.get("channel") or channel), "ts": str(data.get("ts"))}
             if first is None:
                 first = ref
@@ -314,6 +323,7 @@ class SlackTransport:
         }
         if thread and thread.get("ts"):
             kwargs["thread_ts"] = str(thread["ts"])
+        await self.pacer.wait(channel_id)  # sharing the file is a message in the channel too
         try:
             await client.files_upload_v2(**kwargs)
         except SlackApiError as exc:
@@ -321,6 +331,8 @@ class SlackTransport:
             raise DeliveryFailed(f"slack files_upload_v2: {code or 'error'}") from exc
         except (SlackClientError, aiohttp.ClientError, TimeoutError) as exc:
             raise DeliveryFailed(f"slack files_upload_v2: {type(exc).__name__}") from exc
+        finally:
+            self.pacer.sent(channel_id)
 
     async def direct_upload(
         self, org: str, user_id: str, filename: str, content: bytes, title: str, ref: str

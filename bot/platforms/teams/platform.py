@@ -39,9 +39,14 @@ class TeamsPlatform(Platform):
         return add_teams_transport(runtime, auth_configuration(runtime.settings))
 
     def add_routes(self, app: web.Application, runtime: Runtime) -> None:
+        if not teams_configured(runtime.settings):  # the route answers 401 "not configured"
+            from bot.platforms.teams.unconfigured import mount_refusal
+
+            mount_refusal(app)  # without importing the Agents SDK: a faster start
+            return
         from bot.platforms.teams.app import mount_teams
 
-        mount_teams(app, runtime)  # unconfigured, the route answers 401 "not configured"
+        mount_teams(app, runtime)
 
     def checks(self, settings: Settings) -> list[Check]:
         from bot.platforms.teams.checks import teams_authentication, teams_credentials
