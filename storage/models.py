@@ -400,7 +400,7 @@ class Delivery(SQLModel, table=True):
 
 
 class SessionDebrief(SQLModel, table=True):
-    """The facilitator's private note after a session (seed 000): never in the group record.
+    """The facilitator's private note after a session: never in the group record.
 
     One note a session, shared by its facilitator and co-facilitators only.
     """

@@ -1,6 +1,6 @@
 """The Lead Officer's monthly digest: anonymised counts and trends across an organisation.
 
-Seed 004: the Lead Officer sees themes, not children. The digest is built from ids, choices,
+The Lead Officer sees themes, not children. The digest is built from ids, choices,
 theme ids and dates only; no child reference, group id, name or free text is ever read into
 it (free-text themes are counted under one "written in" line, never shown). Every count below
 the minimum (``Core.digest_min_count``, default 5) is shown as "fewer than 5", and rates are

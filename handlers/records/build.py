@@ -261,7 +261,7 @@ async def build_record(
 ) -> RecordView:
     """The record of one session. ``include_private`` adds facilitator-only questions.
 
-    In ``key_points_only`` mode (the case-file version, seed 000) members' comments, notes
+    In ``key_points_only`` mode (the case-file version) members' comments, notes
     not marked as key points, takeaways and themes are left out; choices, tallies, agreed
     positions, actions and the child's and family's voice stay.
     """

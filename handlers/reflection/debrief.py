@@ -1,4 +1,4 @@
-"""The facilitator's debrief (seed 000): a private note after the session, for the facilitators.
+"""The facilitator's debrief: a private note after the session, for the facilitators.
 
 After close the facilitator gets a DM with *Write a debrief note*; the note is stored apart from
 the record (its own table), so nothing that compiles or exports the record can pick it up. Only

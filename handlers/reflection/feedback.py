@@ -1,4 +1,4 @@
-"""Attendance and evaluation (seed 002): who came to each session, and whether it was useful.
+"""Attendance and evaluation: who came to each session, and whether it was useful.
 
 Both are for the group's facilitator only and show counts, never what anyone wrote. The
 "Was this useful?" answers are facilitator-only questions (``purpose: feedback``), so they never

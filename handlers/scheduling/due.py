@@ -1,6 +1,6 @@
 """When core group supervision is due, and which nudge belongs to which day: pure rules.
 
-Seed 004 ("How?"): supervision takes place 3 months after child protection registration and
+The local procedure: supervision takes place 3 months after child protection registration and
 every 6 months after that; after a pre-birth registration it starts 3 months after the review
 conference (RCPPM). Nothing here touches the database or the clock: callers pass ``today``.
 """
@@ -26,7 +26,7 @@ REASON_LAST_HELD = "last_held"
 
 @dataclass(frozen=True)
 class Rules:
-    """The tunable parts of the schedule (defaults from seed 004 and issue 5)."""
+    """The tunable parts of the schedule (defaults: the local child protection procedure)."""
 
     first_months: int = 3
     every_months: int = 6
