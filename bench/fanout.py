@@ -32,7 +32,8 @@ from bot.runtime import Runtime
 from bot.settings import Settings
 from bot.transport import ReplyContext
 from handlers.base.events import Actor, FormSubmit
-from handlers.reflection.closing import CLOSE_FORM
+from handlers.reflection.close_form import CLOSE_FORM
+from prompts.loader import DEFAULT_SET, load_catalogue
 from storage.db import Database
 from tests.fakes.bot_connector import FakeBotConnector
 from tests.fakes.slack_api import FakeSlack
@@ -125,6 +126,7 @@ async def prepare(db: Database, members: int, platform: str, tenant: str) -> int
                 " closed_by = NULL, record_final = false"
             )
         )
+        await conn.execute(text("DELETE FROM agreed_position"))  # the close form records them
         await conn.execute(
             text("UPDATE organisation SET platform = :p, external_id = :t"),
             {"p": platform, "t": tenant},
@@ -134,6 +136,10 @@ async def prepare(db: Database, members: int, platform: str, tenant: str) -> int
 
 def close_event(platform: str, org: str, sid: int) -> FormSubmit:
     values: dict[str, Any] = {"family_sharing": "The social worker will share it on Friday."}
+    # The group agrees a position on every Yes/No question (a split view needs one).
+    for q in load_catalogue().get(DEFAULT_SET).questions:
+        if q.choice_values:
+            values[f"pos_{q.id}"] = q.choice_values[0]
     return FormSubmit(Actor(platform, org, FACILITATOR), CLOSE_FORM, values, state=str(sid))
 
 
